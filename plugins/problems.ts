@@ -1,0 +1,141 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import Router, { type HTTPMethod } from 'find-my-way'
+import { PROBLEM_KINDS, ProblemError, problemType, type FieldError, type ProblemKind } from '../src/problems.js'
+
+interface ValidationIssue {
+  instancePath: string
+  keyword: string
+  message?: string
+  params: Record<string, unknown>
+  parentSchema?: { description?: string }
+}
+
+const FORMAT_DETAILS: Record<string, string> = {
+  email: 'must be a valid email address',
+  uuid: 'must be a UUID',
+  'date-time': 'must be an RFC 3339 date-time'
+}
+
+function detailFor (issue: ValidationIssue): string {
+  switch (issue.keyword) {
+    case 'required': return 'is required'
+    case 'additionalProperties': return 'is not a known member'
+    case 'format': return FORMAT_DETAILS[String(issue.params.format)] ?? `must match format ${String(issue.params.format)}`
+    case 'enum': return `must be one of: ${(issue.params.allowedValues as unknown[]).join(', ')}`
+    case 'minProperties': return 'must contain at least one member'
+    case 'pattern': return issue.parentSchema?.description === undefined ? 'has an invalid format' : `must be ${issue.parentSchema.description}`
+    default: return issue.message ?? 'is invalid'
+  }
+}
+
+function pointerFor (issue: ValidationIssue): string {
+  const { missingProperty, additionalProperty } = issue.params
+  const member = missingProperty ?? additionalProperty
+  return member === undefined ? issue.instancePath : `${issue.instancePath}/${String(member)}`
+}
+
+/** One entry per failing field: the first issue ajv reports for it. */
+function fieldErrors (issues: ValidationIssue[], inBody: boolean): FieldError[] {
+  const byPointer = new Map<string, string>()
+  for (const issue of issues) {
+    const pointer = inBody ? pointerFor(issue) : pointerFor(issue).replace(/^\//, '')
+    if (!byPointer.has(pointer)) byPointer.set(pointer, detailFor(issue))
+  }
+  return [...byPointer].map(([pointer, detail]) => ({ pointer, detail }))
+}
+
+const CLIENT_ERRORS_BY_CODE: Record<string, [ProblemKind, string]> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported-media-type', 'Send the body as application/json or application/merge-patch+json.'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload-too-large', 'The request body is larger than this service accepts.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['malformed-request', 'The body is empty, but its Content-Type says JSON.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['malformed-request', 'Content-Length does not match the body.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['malformed-request', 'The body is not valid JSON.']
+}
+
+function clientErrorFor (error: FastifyError): ProblemError | undefined {
+  const known = CLIENT_ERRORS_BY_CODE[error.code]
+  if (known !== undefined) return new ProblemError(...known)
+  // The JSON parser reports syntax errors as a SyntaxError carrying statusCode 400.
+  if (error instanceof SyntaxError && error.statusCode === 400) return new ProblemError('malformed-request', 'The body is not valid JSON.')
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ProblemError('malformed-request', 'The request could not be understood.')
+  }
+  return undefined
+}
+
+function toProblem (error: FastifyError): ProblemError | undefined {
+  if (error instanceof ProblemError) return error
+  if (error.validation !== undefined) {
+    const inBody = error.validationContext === 'body'
+    const errors = fieldErrors(error.validation as ValidationIssue[], inBody)
+    return inBody
+      ? new ProblemError('validation-failed', 'The request body does not match the schema.', { errors })
+      : new ProblemError('invalid-parameters', 'The path or query parameters are invalid.', { errors })
+  }
+  return clientErrorFor(error)
+}
+
+/** What a 5xx may log: drizzle puts the statement's parameters (hashes, emails) in its message. */
+function loggableError (error: Error): Record<string, unknown> {
+  const { query } = error as { query?: unknown }
+  const cause = error.cause instanceof Error ? loggableError(error.cause) : undefined
+  if (typeof query === 'string') return { type: error.name, query, cause }
+  return { type: error.name, message: error.message, code: (error as { code?: unknown }).code, stack: error.stack, cause }
+}
+
+const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+function pathOf (url: string): string {
+  const queryStart = url.indexOf('?')
+  return queryStart === -1 ? url : url.slice(0, queryStart)
+}
+
+export function sendProblem (request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
+  const { status, title } = PROBLEM_KINDS[problem.kind]
+  if (problem.extras.headers !== undefined) reply.headers(problem.extras.headers)
+  return reply.code(status).type('application/problem+json').send({
+    type: problemType(problem.kind),
+    title,
+    status,
+    detail: problem.detail,
+    instance: pathOf(request.url),
+    request_id: request.id,
+    ...(problem.extras.errors === undefined ? {} : { errors: problem.extras.errors })
+  })
+}
+
+/**
+ * Every 4xx/5xx becomes RFC 9457 problem details: Fastify's own errors, schema
+ * validation, unknown routes, wrong methods, and anything unexpected (a generic 500).
+ */
+async function problemsPlugin (app: FastifyInstance): Promise<void> {
+  // Which methods each path accepts, to tell 405 from 404.
+  const routes = Router()
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    for (const method of methods) {
+      if (routes.find(method as HTTPMethod, route.url) === null) routes.on(method as HTTPMethod, route.url, () => {})
+    }
+  })
+
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
+    const problem = toProblem(error)
+    if (problem !== undefined) return sendProblem(request, reply, problem)
+    request.log.error({ err: loggableError(error) }, 'unhandled error')
+    return sendProblem(request, reply, new ProblemError('internal-error', 'An unexpected error occurred. Quote the request_id when you report it.'))
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = pathOf(request.url)
+    const allowed = ROUTABLE_METHODS.filter((method) => routes.find(method, path) !== null)
+    if (allowed.length > 0) {
+      return sendProblem(request, reply, new ProblemError('method-not-allowed', `${request.method} is not supported here; use ${allowed.join(', ')}.`, {
+        headers: { allow: allowed.join(', ') }
+      }))
+    }
+    return sendProblem(request, reply, new ProblemError('not-found', `No resource at ${path}.`))
+  })
+}
+
+export default fp(problemsPlugin, { name: 'problems', fastify: '5.x' })

@@ -1,0 +1,9 @@
+import { Health } from './health.js'
+import { Problem, ValidationProblem } from './problem.js'
+import { User, UserCreate, UserList, UserPatch, UserReplace } from './user.js'
+
+/** Added to the app once, referenced by `$id` everywhere else. */
+export const sharedSchemas = [
+  Problem, ValidationProblem, Health,
+  User, UserCreate, UserReplace, UserPatch, UserList
+]

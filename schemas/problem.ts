@@ -1,0 +1,53 @@
+import Type from 'typebox'
+import { PROBLEM_KINDS, PROBLEM_TYPE_BASE } from '../src/problems.js'
+
+const catalogue = Object.entries(PROBLEM_KINDS)
+  .map(([kind, { status, title }]) => `- \`${PROBLEM_TYPE_BASE}${kind}\` (${status}): ${title}`)
+  .join('\n')
+
+const problemMembers = {
+  type: Type.String({ format: 'uri-reference', description: `Identifies the kind of problem. Known types:\n${catalogue}` }),
+  title: Type.String({ description: 'Short summary of the kind of problem.' }),
+  status: Type.Integer({ minimum: 400, maximum: 599 }),
+  detail: Type.String({ description: 'What went wrong with this request.' }),
+  instance: Type.String({ description: 'The request path.' }),
+  request_id: Type.String({ description: 'Same as the X-Request-ID response header.' })
+}
+
+const FieldErrors = Type.Array(Type.Object({
+  pointer: Type.String({ description: 'JSON Pointer into the body, or the name of the parameter.' }),
+  detail: Type.String()
+}, { additionalProperties: false }), { description: 'One entry per failing field.' })
+
+export const Problem = Type.Object({ ...problemMembers, errors: Type.Optional(FieldErrors) }, {
+  $id: 'Problem',
+  description: 'RFC 9457 problem details, served as application/problem+json. Invalid parameters add `errors`.'
+})
+
+export const ValidationProblem = Type.Object({ ...problemMembers, errors: FieldErrors }, {
+  $id: 'ValidationProblem',
+  description: 'A body that breaks the schema, with one entry per failing field.'
+})
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Malformed JSON, or invalid path or query parameters',
+  401: 'Missing or invalid credentials',
+  403: 'Not allowed for this caller',
+  404: 'No such resource',
+  409: 'The email is already taken',
+  412: 'If-Match does not match the current ETag',
+  413: 'The body is over the size limit',
+  415: 'The body is not JSON',
+  422: 'The body breaks the schema',
+  429: 'Rate limit exceeded',
+  500: 'An unexpected error',
+  503: 'Unavailable: the database is unreachable or the server is draining'
+}
+
+/** Response schemas for the problem statuses a route can return. */
+export function problemResponses (...statuses: number[]): Record<number, unknown> {
+  return Object.fromEntries(statuses.map((status) => [status, {
+    description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
+    content: { 'application/problem+json': { schema: Type.Ref(status === 422 ? 'ValidationProblem' : 'Problem') } }
+  }]))
+}

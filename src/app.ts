@@ -1,0 +1,48 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { DestinationStream } from 'pino'
+import database from '../plugins/database.js'
+import openapi from '../plugins/openapi.js'
+import problems from '../plugins/problems.js'
+import tracing, { tracingServerOptions } from '../plugins/tracing.js'
+import healthRoutes from '../routes/health.js'
+import usersRoutes from '../routes/users.js'
+import { sharedSchemas } from '../schemas/index.js'
+import type { Config, TrustProxy } from './config.js'
+import { loggerOptions } from './logger.js'
+import { buildValidator } from './validation.js'
+
+export interface BuildOptions {
+  /** Where log lines go; stdout when omitted. */
+  logStream?: DestinationStream
+}
+
+// Fastify honours a hop count, but its typings only admit the function form of it.
+function trustProxyOption (trustProxy: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trustProxy === 'number' ? (_address, hop) => hop < trustProxy : trustProxy
+}
+
+/** The whole service, ready for `inject` or `listen`; it never listens by itself. */
+export function buildApp (config: Config, options: BuildOptions = {}): FastifyInstance {
+  const app = Fastify({
+    ...tracingServerOptions(),
+    logger: { ...loggerOptions(config.logLevel), ...(options.logStream === undefined ? {} : { stream: options.logStream }) },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: trustProxyOption(config.trustProxy),
+    schemaController: { compilersFactory: { buildValidator } },
+    return503OnClosing: true
+  })
+
+  // Only JSON bodies: anything else is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain')
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+
+  for (const schema of sharedSchemas) app.addSchema(schema)
+
+  app.register(tracing)
+  app.register(problems)
+  app.register(database, { settings: config.database })
+  app.register(openapi)
+  app.register(healthRoutes)
+  app.register(usersRoutes, { prefix: '/v1' })
+  return app
+}

@@ -1,0 +1,11 @@
+import { loadConfig } from '../config.js'
+import { connectDatabase } from '../db/connect.js'
+
+// Applies the committed migrations and exits: for a deploy step that runs before the replicas start.
+const connection = await connectDatabase(loadConfig().database)
+try {
+  await connection.migrate()
+  process.stdout.write(`migrations applied (${connection.driver})\n`)
+} finally {
+  await connection.close()
+}

@@ -1,0 +1,85 @@
+import Type, { type Static } from 'typebox'
+import Value from 'typebox/value'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/**
+ * Every environment variable the service reads. Values arrive as strings and are
+ * converted to the declared types before validation.
+ */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.String({ default: 'development' }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  PGLITE_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  LOG_LEVEL: Type.Enum([...LOG_LEVELS], { default: 'info' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576 }),
+  TRUST_PROXY: Type.String({ minLength: 1, default: 'false' }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' }))
+})
+
+export type Env = Static<typeof EnvSchema>
+
+export type TrustProxy = boolean | number | string[]
+
+export interface Config {
+  nodeEnv: string
+  host: string
+  port: number
+  database: { url: string | undefined; pgliteDataDir: string; poolMax: number }
+  logLevel: (typeof LOG_LEVELS)[number]
+  bodyLimitBytes: number
+  trustProxy: TrustProxy
+  shutdownGraceMs: number
+  publicUrl: string | undefined
+}
+
+/** A configuration mistake, reported as one line that names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+function parseTrustProxy (raw: string): TrustProxy {
+  if (raw === 'true') return true
+  if (raw === 'false') return false
+  if (/^\d+$/.test(raw)) return Number(raw)
+  const addresses = raw.split(',').map((part) => part.trim()).filter(Boolean)
+  if (addresses.length === 0 || addresses.some((address) => !/^[0-9a-fA-F.:/]+$/.test(address))) {
+    throw new ConfigError('TRUST_PROXY must be true, false, a hop count, or a comma-separated list of addresses/CIDRs')
+  }
+  return addresses
+}
+
+/** Reads the environment; unset and empty variables take their defaults. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(EnvSchema.properties)
+      .filter((key) => env[key] !== undefined && env[key] !== '')
+      .map((key) => [key, env[key]])
+  )
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, present))
+  const firstError = Value.Errors(EnvSchema, converted)[0]
+  if (firstError !== undefined) {
+    const variable = firstError.instancePath.replace(/^\//, '') || 'environment'
+    throw new ConfigError(`${variable} ${firstError.message}`)
+  }
+  const values = converted as Env
+  return {
+    nodeEnv: values.NODE_ENV,
+    host: values.HOST,
+    port: values.PORT,
+    database: {
+      url: values.DATABASE_URL,
+      pgliteDataDir: values.PGLITE_DATA_DIR,
+      poolMax: values.DATABASE_POOL_MAX
+    },
+    logLevel: values.LOG_LEVEL,
+    bodyLimitBytes: values.BODY_LIMIT_BYTES,
+    trustProxy: parseTrustProxy(values.TRUST_PROXY),
+    shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
+    publicUrl: values.PUBLIC_URL
+  }
+}

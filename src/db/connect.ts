@@ -1,0 +1,84 @@
+import { mkdir } from 'node:fs/promises'
+import { sql } from 'drizzle-orm'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { migrationsFolder } from '../project-root.js'
+import * as schema from './schema.js'
+
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
+
+export interface DatabaseSettings {
+  /** `postgres://…` for PostgreSQL; unset for the embedded PGlite database. */
+  url: string | undefined
+  /** Where PGlite keeps its files; `memory://` keeps it in memory. */
+  pgliteDataDir: string
+  poolMax: number
+}
+
+export interface DatabaseConnection {
+  db: Database
+  driver: 'postgres' | 'pglite'
+  /** Applies the committed drizzle-kit migrations; safe to run on every start. */
+  migrate (): Promise<void>
+  /** Resolves when the database answers a trivial query. */
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+// Any constant shared by all replicas; it serialises concurrent migrations.
+const MIGRATION_LOCK_ID = 0x75736572
+
+async function connectPostgres (url: string, poolMax: number): Promise<DatabaseConnection> {
+  const { default: postgres } = await import('postgres')
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  const { migrate } = await import('drizzle-orm/postgres-js/migrator')
+  const options = {
+    connect_timeout: 5,
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: { application_name: 'users-service' }
+  }
+  const client = postgres(url, { ...options, max: poolMax })
+  const db = drizzle({ client, schema })
+
+  // Replicas starting together must not run the same migration twice: one
+  // connection holds a session advisory lock while the migrator runs on it.
+  async function migrateUnderLock (): Promise<void> {
+    const lockClient = postgres(url, { ...options, max: 1 })
+    try {
+      await lockClient`select pg_advisory_lock(${MIGRATION_LOCK_ID})`
+      await migrate(drizzle({ client: lockClient }), { migrationsFolder })
+    } finally {
+      await lockClient.end({ timeout: 5 })
+    }
+  }
+
+  return {
+    db,
+    driver: 'postgres',
+    migrate: migrateUnderLock,
+    ping: async () => { await db.execute(sql`select 1`) },
+    close: () => client.end({ timeout: 5 })
+  }
+}
+
+async function connectPglite (dataDir: string): Promise<DatabaseConnection> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { drizzle } = await import('drizzle-orm/pglite')
+  const { migrate } = await import('drizzle-orm/pglite/migrator')
+  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
+  const client = await PGlite.create(dataDir)
+  const db = drizzle({ client, schema })
+  return {
+    db,
+    driver: 'pglite',
+    migrate: () => migrate(db, { migrationsFolder }),
+    ping: async () => { await db.execute(sql`select 1`) },
+    close: () => client.close()
+  }
+}
+
+export function connectDatabase (settings: DatabaseSettings): Promise<DatabaseConnection> {
+  return settings.url === undefined
+    ? connectPglite(settings.pgliteDataDir)
+    : connectPostgres(settings.url, settings.poolMax)
+}

@@ -1,0 +1,51 @@
+/**
+ * The catalogue of problem types (RFC 9457). Each kind has a stable `type` URI,
+ * a status and a title; the catalogue is published in the OpenAPI document.
+ */
+export const PROBLEM_KINDS = {
+  'malformed-request': { status: 400, title: 'Malformed request' },
+  'invalid-parameters': { status: 400, title: 'Invalid path or query parameters' },
+  unauthorized: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'email-taken': { status: 409, title: 'Email already taken' },
+  'precondition-failed': { status: 412, title: 'Precondition failed' },
+  'payload-too-large': { status: 413, title: 'Payload too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'validation-failed': { status: 422, title: 'Validation failed' },
+  'too-many-requests': { status: 429, title: 'Too many requests' },
+  'internal-error': { status: 500, title: 'Internal server error' },
+  'service-unavailable': { status: 503, title: 'Service unavailable' }
+} as const satisfies Record<string, { status: number, title: string }>
+
+export type ProblemKind = keyof typeof PROBLEM_KINDS
+
+// A relative reference (RFC 9457 §3.1.1): it resolves against the service's own
+// origin, where GET /problems/{kind} describes the kind.
+export const PROBLEM_TYPE_BASE = '/problems/'
+
+export function problemType (kind: ProblemKind): string {
+  return PROBLEM_TYPE_BASE + kind
+}
+
+export interface FieldError {
+  /** JSON Pointer into the body, or the name of the query/path parameter. */
+  pointer: string
+  detail: string
+}
+
+/** An error that is meant for the client: the error plugin renders it as a problem. */
+export class ProblemError extends Error {
+  override name = 'ProblemError'
+  readonly status: number
+
+  constructor (
+    readonly kind: ProblemKind,
+    readonly detail: string,
+    readonly extras: { errors?: FieldError[], headers?: Record<string, string> } = {}
+  ) {
+    super(detail)
+    this.status = PROBLEM_KINDS[kind].status
+  }
+}

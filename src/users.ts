@@ -1,0 +1,133 @@
+import { and, asc, eq, gt, ilike, or, sql, type SQL } from 'drizzle-orm'
+import { uuidv7 } from 'uuidv7'
+import type { Database } from './db/connect.js'
+import { users } from './db/schema.js'
+import { hashPassword } from './passwords.js'
+import { ProblemError } from './problems.js'
+
+export type Role = 'user' | 'admin'
+
+/** A user as the API shows it, plus the version its ETag derives from. Never the hash. */
+export interface UserRecord {
+  id: string
+  email: string
+  name: string
+  role: Role
+  created_at: Date
+  updated_at: Date
+  version: number
+}
+
+const publicColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  role: users.role,
+  created_at: users.createdAt,
+  updated_at: users.updatedAt,
+  version: users.version
+}
+
+export interface NewUser {
+  email: string
+  name: string
+  password: string
+  role?: Role | undefined
+}
+
+export interface UserChanges {
+  email?: string | undefined
+  name?: string | undefined
+  password?: string | undefined
+  role?: Role | undefined
+}
+
+export interface ListUsersQuery {
+  limit: number
+  /** Only users whose id sorts after this one (the keyset cursor). */
+  after?: string | undefined
+  email?: string | undefined
+  role?: Role | undefined
+  q?: string | undefined
+}
+
+const UNIQUE_VIOLATION = '23505'
+
+function isUniqueViolation (error: unknown): boolean {
+  // drizzle wraps driver errors in DrizzleQueryError, with the driver's error as `cause`.
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if ((current as { code?: unknown }).code === UNIQUE_VIOLATION) return true
+  }
+  return false
+}
+
+async function rejectingDuplicateEmail<T> (write: Promise<T>): Promise<T> {
+  try {
+    return await write
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ProblemError('email-taken', 'A user with this email already exists.')
+    throw error
+  }
+}
+
+function normalizeEmail (email: string): string {
+  return email.trim().toLowerCase()
+}
+
+function escapeLikePattern (text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`)
+}
+
+export async function createUser (db: Database, input: NewUser): Promise<UserRecord> {
+  const passwordHash = await hashPassword(input.password)
+  const [created] = await rejectingDuplicateEmail(db.insert(users).values({
+    id: uuidv7(),
+    email: normalizeEmail(input.email),
+    name: input.name.trim(),
+    role: input.role ?? 'user',
+    passwordHash
+  }).returning(publicColumns))
+  return created!
+}
+
+export async function findUserById (db: Database, id: string): Promise<UserRecord | undefined> {
+  const [found] = await db.select(publicColumns).from(users).where(eq(users.id, id))
+  return found
+}
+
+/** One page in id order; `hasMore` tells whether a next page exists. */
+export async function listUsers (db: Database, query: ListUsersQuery): Promise<{ users: UserRecord[], hasMore: boolean }> {
+  const conditions: SQL[] = []
+  if (query.after !== undefined) conditions.push(gt(users.id, query.after))
+  if (query.email !== undefined) conditions.push(sql`lower(${users.email}) = ${normalizeEmail(query.email)}`)
+  if (query.role !== undefined) conditions.push(eq(users.role, query.role))
+  if (query.q !== undefined) {
+    const pattern = `%${escapeLikePattern(query.q)}%`
+    conditions.push(or(ilike(users.name, pattern), ilike(users.email, pattern))!)
+  }
+  const rows = await db.select(publicColumns).from(users)
+    .where(and(...conditions))
+    .orderBy(asc(users.id))
+    .limit(query.limit + 1)
+  return { users: rows.slice(0, query.limit), hasMore: rows.length > query.limit }
+}
+
+/** Applies the changes and bumps the version; undefined when there is no such user. */
+export async function updateUser (db: Database, id: string, changes: UserChanges): Promise<UserRecord | undefined> {
+  const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
+  const [updated] = await rejectingDuplicateEmail(db.update(users).set({
+    email: changes.email === undefined ? undefined : normalizeEmail(changes.email),
+    name: changes.name?.trim(),
+    role: changes.role,
+    passwordHash,
+    version: sql`${users.version} + 1`,
+    updatedAt: sql`now()`
+  }).where(eq(users.id, id)).returning(publicColumns))
+  return updated
+}
+
+/** True when a user was deleted. */
+export async function deleteUser (db: Database, id: string): Promise<boolean> {
+  const deleted = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id })
+  return deleted.length > 0
+}
