@@ -71,7 +71,7 @@ async function rejectingDuplicateEmail<T> (write: Promise<T>): Promise<T> {
 }
 
 function normalizeEmail (email: string): string {
-  return email.trim().toLowerCase()
+  return email.toLowerCase()
 }
 
 function escapeLikePattern (text: string): string {
