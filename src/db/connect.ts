@@ -73,7 +73,7 @@ async function connectPglite (dataDir: string): Promise<DatabaseConnection> {
     driver: 'pglite',
     migrate: () => migrate(db, { migrationsFolder }),
     ping: async () => { await db.execute(sql`select 1`) },
-    close: () => client.close()
+    close: async () => { if (!client.closed) await client.close() }
   }
 }
 

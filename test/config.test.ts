@@ -1,0 +1,59 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+t.test('defaults follow the contract', async (t) => {
+  t.same(loadConfig({}), {
+    nodeEnv: 'development',
+    host: '0.0.0.0',
+    port: 3000,
+    database: { url: undefined, pgliteDataDir: './data', poolMax: 10 },
+    logLevel: 'info',
+    bodyLimitBytes: 1_048_576,
+    trustProxy: false,
+    shutdownGraceMs: 10_000,
+    publicUrl: undefined
+  })
+})
+
+t.test('values are converted from strings; empty means unset', async (t) => {
+  const config = loadConfig({
+    PORT: '8080',
+    DATABASE_URL: 'postgres://app@db:5432/users',
+    PGLITE_DATA_DIR: 'memory://',
+    BODY_LIMIT_BYTES: '2048',
+    LOG_LEVEL: 'warn',
+    SHUTDOWN_GRACE_MS: '',
+    UNRELATED: 'ignored'
+  })
+  t.match(config, { port: 8080, bodyLimitBytes: 2048, logLevel: 'warn', shutdownGraceMs: 10_000 })
+  t.same(config.database, { url: 'postgres://app@db:5432/users', pgliteDataDir: 'memory://', poolMax: 10 })
+})
+
+t.test('TRUST_PROXY: a boolean, a hop count or addresses', async (t) => {
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, ['10.0.0.0/8', '127.0.0.1'])
+  t.throws(() => loadConfig({ TRUST_PROXY: 'everyone' }), /TRUST_PROXY/)
+})
+
+const badValues: Array<[string, string]> = [
+  ['PORT', 'abc'],
+  ['PORT', '70000'],
+  ['DATABASE_URL', 'mysql://db/users'],
+  ['LOG_LEVEL', 'loud'],
+  ['BODY_LIMIT_BYTES', '0'],
+  ['SHUTDOWN_GRACE_MS', '-1']
+]
+for (const [variable, value] of badValues) {
+  t.test(`${variable}=${value} is refused with a message naming it`, async (t) => {
+    const error = (() => {
+      try {
+        loadConfig({ [variable]: value })
+      } catch (thrown) {
+        return thrown
+      }
+    })()
+    t.type(error, ConfigError)
+    t.match((error as Error).message, new RegExp(`^${variable} \\w`))
+  })
+}
