@@ -19,7 +19,13 @@ async function openapiPlugin (app: FastifyInstance): Promise<void> {
         license: { name: 'MIT', identifier: 'MIT' }
       },
       servers: [{ url: '/', description: 'The server that serves this document' }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A token from POST /v1/auth/token' }
+        }
+      },
       tags: [
+        { name: 'auth', description: 'Log in' },
         { name: 'users', description: 'The users resource' },
         { name: 'health', description: 'Liveness and readiness probes' }
       ]

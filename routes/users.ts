@@ -2,11 +2,20 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import Type from 'typebox'
 import { problemResponses } from '../schemas/problem.js'
 import { UserIdParams, UserListQuery, type UserCreate, type UserPatch, type UserReplace } from '../schemas/user.js'
+import { forbidden } from '../plugins/auth.js'
 import { decodeCursor, encodeCursor } from '../src/cursor.js'
 import { ProblemError } from '../src/problems.js'
-import { createUser, deleteUser, findUserById, listUsers, updateUser, type UserRecord } from '../src/users.js'
+import { createUser, deleteUser, findUserById, listUsers, updateUser, type Role, type UserRecord } from '../src/users.js'
 
 const tags = ['users']
+const bearer = [{ bearerAuth: [] }]
+
+/** Only admins change roles; asking for the role one already has changes nothing. */
+function assertMaySetRole (principal: { role: Role } | undefined, currentRole: Role, requested: Role | undefined): void {
+  if (requested !== undefined && requested !== currentRole && principal?.role !== 'admin') {
+    throw forbidden('Only admins may set a role.')
+  }
+}
 
 function notFound (id: string): ProblemError {
   return new ProblemError('not-found', `No user with id ${id}.`)
@@ -34,10 +43,14 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       tags,
       operationId: 'createUser',
       summary: 'Register a user',
+      description: 'Anyone may sign up and gets the `user` role; setting `role` needs an admin token.',
+      security: [{}, ...bearer],
       body: Type.Ref('UserCreate'),
-      response: { 201: Type.Ref('User', { description: 'Created' }), ...problemResponses(400, 409, 413, 415, 422, 500) }
-    }
+      response: { 201: Type.Ref('User', { description: 'Created' }), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 500) }
+    },
+    onRequest: app.identify
   }, async (request, reply) => {
+    assertMaySetRole(request.principal, 'user', request.body.role)
     const user = await createUser(app.db, request.body)
     return reply.code(201).header('location', `${collectionPath}/${user.id}`).send(user)
   })
@@ -48,9 +61,11 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       operationId: 'listUsers',
       summary: 'List users, one keyset page at a time',
       description: 'Users come in ascending id order (UUID v7, so creation order). Following `next_cursor` visits every user exactly once, even while users are created: new users sort after every existing one.',
+      security: bearer,
       querystring: UserListQuery,
-      response: { 200: Type.Ref('UserList', { description: 'A page of users' }), ...problemResponses(400, 500) }
-    }
+      response: { 200: Type.Ref('UserList', { description: 'A page of users' }), ...problemResponses(400, 401, 403, 500) }
+    },
+    onRequest: [app.authenticate, app.requireAdmin]
   }, async (request, reply) => {
     const { cursor, limit, email, role, q } = request.query
     const after = cursor === undefined ? undefined : decodeCursor(cursor)
@@ -66,14 +81,29 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
     return { data: page.users, next_cursor: nextCursor }
   })
 
+  app.get('/users/me', {
+    schema: {
+      tags,
+      operationId: 'getCurrentUser',
+      summary: 'Read the user the token belongs to',
+      security: bearer,
+      response: { 200: Type.Ref('User', { description: 'The caller' }), ...problemResponses(401, 500) }
+    },
+    onRequest: app.authenticate
+  }, async (request) => found(await findUserById(app.db, request.principal!.id), request.principal!.id))
+
+  const selfOrAdmin = [app.authenticate, app.requireSelfOrAdmin]
+
   app.get<{ Params: UserIdParams }>('/users/:id', {
     schema: {
       tags,
       operationId: 'getUser',
-      summary: 'Read a user',
+      summary: 'Read a user (themself, or any as an admin)',
+      security: bearer,
       params: UserIdParams,
-      response: { 200: Type.Ref('User', { description: 'The user' }), ...problemResponses(400, 404, 500) }
-    }
+      response: { 200: Type.Ref('User', { description: 'The user' }), ...problemResponses(400, 401, 403, 404, 500) }
+    },
+    onRequest: selfOrAdmin
   }, async (request) => found(await findUserById(app.db, request.params.id), request.params.id))
 
   app.put<{ Params: UserIdParams, Body: UserReplace }>('/users/:id', {
@@ -81,31 +111,43 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       tags,
       operationId: 'replaceUser',
       summary: 'Replace a user\'s email, name and (admins only) role',
+      security: bearer,
       params: UserIdParams,
       body: Type.Ref('UserReplace'),
-      response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 404, 409, 413, 415, 422, 500) }
-    }
-  }, async (request) => found(await updateUser(app.db, request.params.id, request.body), request.params.id))
+      response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 500) }
+    },
+    onRequest: selfOrAdmin
+  }, async (request) => {
+    assertMaySetRole(request.principal, request.principal!.role, request.body.role)
+    return found(await updateUser(app.db, request.params.id, request.body), request.params.id)
+  })
 
   app.patch<{ Params: UserIdParams, Body: UserPatch }>('/users/:id', {
     schema: {
       tags,
       operationId: 'updateUser',
-      summary: 'Change some of a user\'s members',
+      summary: 'Change some of a user\'s members (role: admins only)',
+      security: bearer,
       params: UserIdParams,
       body: Type.Ref('UserPatch'),
-      response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 404, 409, 413, 415, 422, 500) }
-    }
-  }, async (request) => found(await updateUser(app.db, request.params.id, request.body), request.params.id))
+      response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 500) }
+    },
+    onRequest: selfOrAdmin
+  }, async (request) => {
+    assertMaySetRole(request.principal, request.principal!.role, request.body.role)
+    return found(await updateUser(app.db, request.params.id, request.body), request.params.id)
+  })
 
   app.delete<{ Params: UserIdParams }>('/users/:id', {
     schema: {
       tags,
       operationId: 'deleteUser',
-      summary: 'Delete a user',
+      summary: 'Delete a user (themself, or any as an admin)',
+      security: bearer,
       params: UserIdParams,
-      response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(400, 404, 500) }
-    }
+      response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(400, 401, 403, 404, 500) }
+    },
+    onRequest: selfOrAdmin
   }, async (request, reply: FastifyReply) => {
     if (!await deleteUser(app.db, request.params.id)) throw notFound(request.params.id)
     return reply.code(204).send()

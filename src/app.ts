@@ -1,9 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
+import auth from '../plugins/auth.js'
+import bootstrapAdmin from '../plugins/bootstrap-admin.js'
 import database from '../plugins/database.js'
+import hardening from '../plugins/hardening.js'
 import openapi from '../plugins/openapi.js'
 import problems from '../plugins/problems.js'
 import tracing, { tracingServerOptions } from '../plugins/tracing.js'
+import authRoutes from '../routes/auth.js'
 import healthRoutes from '../routes/health.js'
 import usersRoutes from '../routes/users.js'
 import { sharedSchemas } from '../schemas/index.js'
@@ -29,7 +33,12 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustProxyOption(config.trustProxy),
     schemaController: { compilersFactory: { buildValidator } },
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Explicit limits rather than Node's defaults: a slow client cannot hold a request open forever.
+    requestTimeout: config.requestTimeoutMs,
+    // Longer than the usual load balancer idle timeout (60 s), so the balancer closes first.
+    keepAliveTimeout: 72_000,
+    maxParamLength: 200
   })
 
   // Only JSON bodies: anything else is a 415, not a string that fails validation.
@@ -40,9 +49,13 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
 
   app.register(tracing)
   app.register(problems)
+  app.register(hardening, { corsOrigins: config.corsOrigins })
   app.register(database, { settings: config.database })
+  app.register(auth, { jwt: config.jwt })
+  app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
   app.register(openapi)
   app.register(healthRoutes)
+  app.register(authRoutes, { prefix: '/v1' })
   app.register(usersRoutes, { prefix: '/v1' })
   return app
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 
@@ -18,10 +19,19 @@ export const EnvSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576 }),
   TRUST_PROXY: Type.String({ minLength: 1, default: 'false' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
-  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' }))
+  JWT_SECRET: Type.Optional(Type.String()),
+  JWT_ISSUER: Type.String({ minLength: 1, default: 'users-service' }),
+  JWT_AUDIENCE: Type.String({ minLength: 1, default: 'users-service' }),
+  JWT_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
+  CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 30_000 })
 })
 
 export type Env = Static<typeof EnvSchema>
+
+const MIN_SECRET_BYTES = 32
 
 export type TrustProxy = boolean | number | string[]
 
@@ -29,12 +39,15 @@ export interface Config {
   nodeEnv: string
   host: string
   port: number
-  database: { url: string | undefined; pgliteDataDir: string; poolMax: number }
+  database: { url: string | undefined, pgliteDataDir: string, poolMax: number }
   logLevel: (typeof LOG_LEVELS)[number]
   bodyLimitBytes: number
   trustProxy: TrustProxy
   shutdownGraceMs: number
-  publicUrl: string | undefined
+  jwt: { secret: string, secretGenerated: boolean, issuer: string, audience: string, ttlSeconds: number }
+  bootstrapAdmin: { email: string, password: string } | undefined
+  corsOrigins: string[] | undefined
+  requestTimeoutMs: number
 }
 
 /** A configuration mistake, reported as one line that names the variable. */
@@ -51,6 +64,21 @@ function parseTrustProxy (raw: string): TrustProxy {
     throw new ConfigError('TRUST_PROXY must be true, false, a hop count, or a comma-separated list of addresses/CIDRs')
   }
   return addresses
+}
+
+function jwtSecret (values: Env): { secret: string, secretGenerated: boolean } {
+  if (values.JWT_SECRET !== undefined) {
+    if (Buffer.byteLength(values.JWT_SECRET) < MIN_SECRET_BYTES) throw new ConfigError(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes`)
+    return { secret: values.JWT_SECRET, secretGenerated: false }
+  }
+  if (values.NODE_ENV === 'production') throw new ConfigError(`JWT_SECRET is required in production (at least ${MIN_SECRET_BYTES} bytes)`)
+  return { secret: randomBytes(MIN_SECRET_BYTES).toString('base64url'), secretGenerated: true }
+}
+
+function bootstrapAdmin (values: Env): Config['bootstrapAdmin'] {
+  const { ADMIN_EMAIL: email, ADMIN_PASSWORD: password } = values
+  if ((email === undefined) !== (password === undefined)) throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together')
+  return email === undefined || password === undefined ? undefined : { email, password }
 }
 
 /** Reads the environment; unset and empty variables take their defaults. */
@@ -80,6 +108,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
     trustProxy: parseTrustProxy(values.TRUST_PROXY),
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
-    publicUrl: values.PUBLIC_URL
+    jwt: { ...jwtSecret(values), issuer: values.JWT_ISSUER, audience: values.JWT_AUDIENCE, ttlSeconds: values.JWT_TTL_SECONDS },
+    bootstrapAdmin: bootstrapAdmin(values),
+    corsOrigins: values.CORS_ORIGIN?.split(',').map((origin) => origin.trim()).filter(Boolean),
+    requestTimeoutMs: values.REQUEST_TIMEOUT_MS
   }
 }

@@ -95,6 +95,40 @@ export async function findUserById (db: Database, id: string): Promise<UserRecor
   return found
 }
 
+/** The role of a user, or undefined when the user no longer exists: what a token check needs. */
+export async function findUserRole (db: Database, id: string): Promise<Role | undefined> {
+  const [found] = await db.select({ role: users.role }).from(users).where(eq(users.id, id))
+  return found?.role
+}
+
+/** The id, role and password hash for a login attempt. */
+export async function findCredentials (db: Database, email: string): Promise<{ id: string, role: Role, passwordHash: string } | undefined> {
+  const [found] = await db.select({ id: users.id, role: users.role, passwordHash: users.passwordHash })
+    .from(users)
+    .where(sql`lower(${users.email}) = ${normalizeEmail(email)}`)
+  return found
+}
+
+/**
+ * Makes sure an admin with this email exists: creates it when missing, promotes it
+ * when it exists as a user, and keeps an existing password. Safe when several
+ * replicas run it at once: the unique email index decides who inserts.
+ */
+export async function ensureAdmin (db: Database, email: string, password: string): Promise<void> {
+  if (await findCredentials(db, email) === undefined) {
+    await db.insert(users).values({
+      id: uuidv7(),
+      email: normalizeEmail(email),
+      name: 'Administrator',
+      role: 'admin',
+      passwordHash: await hashPassword(password)
+    }).onConflictDoNothing()
+  }
+  await db.update(users)
+    .set({ role: 'admin', version: sql`${users.version} + 1`, updatedAt: sql`now()` })
+    .where(and(sql`lower(${users.email}) = ${normalizeEmail(email)}`, sql`${users.role} <> 'admin'`))
+}
+
 /** One page in id order; `hasMore` tells whether a next page exists. */
 export async function listUsers (db: Database, query: ListUsersQuery): Promise<{ users: UserRecord[], hasMore: boolean }> {
   const conditions: SQL[] = []

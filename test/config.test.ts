@@ -2,7 +2,8 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
 
 t.test('defaults follow the contract', async (t) => {
-  t.same(loadConfig({}), {
+  const { jwt, ...rest } = loadConfig({})
+  t.same(rest, {
     nodeEnv: 'development',
     host: '0.0.0.0',
     port: 3000,
@@ -11,8 +12,31 @@ t.test('defaults follow the contract', async (t) => {
     bodyLimitBytes: 1_048_576,
     trustProxy: false,
     shutdownGraceMs: 10_000,
-    publicUrl: undefined
+    bootstrapAdmin: undefined,
+    corsOrigins: undefined,
+    requestTimeoutMs: 30_000
   })
+  t.match(jwt, { secretGenerated: true, issuer: 'users-service', audience: 'users-service', ttlSeconds: 900 })
+  t.ok(Buffer.byteLength(jwt.secret) >= 32, 'a random secret of at least 32 bytes outside production')
+  t.not(loadConfig({}).jwt.secret, jwt.secret, 'generated afresh')
+})
+
+t.test('JWT_SECRET: at least 32 bytes, and required in production', async (t) => {
+  const secret = 's'.repeat(32)
+  t.match(loadConfig({ JWT_SECRET: secret, NODE_ENV: 'production' }).jwt, { secret, secretGenerated: false })
+  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /^JWT_SECRET is required in production/)
+  t.throws(() => loadConfig({ JWT_SECRET: 's'.repeat(31) }), /^JWT_SECRET must be at least 32 bytes/)
+  t.throws(() => loadConfig({ JWT_SECRET: 'é'.repeat(15) }), /^JWT_SECRET must be at least 32 bytes/, 'bytes, not characters')
+})
+
+t.test('ADMIN_EMAIL and ADMIN_PASSWORD go together', async (t) => {
+  t.same(loadConfig({ ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'long enough' }).bootstrapAdmin, { email: 'root@example.com', password: 'long enough' })
+  t.throws(() => loadConfig({ ADMIN_EMAIL: 'root@example.com' }), /ADMIN_EMAIL and ADMIN_PASSWORD/)
+  t.throws(() => loadConfig({ ADMIN_EMAIL: 'root', ADMIN_PASSWORD: 'long enough' }), /^ADMIN_EMAIL /)
+})
+
+t.test('CORS_ORIGIN is a comma-separated list', async (t) => {
+  t.same(loadConfig({ CORS_ORIGIN: 'https://a.example, https://b.example' }).corsOrigins, ['https://a.example', 'https://b.example'])
 })
 
 t.test('values are converted from strings; empty means unset', async (t) => {

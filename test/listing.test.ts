@@ -17,12 +17,13 @@ function nextLink (header: unknown): string | undefined {
 }
 
 forEachDatabase(t, async (t, database) => {
-  const { api } = await buildTestApp(t, await database.create(t))
+  const { admin: api, adminId } = await buildTestApp(t, await database.create(t))
 
-  t.test('an empty collection', async (t) => {
+  t.test('a collection holding only the bootstrap admin', async (t) => {
     const response = await api.get('/v1/users')
     t.equal(response.status, 200)
-    t.same(response.body, { data: [], next_cursor: null })
+    t.match(response.body, { data: [{ id: adminId, role: 'admin' }], next_cursor: null })
+    t.equal(response.body.data.length, 1)
     t.notOk(response.headers.link, 'no Link header on the last page')
   })
 
@@ -49,12 +50,12 @@ forEachDatabase(t, async (t, database) => {
       pages += 1
     }
     t.equal(pages, 3)
-    t.same(seen, ids, 'every user exactly once, in creation order')
+    t.same(seen, [adminId, ...ids], 'every user exactly once, in creation order')
   })
 
   t.test('the default page size is 20', async (t) => {
     const response = await api.get('/v1/users')
-    t.equal(response.body.data.length, 7)
+    t.equal(response.body.data.length, 8)
     t.equal(response.body.next_cursor, null)
   })
 
@@ -66,14 +67,14 @@ forEachDatabase(t, async (t, database) => {
 
   t.test('filter by role', async (t) => {
     const response = await api.get('/v1/users?role=admin')
-    t.same(response.body.data.map((found: { id: string }) => found.id), [ids[3]])
+    t.same(response.body.data.map((found: { id: string }) => found.id), [adminId, ids[3]])
   })
 
   t.test('q matches a substring of name or email, case-insensitively', async (t) => {
     const response = await api.get('/v1/users?q=eVeN%20pErSoN')
     t.same(response.body.data.map((found: { id: string }) => found.id), [ids[0], ids[2], ids[4], ids[6]])
     const byEmail = await api.get(`/v1/users?q=${encodeURIComponent('@EXAMPLE.com')}`)
-    t.equal(byEmail.body.data.length, 7)
+    t.equal(byEmail.body.data.length, 8)
   })
 
   t.test('q treats LIKE wildcards literally', async (t) => {

@@ -6,7 +6,7 @@ import { testDatabases } from './helpers/databases.js'
 const pglite = testDatabases.find((database) => database.name === 'pglite')!
 
 t.test('request ids, trace context and Server-Timing', async (t) => {
-  const { api, logs } = await buildTestApp(t, await pglite.create(t))
+  const { admin: api, logs } = await buildTestApp(t, await pglite.create(t))
 
   t.test('a valid incoming X-Request-ID is kept, in the header, the problem and the log', async (t) => {
     const response = await api.get('/v1/nowhere', { 'x-request-id': 'client.id-42_A' })

@@ -6,7 +6,7 @@ const USER_MEMBERS = ['created_at', 'email', 'id', 'name', 'role', 'updated_at']
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 forEachDatabase(t, async (t, database) => {
-  const { api, logs } = await buildTestApp(t, await database.create(t))
+  const { admin: api, logs } = await buildTestApp(t, await database.create(t))
 
   t.test('sign-up creates a user with exactly the documented members', async (t) => {
     const response = await api.post('/v1/users', { email: 'Grace.Hopper@Example.COM', name: '  Grace Hopper  ', password: 'cobol-4-ever' })

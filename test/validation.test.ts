@@ -3,7 +3,7 @@ import { buildTestApp, newUser } from './helpers/app.js'
 import { forEachDatabase } from './helpers/databases.js'
 
 forEachDatabase(t, async (t, database) => {
-  const { api } = await buildTestApp(t, await database.create(t))
+  const { admin: api } = await buildTestApp(t, await database.create(t))
 
   const invalidBodies: Array<[string, Record<string, unknown>, string, RegExp]> = [
     ['missing email', { email: undefined }, '/email', /required/],

@@ -31,11 +31,23 @@ export interface ApiResponse {
 export class Api {
   private validator: SpecValidator | undefined
 
-  constructor (private readonly t: Test, readonly app: FastifyInstance) {}
+  constructor (private readonly t: Test, readonly app: FastifyInstance, private readonly defaultHeaders: Record<string, string> = {}) {}
+
+  /** The same client, sending this bearer token. */
+  withToken (token: string): Api {
+    return new Api(this.t, this.app, { authorization: `Bearer ${token}` })
+  }
+
+  /** Logs in and returns a client that sends the token. */
+  async loginAs (email: string, password: string): Promise<Api> {
+    const response = await this.post('/v1/auth/token', { email, password })
+    this.t.equal(response.status, 200, `${email} logs in`)
+    return this.withToken(response.body.access_token)
+  }
 
   async request (options: InjectOptions & { url: string }): Promise<ApiResponse> {
     this.validator ??= new SpecValidator(this.app.swagger() as never)
-    const response = await this.app.inject(options)
+    const response = await this.app.inject({ ...options, headers: { ...this.defaultHeaders, ...options.headers as Record<string, string> } })
     const method = (options.method ?? 'GET').toString().toUpperCase()
     const problems = this.validator.problems({
       method,
@@ -70,20 +82,38 @@ export class Api {
   }
 }
 
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long'
+export const ADMIN = { email: 'admin@example.com', password: 'admin password 1' }
+
 export interface TestApp {
   app: FastifyInstance
+  /** Anonymous. */
   api: Api
+  /** Logged in as the bootstrap admin. */
+  admin: Api
+  adminId: string
   logs: LogCapture
+  /** Signs a new user up and logs them in. */
+  signUp (overrides?: Record<string, unknown>): Promise<{ user: any, api: Api, token: string }>
 }
 
-/** The real app on the given database, closed when the test ends. */
+/** The real app on the given database with a bootstrap admin, closed when the test ends. */
 export async function buildTestApp (t: Test, database: DatabaseSettings, env: Record<string, string> = {}): Promise<TestApp> {
   const logs = new LogCapture()
-  const config = loadConfig({ LOG_LEVEL: 'info', ...env })
+  const config = loadConfig({ LOG_LEVEL: 'info', JWT_SECRET: TEST_JWT_SECRET, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, ...env })
   const app = buildApp({ ...config, database }, { logStream: logs })
   t.teardown(() => app.close())
   await app.ready()
-  return { app, api: new Api(t, app), logs }
+  const api = new Api(t, app)
+  const admin = await api.loginAs(ADMIN.email, ADMIN.password)
+  const adminId = (await admin.get('/v1/users/me')).body.id
+  async function signUp (overrides: Record<string, unknown> = {}) {
+    const body = newUser(overrides)
+    const user = (await api.post('/v1/users', body)).body
+    const login = await api.post('/v1/auth/token', { email: body.email, password: body.password })
+    return { user, token: login.body.access_token as string, api: api.withToken(login.body.access_token) }
+  }
+  return { app, api, admin, adminId, logs, signUp }
 }
 
 let counter = 0

@@ -82,7 +82,11 @@ export async function startPostgres (): Promise<PostgresServer> {
     const server = child
     if (server === undefined || server.exitCode !== null) return
     const exited = new Promise((resolve) => server.once('exit', resolve))
-    server.kill('SIGINT') // fast shutdown: disconnects clients, no waiting for them
+    // A signal to runuser does not reach postgres; pg_ctl stops it by its pid file.
+    // Fast mode disconnects clients instead of waiting for them.
+    const [command, args] = asServiceUser(join(bin, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30'])
+    const stopped = spawnSync(command, args, { encoding: 'utf8' })
+    if (stopped.status !== 0) server.kill('SIGKILL')
     await exited
   }
 

@@ -1,0 +1,117 @@
+import jwt from '@fastify/jwt'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../src/config.js'
+import { ProblemError } from '../src/problems.js'
+import { findUserRole, type Role } from '../src/users.js'
+
+export interface Principal {
+  id: string
+  role: Role
+}
+
+export interface AccessToken {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+}
+
+type Guard = (request: FastifyRequest) => Promise<void>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Requires a valid token of an existing user; sets request.principal. */
+    authenticate: Guard
+    /** Like authenticate when credentials are sent; lets anonymous requests through. */
+    identify: Guard
+    /** After authenticate: only admins. */
+    requireAdmin: Guard
+    /** After authenticate: only the user named by the `id` path parameter, or an admin. */
+    requireSelfOrAdmin: Guard
+    issueToken (principal: Principal): AccessToken
+  }
+  interface FastifyRequest {
+    principal: Principal | undefined
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string, role: Role }
+  }
+}
+
+const REALM = 'realm="users-service"'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+function missingCredentials (): ProblemError {
+  return new ProblemError('unauthorized', 'This operation needs a bearer token (POST /v1/auth/token).', {
+    headers: { 'www-authenticate': `Bearer ${REALM}` }
+  })
+}
+
+function invalidToken (detail: string): ProblemError {
+  return new ProblemError('unauthorized', detail, {
+    headers: { 'www-authenticate': `Bearer ${REALM}, error="invalid_token", error_description="${detail}"` }
+  })
+}
+
+export function forbidden (detail: string): ProblemError {
+  return new ProblemError('forbidden', detail)
+}
+
+/**
+ * Bearer JWT authentication (HS256 pinned; exp, iss and aud checked) and the guards
+ * routes declare in their onRequest hooks, so credentials are checked before the
+ * body is even read. The user behind a token must still exist, and its current
+ * role, not the one in the token, decides what it may do.
+ */
+async function authPlugin (app: FastifyInstance, { jwt: settings }: { jwt: Config['jwt'] }): Promise<void> {
+  if (settings.secretGenerated) app.log.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process')
+
+  await app.register(jwt, {
+    secret: settings.secret,
+    sign: { algorithm: 'HS256', iss: settings.issuer, aud: settings.audience, expiresIn: `${settings.ttlSeconds}s` },
+    verify: { algorithms: ['HS256'], allowedIss: settings.issuer, allowedAud: settings.audience, requiredClaims: ['sub', 'exp', 'iat', 'iss', 'aud'] }
+  })
+  app.decorateRequest('principal', undefined)
+
+  async function principalFrom (request: FastifyRequest): Promise<Principal> {
+    let subject: string
+    try {
+      subject = (await request.jwtVerify<{ sub: string }>()).sub
+    } catch {
+      throw invalidToken('The access token is malformed, expired or not signed by this service.')
+    }
+    if (typeof subject !== 'string' || !UUID.test(subject)) throw invalidToken('The access token names no user.')
+    const role = await findUserRole(app.db, subject)
+    if (role === undefined) throw invalidToken('The user of this access token no longer exists.')
+    return { id: subject, role }
+  }
+
+  app.decorate('identify', async (request: FastifyRequest) => {
+    if (request.headers.authorization !== undefined) request.principal = await principalFrom(request)
+  })
+
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    if (request.headers.authorization === undefined) throw missingCredentials()
+    request.principal = await principalFrom(request)
+  })
+
+  app.decorate('requireAdmin', async (request: FastifyRequest) => {
+    if (request.principal?.role !== 'admin') throw forbidden('Only admins may do this.')
+  })
+
+  app.decorate('requireSelfOrAdmin', async (request: FastifyRequest) => {
+    const { id } = request.params as { id?: string }
+    if (request.principal?.role !== 'admin' && request.principal?.id !== id) throw forbidden('Only the user themself or an admin may do this.')
+  })
+
+  app.decorate('issueToken', (principal: Principal): AccessToken => ({
+    access_token: app.jwt.sign({ sub: principal.id, role: principal.role }),
+    token_type: 'Bearer',
+    expires_in: settings.ttlSeconds
+  }))
+}
+
+export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['database', 'problems'] })

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import type { TokenRequest } from '../schemas/auth.js'
+import { problemResponses } from '../schemas/problem.js'
+import { verifyCredentials } from '../src/credentials.js'
+import { ProblemError } from '../src/problems.js'
+
+/** Login: credentials in, a bearer token out. */
+export default async function authRoutes (app: FastifyInstance): Promise<void> {
+  app.post<{ Body: TokenRequest }>('/auth/token', {
+    schema: {
+      tags: ['auth'],
+      operationId: 'createToken',
+      summary: 'Log in: exchange email and password for an access token',
+      description: 'An unknown email and a wrong password get the same 401, in the same time.',
+      security: [],
+      body: Type.Ref('TokenRequest'),
+      response: { 200: Type.Ref('TokenResponse', { description: 'An access token' }), ...problemResponses(400, 401, 413, 415, 422, 500) }
+    }
+  }, async (request, reply) => {
+    const principal = await verifyCredentials(app.db, request.body.email, request.body.password)
+    if (principal === undefined) {
+      throw new ProblemError('unauthorized', 'The email or password is wrong.', { headers: { 'www-authenticate': 'Bearer realm="users-service"' } })
+    }
+    // RFC 6749 §5.1: responses carrying tokens must not be cached.
+    reply.header('cache-control', 'no-store')
+    return app.issueToken(principal)
+  })
+}
