@@ -38,7 +38,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     requestTimeout: config.requestTimeoutMs,
     // Longer than the usual load balancer idle timeout (60 s), so the balancer closes first.
     keepAliveTimeout: 72_000,
-    maxParamLength: 200
+    routerOptions: { maxParamLength: 200 }
   })
 
   // Only JSON bodies: anything else is a 415, not a string that fails validation.

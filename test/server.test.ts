@@ -45,6 +45,18 @@ t.test('a bad configuration value stops the process with one line naming it', as
   }
 })
 
+t.test('production refuses to start without a proper JWT_SECRET', async (t) => {
+  const environments: Array<Record<string, string>> = [{ NODE_ENV: 'production' }, { NODE_ENV: 'production', JWT_SECRET: 'too short' }]
+  for (const env of environments) {
+    const { exited, listening } = startServer(env)
+    listening.catch(() => {})
+    const { code, stderr } = await exited
+    t.equal(code, 1)
+    t.match(stderr, /^users-service: invalid configuration: JWT_SECRET (is required in production|must be at least 32 bytes)/)
+    t.equal(stderr.trim().split('\n').length, 1, 'one line')
+  }
+})
+
 t.test('serves, shuts down cleanly on SIGTERM, and keeps its data across a restart', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'users-service-data-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
@@ -65,7 +77,14 @@ t.test('serves, shuts down cleanly on SIGTERM, and keeps its data across a resta
 
   const second = startServer({ PGLITE_DATA_DIR: dataDir })
   const secondUrl = await second.listening
-  const read = await fetch(`${secondUrl}/v1/users/${user.id}`)
+  const login = await fetch(`${secondUrl}/v1/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'durable@example.com', password: 'stays put please' })
+  })
+  t.equal(login.status, 200, 'the stored password hash still verifies')
+  const { access_token: token } = await login.json() as { access_token: string }
+  const read = await fetch(`${secondUrl}/v1/users/${user.id}`, { headers: { authorization: `Bearer ${token}` } })
   t.equal(read.status, 200)
   t.match(await read.json(), { id: user.id, email: 'durable@example.com' })
   second.child.kill('SIGINT')

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import postgres from 'postgres'
 import type { Test } from 'tap'
 import type { DatabaseSettings } from '../../src/db/connect.js'
@@ -7,15 +10,21 @@ export interface TestDatabase {
   name: 'pglite' | 'postgres'
   /** Why this database cannot be used in this run, or undefined when it can. */
   unavailable: string | undefined
-  /** A fresh, empty database for one test; dropped when the test ends. */
-  create (t: Test): Promise<DatabaseSettings>
+  /**
+   * A fresh, empty database for one test; dropped when the test ends. PGlite keeps
+   * it in memory unless it must outlive an app instance (`persistent`).
+   */
+  create (t: Test, options?: { persistent?: boolean }): Promise<DatabaseSettings>
 }
 
 const pglite: TestDatabase = {
   name: 'pglite',
   unavailable: undefined,
-  async create () {
-    return { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }
+  async create (t, { persistent = false } = {}) {
+    if (!persistent) return { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }
+    const directory = await mkdtemp(join(tmpdir(), 'users-service-pglite-'))
+    t.teardown(() => rm(directory, { recursive: true, force: true }))
+    return { url: undefined, pgliteDataDir: directory, poolMax: 1 }
   }
 }
 
