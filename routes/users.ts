@@ -106,37 +106,31 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
     onRequest: selfOrAdmin
   }, async (request) => found(await findUserById(app.db, request.params.id), request.params.id))
 
-  app.put<{ Params: UserIdParams, Body: UserReplace }>('/users/:id', {
-    schema: {
-      tags,
-      operationId: 'replaceUser',
-      summary: 'Replace a user\'s email, name and (admins only) role',
-      security: bearer,
-      params: UserIdParams,
-      body: Type.Ref('UserReplace'),
-      response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 500) }
-    },
-    onRequest: selfOrAdmin
-  }, async (request) => {
-    assertMaySetRole(request.principal, request.principal!.role, request.body.role)
-    return found(await updateUser(app.db, request.params.id, request.body), request.params.id)
-  })
-
-  app.patch<{ Params: UserIdParams, Body: UserPatch }>('/users/:id', {
-    schema: {
-      tags,
-      operationId: 'updateUser',
-      summary: 'Change some of a user\'s members (role: admins only)',
-      security: bearer,
-      params: UserIdParams,
-      body: Type.Ref('UserPatch'),
-      response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 500) }
-    },
-    onRequest: selfOrAdmin
-  }, async (request) => {
-    assertMaySetRole(request.principal, request.principal!.role, request.body.role)
-    return found(await updateUser(app.db, request.params.id, request.body), request.params.id)
-  })
+  // PUT replaces email, name (and role); PATCH merges any subset. Both are the same write.
+  const writes = [
+    { method: 'PUT', operationId: 'replaceUser', body: 'UserReplace', summary: 'Replace a user\'s email, name and (admins only) role' },
+    { method: 'PATCH', operationId: 'updateUser', body: 'UserPatch', summary: 'Change some of a user\'s members (role: admins only)' }
+  ] as const
+  for (const write of writes) {
+    app.route<{ Params: UserIdParams, Body: UserReplace | UserPatch }>({
+      method: write.method,
+      url: '/users/:id',
+      schema: {
+        tags,
+        operationId: write.operationId,
+        summary: write.summary,
+        security: bearer,
+        params: UserIdParams,
+        body: Type.Ref(write.body),
+        response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 500) }
+      },
+      onRequest: selfOrAdmin,
+      handler: async (request) => {
+        assertMaySetRole(request.principal, request.principal!.role, request.body.role)
+        return found(await updateUser(app.db, request.params.id, request.body), request.params.id)
+      }
+    })
+  }
 
   app.delete<{ Params: UserIdParams }>('/users/:id', {
     schema: {
