@@ -1,11 +1,12 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { problemResponses } from '../schemas/problem.js'
 import { UserIdParams, UserListQuery, type UserCreate, type UserPatch, type UserReplace } from '../schemas/user.js'
 import { forbidden } from '../plugins/auth.js'
 import { decodeCursor, encodeCursor } from '../src/cursor.js'
+import { etagFor, ifNoneMatchMatches, versionsFromIfMatch } from '../src/etag.js'
 import { ProblemError } from '../src/problems.js'
-import { createUser, deleteUser, findUserById, listUsers, updateUser, type Role, type UserRecord } from '../src/users.js'
+import { createUser, deleteUser, findUserById, listUsers, updateUser, type Miss, type Role, type UserRecord } from '../src/users.js'
 
 const tags = ['users']
 const bearer = [{ bearerAuth: [] }]
@@ -25,6 +26,22 @@ function found (user: UserRecord | undefined, id: string): UserRecord {
   if (user === undefined) throw notFound(id)
   return user
 }
+
+function written<T> (outcome: T | Miss, id: string): T {
+  if (outcome === 'not-found') throw notFound(id)
+  if (outcome === 'stale') throw new ProblemError('precondition-failed', 'The user has changed since you read it: If-Match does not match the current ETag.')
+  return outcome
+}
+
+/** A single user always travels with its ETag; a matching If-None-Match gets a 304. */
+function sendUser (request: FastifyRequest, reply: FastifyReply, user: UserRecord): FastifyReply {
+  const etag = etagFor(user.version)
+  reply.header('etag', etag)
+  if (request.method === 'GET' && ifNoneMatchMatches(request.headers['if-none-match'], etag)) return reply.code(304).send()
+  return reply.send(user)
+}
+
+const notModified = { 304: Type.Null({ description: 'Not modified: the ETag still matches If-None-Match' }) }
 
 function nextPageLink (path: string, query: UserListQuery, cursor: string): string {
   const parameters = new URLSearchParams()
@@ -52,7 +69,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
   }, async (request, reply) => {
     assertMaySetRole(request.principal, 'user', request.body.role)
     const user = await createUser(app.db, request.body)
-    return reply.code(201).header('location', `${collectionPath}/${user.id}`).send(user)
+    return sendUser(request, reply.code(201).header('location', `${collectionPath}/${user.id}`), user)
   })
 
   app.get<{ Querystring: UserListQuery }>('/users', {
@@ -87,10 +104,10 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       operationId: 'getCurrentUser',
       summary: 'Read the user the token belongs to',
       security: bearer,
-      response: { 200: Type.Ref('User', { description: 'The caller' }), ...problemResponses(401, 500) }
+      response: { 200: Type.Ref('User', { description: 'The caller' }), ...notModified, ...problemResponses(401, 500) }
     },
     onRequest: app.authenticate
-  }, async (request) => found(await findUserById(app.db, request.principal!.id), request.principal!.id))
+  }, async (request, reply) => sendUser(request, reply, found(await findUserById(app.db, request.principal!.id), request.principal!.id)))
 
   const selfOrAdmin = [app.authenticate, app.requireSelfOrAdmin]
 
@@ -101,10 +118,10 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       summary: 'Read a user (themself, or any as an admin)',
       security: bearer,
       params: UserIdParams,
-      response: { 200: Type.Ref('User', { description: 'The user' }), ...problemResponses(400, 401, 403, 404, 500) }
+      response: { 200: Type.Ref('User', { description: 'The user' }), ...notModified, ...problemResponses(400, 401, 403, 404, 500) }
     },
     onRequest: selfOrAdmin
-  }, async (request) => found(await findUserById(app.db, request.params.id), request.params.id))
+  }, async (request, reply) => sendUser(request, reply, found(await findUserById(app.db, request.params.id), request.params.id)))
 
   // PUT replaces email, name (and role); PATCH merges any subset. Both are the same write.
   const writes = [
@@ -122,12 +139,13 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
         security: bearer,
         params: UserIdParams,
         body: Type.Ref(write.body),
-        response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 500) }
+        response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500) }
       },
       onRequest: selfOrAdmin,
-      handler: async (request) => {
+      handler: async (request, reply) => {
         assertMaySetRole(request.principal, request.principal!.role, request.body.role)
-        return found(await updateUser(app.db, request.params.id, request.body), request.params.id)
+        const expected = versionsFromIfMatch(request.headers['if-match'])
+        return sendUser(request, reply, written(await updateUser(app.db, request.params.id, request.body, expected), request.params.id))
       }
     })
   }
@@ -139,11 +157,11 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       summary: 'Delete a user (themself, or any as an admin)',
       security: bearer,
       params: UserIdParams,
-      response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(400, 401, 403, 404, 500) }
+      response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(400, 401, 403, 404, 412, 500) }
     },
     onRequest: selfOrAdmin
   }, async (request, reply: FastifyReply) => {
-    if (!await deleteUser(app.db, request.params.id)) throw notFound(request.params.id)
+    written(await deleteUser(app.db, request.params.id, versionsFromIfMatch(request.headers['if-match'])), request.params.id)
     return reply.code(204).send()
   })
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, ilike, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, gt, ilike, inArray, or, sql, type SQL } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import type { Database } from './db/connect.js'
 import { users } from './db/schema.js'
@@ -146,8 +146,27 @@ export async function listUsers (db: Database, query: ListUsersQuery): Promise<{
   return { users: rows.slice(0, query.limit), hasMore: rows.length > query.limit }
 }
 
-/** Applies the changes and bumps the version; undefined when there is no such user. */
-export async function updateUser (db: Database, id: string, changes: UserChanges): Promise<UserRecord | undefined> {
+/**
+ * The versions a write is conditional on (from If-Match); undefined makes it
+ * unconditional. The check is part of the write's WHERE clause, so a concurrent
+ * writer can never slip in between a check and the write.
+ */
+export type ExpectedVersions = number[] | undefined
+
+export type Miss = 'not-found' | 'stale'
+
+function targetOf (id: string, expected: ExpectedVersions): SQL | undefined {
+  return and(eq(users.id, id), expected === undefined ? undefined : inArray(users.version, expected))
+}
+
+/** Why a conditional write touched no row. */
+async function missReason (db: Database, id: string): Promise<Miss> {
+  const [found] = await db.select({ id: users.id }).from(users).where(eq(users.id, id))
+  return found === undefined ? 'not-found' : 'stale'
+}
+
+/** Applies the changes and bumps the version. */
+export async function updateUser (db: Database, id: string, changes: UserChanges, expected?: ExpectedVersions): Promise<UserRecord | Miss> {
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
   const [updated] = await rejectingDuplicateEmail(db.update(users).set({
     email: changes.email === undefined ? undefined : normalizeEmail(changes.email),
@@ -156,12 +175,11 @@ export async function updateUser (db: Database, id: string, changes: UserChanges
     passwordHash,
     version: sql`${users.version} + 1`,
     updatedAt: sql`now()`
-  }).where(eq(users.id, id)).returning(publicColumns))
-  return updated
+  }).where(targetOf(id, expected)).returning(publicColumns))
+  return updated ?? await missReason(db, id)
 }
 
-/** True when a user was deleted. */
-export async function deleteUser (db: Database, id: string): Promise<boolean> {
-  const deleted = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id })
-  return deleted.length > 0
+export async function deleteUser (db: Database, id: string, expected?: ExpectedVersions): Promise<'deleted' | Miss> {
+  const deleted = await db.delete(users).where(targetOf(id, expected)).returning({ id: users.id })
+  return deleted.length > 0 ? 'deleted' : await missReason(db, id)
 }
