@@ -41,6 +41,14 @@ function sendUser (request: FastifyRequest, reply: FastifyReply, user: UserRecor
   return reply.send(user)
 }
 
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 255,
+    description: 'Makes a retry safe: the same key and body within 24 hours replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is a 422; while the first request runs, a 409. Keys are per caller (token subject, else client address).'
+  }))
+})
+
 const notModified = { 304: Type.Null({ description: 'Not modified: the ETag still matches If-None-Match' }) }
 
 function nextPageLink (path: string, query: UserListQuery, cursor: string): string {
@@ -62,10 +70,13 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       summary: 'Register a user',
       description: 'Anyone may sign up and gets the `user` role; setting `role` needs an admin token.',
       security: [{}, ...bearer],
+      headers: IdempotencyHeaders,
       body: Type.Ref('UserCreate'),
       response: { 201: Type.Ref('User', { description: 'Created' }), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 500) }
     },
-    onRequest: app.identify
+    onRequest: app.identify,
+    preHandler: app.idempotency.preHandler,
+    onSend: app.idempotency.onSend
   }, async (request, reply) => {
     assertMaySetRole(request.principal, 'user', request.body.role)
     const user = await createUser(app.db, request.body)

@@ -19,14 +19,11 @@ const FieldErrors = Type.Array(Type.Object({
   detail: Type.String()
 }, { additionalProperties: false }), { description: 'One entry per failing field.' })
 
+// One schema for every problem: a 422 is usually a validation failure (with
+// `errors`) but can be another kind (a reused Idempotency-Key), so `errors` is optional.
 export const Problem = Type.Object({ ...problemMembers, errors: Type.Optional(FieldErrors) }, {
   $id: 'Problem',
-  description: 'RFC 9457 problem details, served as application/problem+json. Invalid parameters add `errors`.'
-})
-
-export const ValidationProblem = Type.Object({ ...problemMembers, errors: FieldErrors }, {
-  $id: 'ValidationProblem',
-  description: 'A body that breaks the schema, with one entry per failing field.'
+  description: 'RFC 9457 problem details, served as application/problem+json. Validation failures (422, and 400 for parameters) add `errors`.'
 })
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
@@ -48,6 +45,6 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
 export function problemResponses (...statuses: number[]): Record<number, unknown> {
   return Object.fromEntries(statuses.map((status) => [status, {
     description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
-    content: { 'application/problem+json': { schema: Type.Ref(status === 422 ? 'ValidationProblem' : 'Problem') } }
+    content: { 'application/problem+json': { schema: Type.Ref('Problem') } }
   }]))
 }

@@ -4,6 +4,7 @@ import auth from '../plugins/auth.js'
 import bootstrapAdmin from '../plugins/bootstrap-admin.js'
 import database from '../plugins/database.js'
 import hardening from '../plugins/hardening.js'
+import idempotency from '../plugins/idempotency.js'
 import openapi from '../plugins/openapi.js'
 import problems from '../plugins/problems.js'
 import tracing, { tracingServerOptions } from '../plugins/tracing.js'
@@ -53,6 +54,12 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.register(database, { settings: config.database })
   app.register(auth, { jwt: config.jwt })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
+  app.register(idempotency, {
+    secret: config.jwt.secret,
+    ttlMs: 24 * 60 * 60 * 1000,
+    abandonedAfterMs: Math.max(2 * config.requestTimeoutMs, 60_000),
+    cleanupIntervalMs: 15 * 60 * 1000
+  })
   app.register(openapi)
   app.register(healthRoutes)
   app.register(authRoutes, { prefix: '/v1' })

@@ -10,10 +10,12 @@ export const PROBLEM_KINDS = {
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'email-taken': { status: 409, title: 'Email already taken' },
+  'idempotency-key-in-flight': { status: 409, title: 'A request with this Idempotency-Key is still running' },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'validation-failed': { status: 422, title: 'Validation failed' },
+  'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused with a different request' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'Service unavailable' }

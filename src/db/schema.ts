@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 export const userRole = pgEnum('user_role', ['user', 'admin'])
 
@@ -21,4 +21,23 @@ export const users = pgTable('users', {
   ...timestamps
 }, (table) => [
   uniqueIndex('users_email_lower_key').on(sql`lower(${table.email})`)
+])
+
+/**
+ * Idempotency-Key records for POST /v1/users: the first request's fingerprint and,
+ * once it has finished, its response. A null status means it is still in flight.
+ */
+export const idempotencyKeys = pgTable('idempotency_keys', {
+  // Whose key it is: a user id, or the client address for anonymous callers.
+  scope: text('scope').notNull(),
+  key: text('key').notNull(),
+  fingerprint: text('fingerprint').notNull(),
+  statusCode: integer('status_code'),
+  responseBody: text('response_body'),
+  responseHeaders: jsonb('response_headers').$type<Record<string, string>>(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull()
+}, (table) => [
+  primaryKey({ columns: [table.scope, table.key] }),
+  index('idempotency_keys_expires_at_idx').on(table.expiresAt)
 ])

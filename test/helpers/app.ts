@@ -31,11 +31,37 @@ export interface ApiResponse {
 export class Api {
   private validator: SpecValidator | undefined
 
-  constructor (private readonly t: Test, readonly app: FastifyInstance, private readonly defaultHeaders: Record<string, string> = {}) {}
+  constructor (
+    private readonly t: Test,
+    readonly app: FastifyInstance,
+    private readonly defaultHeaders: Record<string, string> = {},
+    /** When set, requests go over real HTTP to this listening server instead of `inject`. */
+    private readonly baseUrl?: string
+  ) {}
 
   /** The same client, sending this bearer token. */
   withToken (token: string): Api {
-    return new Api(this.t, this.app, { authorization: `Bearer ${token}` })
+    return new Api(this.t, this.app, { authorization: `Bearer ${token}` }, this.baseUrl)
+  }
+
+  /** The same client, over HTTP to the app listening on a loopback port. */
+  async overHttp (): Promise<Api> {
+    if (this.app.server.listening === false) await this.app.listen({ host: '127.0.0.1', port: 0 })
+    const address = this.app.server.address() as { port: number }
+    return new Api(this.t, this.app, this.defaultHeaders, `http://127.0.0.1:${address.port}`)
+  }
+
+  private async send (options: InjectOptions & { url: string }): Promise<{ statusCode: number, headers: ApiResponse['headers'], body: string }> {
+    const headers = { ...this.defaultHeaders, ...options.headers as Record<string, string> }
+    if (this.baseUrl === undefined) return this.app.inject({ ...options, headers })
+    const payload = options.payload
+    const isJson = payload !== undefined && typeof payload !== 'string'
+    const response = await fetch(this.baseUrl + options.url, {
+      method: options.method ?? 'GET',
+      headers: isJson ? { 'content-type': 'application/json', ...headers } : headers,
+      body: payload === undefined ? undefined : isJson ? JSON.stringify(payload) : payload as string
+    })
+    return { statusCode: response.status, headers: Object.fromEntries(response.headers), body: await response.text() }
   }
 
   /** Logs in and returns a client that sends the token. */
@@ -47,7 +73,7 @@ export class Api {
 
   async request (options: InjectOptions & { url: string }): Promise<ApiResponse> {
     this.validator ??= new SpecValidator(this.app.swagger() as never)
-    const response = await this.app.inject({ ...options, headers: { ...this.defaultHeaders, ...options.headers as Record<string, string> } })
+    const response = await this.send(options)
     const method = (options.method ?? 'GET').toString().toUpperCase()
     const problems = this.validator.problems({
       method,
@@ -58,7 +84,7 @@ export class Api {
     })
     this.t.same(problems, [], `${method} ${options.url} → ${response.statusCode} matches the OpenAPI document`)
     const isJson = /json/.test(String(response.headers['content-type'])) && response.body !== ''
-    return { status: response.statusCode, headers: response.headers, body: isJson ? response.json() : undefined, text: response.body }
+    return { status: response.statusCode, headers: response.headers, body: isJson ? JSON.parse(response.body) : undefined, text: response.body }
   }
 
   get (url: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
