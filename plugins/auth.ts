@@ -62,8 +62,8 @@ export function forbidden (detail: string): ProblemError {
 
 /**
  * Bearer JWT authentication (HS256 pinned; exp, iss and aud checked) and the guards
- * routes declare in their onRequest hooks, so credentials are checked before the
- * body is even read. The user behind a token must still exist, and its current
+ * routes declare in their hooks: authenticate in onRequest, so credentials are
+ * checked before the body is even read; the role guards in preHandler. The user behind a token must still exist, and its current
  * role, not the one in the token, decides what it may do.
  */
 async function authPlugin (app: FastifyInstance, { jwt: settings }: { jwt: Config['jwt'] }): Promise<void> {

@@ -93,7 +93,8 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       querystring: UserListQuery,
       response: { 200: Type.Ref('UserList', { description: 'A page of users' }), ...problemResponses(400, 401, 403, 500) }
     },
-    onRequest: [app.authenticate, app.requireAdmin]
+    onRequest: app.authenticate,
+    preHandler: app.requireAdmin
   }, async (request, reply) => {
     const { cursor, limit, email, role, q } = request.query
     const after = cursor === undefined ? undefined : decodeCursor(cursor)
@@ -120,7 +121,9 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
     onRequest: app.authenticate
   }, async (request, reply) => sendUser(request, reply, found(await findUserById(app.db, request.principal!.id), request.principal!.id)))
 
-  const selfOrAdmin = [app.authenticate, app.requireSelfOrAdmin]
+  // Credentials are checked before anything is parsed; who may touch which user only
+  // once the id is known to be a UUID, so a malformed id is a 400 for everyone.
+  const selfOrAdmin = { onRequest: app.authenticate, preHandler: app.requireSelfOrAdmin }
 
   app.get<{ Params: UserIdParams }>('/users/:id', {
     schema: {
@@ -131,7 +134,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       params: UserIdParams,
       response: { 200: Type.Ref('User', { description: 'The user' }), ...notModified, ...problemResponses(400, 401, 403, 404, 500) }
     },
-    onRequest: selfOrAdmin
+    ...selfOrAdmin
   }, async (request, reply) => sendUser(request, reply, found(await findUserById(app.db, request.params.id), request.params.id)))
 
   // PUT replaces email, name (and role); PATCH merges any subset. Both are the same write.
@@ -152,7 +155,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
         body: Type.Ref(write.body),
         response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500) }
       },
-      onRequest: selfOrAdmin,
+      ...selfOrAdmin,
       handler: async (request, reply) => {
         assertMaySetRole(request.principal, request.principal!.role, request.body.role)
         const expected = versionsFromIfMatch(request.headers['if-match'])
@@ -170,7 +173,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       params: UserIdParams,
       response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(400, 401, 403, 404, 412, 500) }
     },
-    onRequest: selfOrAdmin
+    ...selfOrAdmin
   }, async (request, reply: FastifyReply) => {
     written(await deleteUser(app.db, request.params.id, versionsFromIfMatch(request.headers['if-match'])), request.params.id)
     return reply.code(204).send()

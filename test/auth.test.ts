@@ -137,6 +137,14 @@ forEachDatabase(t, async (t, database) => {
     t.notMatch(texts.join('\n'), /matrix-secret-pw|\$argon2|password_hash/, 'no response carries a password or a hash')
   })
 
+  t.test('credentials are checked before the input, the id before who may use it', async (t) => {
+    const { api: user } = await signUp()
+    t.equal((await api.patch('/v1/users/not-a-uuid', { name: 42 })).status, 401, 'anonymous: 401 whatever the input')
+    t.equal((await user.get('/v1/users/not-a-uuid')).status, 400, 'a malformed id is a 400 for a user too')
+    t.equal((await user.get('/v1/users?limit=0')).status, 400, 'a bad query is a 400 before the admin check')
+    t.equal((await user.get('/v1/users')).status, 403)
+  })
+
   t.test('the bootstrap admin is an admin', async (t) => {
     const me = await admin.get('/v1/users/me')
     t.match(me.body, { id: adminId, email: ADMIN.email, role: 'admin' })
