@@ -35,3 +35,15 @@ t.test('user:create makes an admin whose password comes from stdin', async (t) =
   const admin = await api.loginAs('ops@example.com', 'piped password 1')
   t.equal((await admin.get('/v1/users/me')).body.role, 'admin')
 })
+
+t.test('db:migrate applies the migrations and exits', async (t) => {
+  const settings = await pglite.create(t, { persistent: true })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], { env: { ...process.env, PGLITE_DATA_DIR: settings.pgliteDataDir } })
+  let stdout = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  t.equal(code, 0)
+  t.equal(stdout, 'migrations applied (pglite)\n')
+  const { admin } = await buildTestApp(t, settings)
+  t.equal((await admin.get('/v1/users')).status, 200, 'the migrated database serves the app')
+})
