@@ -91,7 +91,7 @@ function pathOf (url: string): string {
   return queryStart === -1 ? url : url.slice(0, queryStart)
 }
 
-export function sendProblem (request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
+function sendProblem (request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
   const { status, title } = PROBLEM_KINDS[problem.kind]
   if (problem.extras.headers !== undefined) reply.headers(problem.extras.headers)
   return reply.code(status).type('application/problem+json').send({

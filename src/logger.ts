@@ -1,7 +1,7 @@
 import type { LoggerOptions } from 'pino'
 
 /** Paths pino censors wherever they appear in a log line. */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, ilike, inArray, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, gt, ilike, inArray, ne, or, sql, type SQL } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import type { Database } from './db/connect.js'
 import { users } from './db/schema.js'
@@ -74,6 +74,11 @@ function normalizeEmail (email: string): string {
   return email.toLowerCase()
 }
 
+// Matches the unique index on lower(email), so lookups by email use it.
+function hasEmail (email: string): SQL {
+  return sql`lower(${users.email}) = ${normalizeEmail(email)}`
+}
+
 function escapeLikePattern (text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`)
 }
@@ -105,7 +110,7 @@ export async function findUserRole (db: Database, id: string): Promise<Role | un
 export async function findCredentials (db: Database, email: string): Promise<{ id: string, role: Role, passwordHash: string } | undefined> {
   const [found] = await db.select({ id: users.id, role: users.role, passwordHash: users.passwordHash })
     .from(users)
-    .where(sql`lower(${users.email}) = ${normalizeEmail(email)}`)
+    .where(hasEmail(email))
   return found
 }
 
@@ -126,14 +131,14 @@ export async function ensureAdmin (db: Database, email: string, password: string
   }
   await db.update(users)
     .set({ role: 'admin', version: sql`${users.version} + 1`, updatedAt: sql`now()` })
-    .where(and(sql`lower(${users.email}) = ${normalizeEmail(email)}`, sql`${users.role} <> 'admin'`))
+    .where(and(hasEmail(email), ne(users.role, 'admin')))
 }
 
 /** One page in id order; `hasMore` tells whether a next page exists. */
 export async function listUsers (db: Database, query: ListUsersQuery): Promise<{ users: UserRecord[], hasMore: boolean }> {
   const conditions: SQL[] = []
   if (query.after !== undefined) conditions.push(gt(users.id, query.after))
-  if (query.email !== undefined) conditions.push(sql`lower(${users.email}) = ${normalizeEmail(query.email)}`)
+  if (query.email !== undefined) conditions.push(hasEmail(query.email))
   if (query.role !== undefined) conditions.push(eq(users.role, query.role))
   if (query.q !== undefined) {
     const pattern = `%${escapeLikePattern(query.q)}%`
