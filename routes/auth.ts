@@ -8,6 +8,8 @@ import { ProblemError } from '../src/problems.js'
 /** Login: credentials in, a bearer token out. */
 export default async function authRoutes (app: FastifyInstance): Promise<void> {
   app.post<{ Body: TokenRequest }>('/auth/token', {
+    // A stricter bucket per client address, whatever the account: a brute-force guard.
+    config: { rateLimitPolicy: 'login' },
     schema: {
       tags: ['auth'],
       operationId: 'createToken',

@@ -33,7 +33,7 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
     schema: {
       ...probe,
       operationId: 'getReadiness',
-      summary: 'Readiness: 200 when the database answers',
+      summary: 'Readiness: 200 when the database answers (a Redis outage is reported as degraded, still 200)',
       response: { 200: Type.Ref('Health'), ...problemResponses(503) }
     }
   }, async () => {
@@ -42,6 +42,11 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
     } catch {
       throw new ProblemError('service-unavailable', 'The database does not answer.', { headers: { 'retry-after': RETRY_AFTER_SECONDS } })
     }
-    return { status: 'ok', checks: { database: { status: 'ok' } } }
+    if (app.redis === null) return { status: 'ok', checks: { database: { status: 'ok' } } }
+    // Without Redis the service still serves (rate limits fail open), so this is no reason to leave the load balancer.
+    const rateLimitStore = app.redis.healthy
+      ? { status: 'ok' as const }
+      : { status: 'degraded' as const, detail: 'Redis is unreachable: rate limits are not enforced.' }
+    return { status: rateLimitStore.status, checks: { database: { status: 'ok' }, rateLimitStore } }
   })
 }

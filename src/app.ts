@@ -7,6 +7,8 @@ import hardening from '../plugins/hardening.js'
 import idempotency from '../plugins/idempotency.js'
 import openapi from '../plugins/openapi.js'
 import problems from '../plugins/problems.js'
+import rateLimit, { type RateLimitPolicy } from '../plugins/rate-limit.js'
+import redis from '../plugins/redis.js'
 import tracing, { tracingServerOptions } from '../plugins/tracing.js'
 import authRoutes from '../routes/auth.js'
 import healthRoutes from '../routes/health.js'
@@ -24,6 +26,13 @@ export interface BuildOptions {
 // Fastify honours a hop count, but its typings only admit the function form of it.
 function trustProxyOption (trustProxy: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
   return typeof trustProxy === 'number' ? (_address, hop) => hop < trustProxy : trustProxy
+}
+
+function rateLimitPolicies ({ max, windowMs, authMax }: NonNullable<Config['rateLimit']>): RateLimitPolicy[] {
+  return [
+    { name: 'default', max, windowMs, keyBy: 'client' },
+    { name: 'login', max: authMax, windowMs, keyBy: 'ip' }
+  ]
 }
 
 /** The whole service, ready for `inject` or `listen`; it never listens by itself. */
@@ -62,7 +71,12 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   })
   app.register(openapi)
   app.register(healthRoutes)
-  app.register(authRoutes, { prefix: '/v1' })
-  app.register(usersRoutes, { prefix: '/v1' })
+  app.register(redis, { url: config.redisUrl })
+  app.register(async function api (v1) {
+    // Only the API is limited: probes, metrics and docs are not.
+    if (config.rateLimit !== undefined) await v1.register(rateLimit, { policies: rateLimitPolicies(config.rateLimit) })
+    v1.register(authRoutes)
+    v1.register(usersRoutes)
+  }, { prefix: '/v1' })
   return app
 }

@@ -26,7 +26,12 @@ export const EnvSchema = Type.Object({
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
   CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
-  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 30_000 })
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 30_000 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  RATE_LIMIT_ENABLED: Type.Boolean({ default: true }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 100 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
+  AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 10 })
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -48,6 +53,9 @@ export interface Config {
   bootstrapAdmin: { email: string, password: string } | undefined
   corsOrigins: string[] | undefined
   requestTimeoutMs: number
+  redisUrl: string | undefined
+  /** Undefined when rate limiting is turned off. */
+  rateLimit: { max: number, windowMs: number, authMax: number } | undefined
 }
 
 /** A configuration mistake, reported as one line that names the variable. */
@@ -111,6 +119,10 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     jwt: { ...jwtSecret(values), issuer: values.JWT_ISSUER, audience: values.JWT_AUDIENCE, ttlSeconds: values.JWT_TTL_SECONDS },
     bootstrapAdmin: bootstrapAdmin(values),
     corsOrigins: values.CORS_ORIGIN?.split(',').map((origin) => origin.trim()).filter(Boolean),
-    requestTimeoutMs: values.REQUEST_TIMEOUT_MS
+    requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
+    redisUrl: values.REDIS_URL,
+    rateLimit: values.RATE_LIMIT_ENABLED
+      ? { max: values.RATE_LIMIT_MAX, windowMs: values.RATE_LIMIT_WINDOW_MS, authMax: values.AUTH_RATE_LIMIT_MAX }
+      : undefined
   }
 }

@@ -14,7 +14,9 @@ t.test('defaults follow the contract', async (t) => {
     shutdownGraceMs: 10_000,
     bootstrapAdmin: undefined,
     corsOrigins: undefined,
-    requestTimeoutMs: 30_000
+    requestTimeoutMs: 30_000,
+    redisUrl: undefined,
+    rateLimit: { max: 100, windowMs: 60_000, authMax: 10 }
   })
   t.match(jwt, { secretGenerated: true, issuer: 'users-service', audience: 'users-service', ttlSeconds: 900 })
   t.ok(Buffer.byteLength(jwt.secret) >= 32, 'a random secret of at least 32 bytes outside production')
@@ -53,6 +55,13 @@ t.test('values are converted from strings; empty means unset', async (t) => {
   t.same(config.database, { url: 'postgres://app@db:5432/users', pgliteDataDir: 'memory://', poolMax: 10 })
 })
 
+t.test('rate limits: the buckets, Redis, and a switch to turn limiting off', async (t) => {
+  const config = loadConfig({ RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_MS: '2000', AUTH_RATE_LIMIT_MAX: '2', REDIS_URL: 'redis://cache:6379/0' })
+  t.same(config.rateLimit, { max: 5, windowMs: 2000, authMax: 2 })
+  t.equal(config.redisUrl, 'redis://cache:6379/0')
+  t.equal(loadConfig({ RATE_LIMIT_ENABLED: 'false' }).rateLimit, undefined)
+})
+
 t.test('TRUST_PROXY: a boolean, a hop count or addresses', async (t) => {
   t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
@@ -66,7 +75,12 @@ const badValues: Array<[string, string]> = [
   ['DATABASE_URL', 'mysql://db/users'],
   ['LOG_LEVEL', 'loud'],
   ['BODY_LIMIT_BYTES', '0'],
-  ['SHUTDOWN_GRACE_MS', '-1']
+  ['SHUTDOWN_GRACE_MS', '-1'],
+  ['REDIS_URL', 'cache:6379'],
+  ['RATE_LIMIT_MAX', '0'],
+  ['RATE_LIMIT_WINDOW_MS', '10'],
+  ['AUTH_RATE_LIMIT_MAX', 'many'],
+  ['RATE_LIMIT_ENABLED', 'maybe']
 ]
 for (const [variable, value] of badValues) {
   t.test(`${variable}=${value} is refused with a message naming it`, async (t) => {

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process'
 import { startPostgres, type PostgresServer } from './services/postgres.js'
+import { startRedis, type RedisServer } from './services/redis.js'
 
 const inCi = process.env.CI === 'true'
 
@@ -29,15 +30,19 @@ function runTap (env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 let postgresServer: PostgresServer | undefined
+let redisServer: RedisServer | undefined
 let exitCode = 1
 try {
   postgresServer = await startOptional('PostgreSQL', startPostgres)
+  redisServer = await startOptional('Redis', startRedis)
   const env = { ...process.env }
   if (postgresServer !== undefined) env.TEST_POSTGRES_URL = postgresServer.url
+  if (redisServer !== undefined) env.TEST_REDIS_URL = redisServer.url
   exitCode = await runTap(env)
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`)
 } finally {
   await postgresServer?.destroy()
+  await redisServer?.destroy()
 }
 process.exit(exitCode)

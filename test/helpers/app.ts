@@ -126,7 +126,16 @@ export interface TestApp {
 /** The real app on the given database with a bootstrap admin, closed when the test ends. */
 export async function buildTestApp (t: Test, database: DatabaseSettings, env: Record<string, string> = {}): Promise<TestApp> {
   const logs = new LogCapture()
-  const config = loadConfig({ LOG_LEVEL: 'info', JWT_SECRET: TEST_JWT_SECRET, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, ...env })
+  const config = loadConfig({
+    LOG_LEVEL: 'info',
+    JWT_SECRET: TEST_JWT_SECRET,
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    // Limits far above what a test sends, unless the test is about them.
+    RATE_LIMIT_MAX: '1000000',
+    AUTH_RATE_LIMIT_MAX: '1000000',
+    ...env
+  })
   const app = buildApp({ ...config, database }, { logStream: logs })
   t.teardown(() => app.close())
   await app.ready()
