@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import Router, { type HTTPMethod } from 'find-my-way'
 import { PROBLEM_KINDS, ProblemError, problemType, type FieldError, type ProblemKind } from '../src/problems.js'
+import { isDatabaseUnavailable } from '../src/db/errors.js'
 
 interface ValidationIssue {
   instancePath: string
@@ -101,13 +102,17 @@ function sendProblem (request: FastifyRequest, reply: FastifyReply, problem: Pro
     detail: problem.detail,
     instance: pathOf(request.url),
     request_id: request.id,
-    ...(problem.extras.errors === undefined ? {} : { errors: problem.extras.errors })
+    ...(problem.extras.errors === undefined ? {} : { errors: problem.extras.errors }),
+    ...problem.extras.members
   })
 }
 
+const DATABASE_RETRY_AFTER_SECONDS = '5'
+
 /**
  * Every 4xx/5xx becomes RFC 9457 problem details: Fastify's own errors, schema
- * validation, unknown routes, wrong methods, and anything unexpected (a generic 500).
+ * validation, unknown routes, wrong methods, an unreachable database (503 + Retry-After),
+ * and anything unexpected (a generic 500).
  */
 async function problemsPlugin (app: FastifyInstance): Promise<void> {
   // Which methods each path accepts, to tell 405 from 404.
@@ -122,6 +127,10 @@ async function problemsPlugin (app: FastifyInstance): Promise<void> {
   app.setErrorHandler<FastifyError>((error, request, reply) => {
     const problem = toProblem(error)
     if (problem !== undefined) return sendProblem(request, reply, problem)
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: loggableError(error) }, 'database unavailable')
+      return sendProblem(request, reply, new ProblemError('service-unavailable', 'The database is unreachable; retry shortly.', { headers: { 'retry-after': DATABASE_RETRY_AFTER_SECONDS } }))
+    }
     request.log.error({ err: loggableError(error) }, 'unhandled error')
     return sendProblem(request, reply, new ProblemError('internal-error', 'An unexpected error occurred. Quote the request_id when you report it.'))
   })

@@ -17,7 +17,7 @@ export default async function authRoutes (app: FastifyInstance): Promise<void> {
       description: 'An unknown email and a wrong password get the same 401, in the same time.',
       security: [],
       body: Type.Ref('TokenRequest'),
-      response: { 200: Type.Ref('TokenResponse', { description: 'An access token' }), ...problemResponses(400, 401, 413, 415, 422, 500) }
+      response: { 200: Type.Ref('TokenResponse', { description: 'An access token' }), ...problemResponses(400, 401, 413, 415, 422, 500, 503) }
     }
   }, async (request, reply) => {
     const principal = await verifyCredentials(app.db, request.body.email, request.body.password)

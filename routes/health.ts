@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
-import { problemResponses } from '../schemas/problem.js'
+import { problemResponse } from '../schemas/problem.js'
 import { ProblemError } from '../src/problems.js'
 
 const READINESS_TIMEOUT_MS = 2000
 const RETRY_AFTER_SECONDS = '5'
+
+type Check = { status: 'ok' | 'degraded' | 'unavailable', detail?: string }
 
 function withTimeout (work: Promise<void>, milliseconds: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
@@ -23,30 +25,46 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
     schema: {
       ...probe,
       operationId: 'getLiveness',
-      summary: 'Liveness: 200 while the process runs',
+      summary: 'Liveness: 200 while the process runs, even while draining or overloaded',
       response: { 200: Type.Ref('Health') }
     }
   }, async () => ({ status: 'ok' }))
+
+  async function databaseCheck (): Promise<Check> {
+    try {
+      await withTimeout(app.database.ping(), READINESS_TIMEOUT_MS)
+      return { status: 'ok' }
+    } catch {
+      return { status: 'unavailable', detail: `The database does not answer within ${READINESS_TIMEOUT_MS} ms.` }
+    }
+  }
+
+  function rateLimitStoreCheck (): Check | undefined {
+    if (app.redis === null) return undefined
+    // Without Redis the service still serves (rate limits fail open): no reason to leave the load balancer.
+    return app.redis.healthy ? { status: 'ok' } : { status: 'degraded', detail: 'Redis is unreachable: rate limits are not enforced.' }
+  }
 
   app.get('/health/ready', {
     logLevel: 'warn',
     schema: {
       ...probe,
       operationId: 'getReadiness',
-      summary: 'Readiness: 200 when the database answers (a Redis outage is reported as degraded, still 200)',
-      response: { 200: Type.Ref('Health'), ...problemResponses(503) }
+      summary: 'Readiness: 200 when the database answers and the server is not draining',
+      description: 'A Redis outage is reported as `degraded` and is still a 200: the service serves without it.',
+      response: { 200: Type.Ref('Health'), 503: problemResponse(503, Type.Ref('NotReady')) }
     }
   }, async () => {
-    try {
-      await withTimeout(app.database.ping(), READINESS_TIMEOUT_MS)
-    } catch {
-      throw new ProblemError('service-unavailable', 'The database does not answer.', { headers: { 'retry-after': RETRY_AFTER_SECONDS } })
+    const checks: Record<string, Check> = {
+      database: await databaseCheck(),
+      draining: app.draining ? { status: 'unavailable', detail: 'Shutting down: finishing the requests in flight.' } : { status: 'ok' }
     }
-    if (app.redis === null) return { status: 'ok', checks: { database: { status: 'ok' } } }
-    // Without Redis the service still serves (rate limits fail open), so this is no reason to leave the load balancer.
-    const rateLimitStore = app.redis.healthy
-      ? { status: 'ok' as const }
-      : { status: 'degraded' as const, detail: 'Redis is unreachable: rate limits are not enforced.' }
-    return { status: rateLimitStore.status, checks: { database: { status: 'ok' }, rateLimitStore } }
+    const rateLimitStore = rateLimitStoreCheck()
+    if (rateLimitStore !== undefined) checks.rateLimitStore = rateLimitStore
+    const failing = Object.entries(checks).filter(([, check]) => check.status === 'unavailable').map(([name]) => name)
+    if (failing.length > 0) {
+      throw new ProblemError('service-unavailable', `Not ready: ${failing.join(', ')}.`, { headers: { 'retry-after': RETRY_AFTER_SECONDS }, members: { checks } })
+    }
+    return { status: rateLimitStore?.status === 'degraded' ? 'degraded' : 'ok', checks }
   })
 }

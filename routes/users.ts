@@ -72,7 +72,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       security: [{}, ...bearer],
       headers: IdempotencyHeaders,
       body: Type.Ref('UserCreate'),
-      response: { 201: Type.Ref('User', { description: 'Created' }), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 500) }
+      response: { 201: Type.Ref('User', { description: 'Created' }), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 500, 503) }
     },
     onRequest: app.identify,
     preHandler: app.idempotency.preHandler,
@@ -91,7 +91,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       description: 'Users come in ascending id order (UUID v7, so creation order). Following `next_cursor` visits every user exactly once, even while users are created: new users sort after every existing one.',
       security: bearer,
       querystring: UserListQuery,
-      response: { 200: Type.Ref('UserList', { description: 'A page of users' }), ...problemResponses(400, 401, 403, 500) }
+      response: { 200: Type.Ref('UserList', { description: 'A page of users' }), ...problemResponses(400, 401, 403, 500, 503) }
     },
     onRequest: app.authenticate,
     preHandler: app.requireAdmin
@@ -116,7 +116,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       operationId: 'getCurrentUser',
       summary: 'Read the user the token belongs to',
       security: bearer,
-      response: { 200: Type.Ref('User', { description: 'The caller' }), ...notModified, ...problemResponses(401, 500) }
+      response: { 200: Type.Ref('User', { description: 'The caller' }), ...notModified, ...problemResponses(401, 500, 503) }
     },
     onRequest: app.authenticate
   }, async (request, reply) => sendUser(request, reply, found(await findUserById(app.db, request.principal!.id), request.principal!.id)))
@@ -132,7 +132,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       summary: 'Read a user (themself, or any as an admin)',
       security: bearer,
       params: UserIdParams,
-      response: { 200: Type.Ref('User', { description: 'The user' }), ...notModified, ...problemResponses(400, 401, 403, 404, 500) }
+      response: { 200: Type.Ref('User', { description: 'The user' }), ...notModified, ...problemResponses(400, 401, 403, 404, 500, 503) }
     },
     ...selfOrAdmin
   }, async (request, reply) => sendUser(request, reply, found(await findUserById(app.db, request.params.id), request.params.id)))
@@ -153,7 +153,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
         security: bearer,
         params: UserIdParams,
         body: Type.Ref(write.body),
-        response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500) }
+        response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503) }
       },
       ...selfOrAdmin,
       handler: async (request, reply) => {
@@ -171,7 +171,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       summary: 'Delete a user (themself, or any as an admin)',
       security: bearer,
       params: UserIdParams,
-      response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(400, 401, 403, 404, 412, 500) }
+      response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(400, 401, 403, 404, 412, 500, 503) }
     },
     ...selfOrAdmin
   }, async (request, reply: FastifyReply) => {

@@ -5,7 +5,7 @@ const catalogue = Object.entries(PROBLEM_KINDS)
   .map(([kind, { status, title }]) => `- \`${PROBLEM_TYPE_BASE}${kind}\` (${status}): ${title}`)
   .join('\n')
 
-const problemMembers = {
+export const problemMembers = {
   type: Type.String({ format: 'uri-reference', description: `Identifies the kind of problem. Known types:\n${catalogue}` }),
   title: Type.String({ description: 'Short summary of the kind of problem.' }),
   status: Type.Integer({ minimum: 400, maximum: 599 }),
@@ -38,13 +38,21 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   422: 'The body breaks the schema',
   429: 'Rate limit exceeded',
   500: 'An unexpected error',
-  503: 'Unavailable: the database is unreachable or the server is draining'
+  503: 'Unavailable: the database is unreachable, the server is draining, or it is overloaded'
+}
+
+export const retryAfterHeader = { 'Retry-After': Type.Integer({ minimum: 1, description: 'Seconds to wait before trying again.' }) }
+
+/** The response of one problem status, with a schema of its own when the body has extension members. */
+export function problemResponse (status: number, schema: unknown = Type.Ref('Problem')): Record<string, unknown> {
+  return {
+    description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
+    content: { 'application/problem+json': { schema } },
+    ...(status === 503 ? { headers: retryAfterHeader } : {})
+  }
 }
 
 /** Response schemas for the problem statuses a route can return. */
 export function problemResponses (...statuses: number[]): Record<number, unknown> {
-  return Object.fromEntries(statuses.map((status) => [status, {
-    description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
-    content: { 'application/problem+json': { schema: Type.Ref('Problem') } }
-  }]))
+  return Object.fromEntries(statuses.map((status) => [status, problemResponse(status)]))
 }

@@ -1,5 +1,5 @@
 import Type from 'typebox'
-import { problemResponses } from './problem.js'
+import { problemResponse } from './problem.js'
 
 /** The draft-ietf-httpapi-ratelimit-headers fields every response of a limited operation carries. */
 export const rateLimitHeaders = {
@@ -8,7 +8,7 @@ export const rateLimitHeaders = {
 }
 
 export const rateLimitedResponse = {
-  ...problemResponses(429)[429] as object,
+  ...problemResponse(429),
   headers: {
     ...rateLimitHeaders,
     'Retry-After': Type.Integer({ minimum: 1, description: 'Seconds to wait; never earlier than the `t` of RateLimit.' })

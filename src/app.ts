@@ -3,6 +3,7 @@ import type { DestinationStream } from 'pino'
 import auth from '../plugins/auth.js'
 import bootstrapAdmin from '../plugins/bootstrap-admin.js'
 import database from '../plugins/database.js'
+import draining from '../plugins/draining.js'
 import hardening from '../plugins/hardening.js'
 import idempotency from '../plugins/idempotency.js'
 import openapi from '../plugins/openapi.js'
@@ -43,7 +44,8 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustProxyOption(config.trustProxy),
     schemaController: { compilersFactory: { buildValidator } },
-    return503OnClosing: true,
+    // The draining plugin answers requests that arrive while closing, as problems.
+    return503OnClosing: false,
     // Explicit limits rather than Node's defaults: a slow client cannot hold a request open forever.
     requestTimeout: config.requestTimeoutMs,
     // Longer than the usual load balancer idle timeout (60 s), so the balancer closes first.
@@ -59,6 +61,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
 
   app.register(tracing)
   app.register(problems)
+  app.register(draining)
   app.register(hardening, { corsOrigins: config.corsOrigins })
   app.register(database, { settings: config.database })
   app.register(auth, { jwt: config.jwt })

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
+import type { DatabaseSettings } from './db/connect.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -15,6 +16,8 @@ export const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   PGLITE_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
   LOG_LEVEL: Type.Enum([...LOG_LEVELS], { default: 'info' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576 }),
   TRUST_PROXY: Type.String({ minLength: 1, default: 'false' }),
@@ -44,7 +47,7 @@ export interface Config {
   nodeEnv: string
   host: string
   port: number
-  database: { url: string | undefined, pgliteDataDir: string, poolMax: number }
+  database: DatabaseSettings
   logLevel: (typeof LOG_LEVELS)[number]
   bodyLimitBytes: number
   trustProxy: TrustProxy
@@ -110,7 +113,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     database: {
       url: values.DATABASE_URL,
       pgliteDataDir: values.PGLITE_DATA_DIR,
-      poolMax: values.DATABASE_POOL_MAX
+      poolMax: values.DATABASE_POOL_MAX,
+      connectTimeoutMs: values.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS
     },
     logLevel: values.LOG_LEVEL,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,

@@ -45,7 +45,8 @@ export class ProblemError extends Error {
   constructor (
     readonly kind: ProblemKind,
     readonly detail: string,
-    readonly extras: { errors?: FieldError[], headers?: Record<string, string> } = {}
+    /** `members`: extension members of this kind of problem (RFC 9457 §3.2). */
+    readonly extras: { errors?: FieldError[], headers?: Record<string, string>, members?: Record<string, unknown> } = {}
   ) {
     super(detail)
     this.status = PROBLEM_KINDS[kind].status

@@ -1,3 +1,4 @@
+import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 
@@ -14,25 +15,24 @@ function configOrExit (): Config {
 const config = configOrExit()
 const app = buildApp(config)
 
-let closing = false
-async function shutDown (signal: NodeJS.Signals): Promise<void> {
-  if (closing) {
-    app.log.warn({ signal }, 'second signal: exiting now')
-    process.exit(1)
+// SIGTERM/SIGINT: readiness turns 503, in-flight requests finish, connections and
+// pools close, exit 0. A second signal or the grace deadline exits 1.
+closeWithGrace({
+  delay: config.shutdownGraceMs,
+  logger: false,
+  onSecondSignal: (signal) => app.log.warn({ signal }, 'second signal: exiting now'),
+  onTimeout: (delay) => app.log.error({ grace_ms: delay }, 'shutdown grace period exceeded: exiting now')
+}, async ({ signal, err }) => {
+  if (err !== undefined) app.log.fatal({ err: { type: err.name, message: err.message, stack: err.stack } }, 'crashed: shutting down')
+  else app.log.info({ signal }, 'shutting down')
+  try {
+    await app.close()
+  } catch (error) {
+    app.log.error({ err: { type: (error as Error).name, message: (error as Error).message, stack: (error as Error).stack } }, 'shutdown failed')
+    throw error
   }
-  closing = true
-  app.log.info({ signal }, 'shutting down')
-  const deadline = setTimeout(() => {
-    app.log.error({ grace_ms: config.shutdownGraceMs }, 'shutdown grace period exceeded')
-    process.exit(1)
-  }, config.shutdownGraceMs)
-  deadline.unref()
-  await app.close()
-  process.exit(0)
-}
-
-process.on('SIGTERM', (signal) => { void shutDown(signal) })
-process.on('SIGINT', (signal) => { void shutDown(signal) })
+  app.log.info('shut down')
+})
 
 try {
   await app.listen({ host: config.host, port: config.port })

@@ -7,7 +7,7 @@ t.test('defaults follow the contract', async (t) => {
     nodeEnv: 'development',
     host: '0.0.0.0',
     port: 3000,
-    database: { url: undefined, pgliteDataDir: './data', poolMax: 10 },
+    database: { url: undefined, pgliteDataDir: './data', poolMax: 10, connectTimeoutMs: 5000, statementTimeoutMs: 5000 },
     logLevel: 'info',
     bodyLimitBytes: 1_048_576,
     trustProxy: false,
@@ -52,7 +52,7 @@ t.test('values are converted from strings; empty means unset', async (t) => {
     UNRELATED: 'ignored'
   })
   t.match(config, { port: 8080, bodyLimitBytes: 2048, logLevel: 'warn', shutdownGraceMs: 10_000 })
-  t.same(config.database, { url: 'postgres://app@db:5432/users', pgliteDataDir: 'memory://', poolMax: 10 })
+  t.same(config.database, { url: 'postgres://app@db:5432/users', pgliteDataDir: 'memory://', poolMax: 10, connectTimeoutMs: 5000, statementTimeoutMs: 5000 })
 })
 
 t.test('rate limits: the buckets, Redis, and a switch to turn limiting off', async (t) => {

@@ -12,6 +12,10 @@ export interface DatabaseSettings {
   /** Where PGlite keeps its files; `memory://` keeps it in memory. */
   pgliteDataDir: string
   poolMax: number
+  /** PostgreSQL only: how long opening a connection may take (default 5 s). */
+  connectTimeoutMs?: number
+  /** PostgreSQL only: longer statements are cancelled (default 5 s), so an outage is a quick 503, not a hang. */
+  statementTimeoutMs?: number
 }
 
 export interface DatabaseConnection {
@@ -27,17 +31,18 @@ export interface DatabaseConnection {
 // Any constant shared by all replicas; it serialises concurrent migrations.
 const MIGRATION_LOCK_ID = 0x75736572
 
-async function connectPostgres (url: string, poolMax: number): Promise<DatabaseConnection> {
+async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, statementTimeoutMs = 5000 }: DatabaseSettings & { url: string }): Promise<DatabaseConnection> {
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const { migrate } = await import('drizzle-orm/postgres-js/migrator')
   const options = {
-    connect_timeout: 5,
+    connect_timeout: connectTimeoutMs / 1000,
     idle_timeout: 60,
     onnotice: () => {},
     connection: { application_name: 'users-service' }
   }
-  const client = postgres(url, { ...options, max: poolMax })
+  // The migration lock waits for other replicas' migrations, so only the pool gets the statement timeout.
+  const client = postgres(url, { ...options, max: poolMax, connection: { ...options.connection, statement_timeout: statementTimeoutMs } })
   const db = drizzle({ client, schema })
 
   // Replicas starting together must not run the same migration twice: one
@@ -80,5 +85,5 @@ async function connectPglite (dataDir: string): Promise<DatabaseConnection> {
 export function connectDatabase (settings: DatabaseSettings): Promise<DatabaseConnection> {
   return settings.url === undefined
     ? connectPglite(settings.pgliteDataDir)
-    : connectPostgres(settings.url, settings.poolMax)
+    : connectPostgres({ ...settings, url: settings.url })
 }

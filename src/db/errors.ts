@@ -1,0 +1,26 @@
+// Node socket errors and postgres.js's own connection errors.
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED'
+])
+
+// SQLSTATEs that mean "the database cannot serve now", not "this query is wrong":
+// statement timeout, too many connections, shutting down or starting up.
+const UNAVAILABLE_SQLSTATES = new Set(['57014', '53300', '57P01', '57P02', '57P03'])
+
+function codeOf (error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/**
+ * Whether an error (or its cause: drizzle wraps driver errors) says the database is
+ * unreachable or overloaded, which is worth a 503 and a retry rather than a 500.
+ */
+export function isDatabaseUnavailable (error: unknown): boolean {
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; current = (current as Error).cause, depth += 1) {
+    const code = codeOf(current)
+    if (code !== undefined && (CONNECTION_ERROR_CODES.has(code) || code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code))) return true
+  }
+  return false
+}
