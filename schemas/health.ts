@@ -11,7 +11,7 @@ export const Health = Type.Object({
   checks: Type.Optional(Checks)
 }, { $id: 'Health', additionalProperties: false })
 
-export const NotReady = Type.Object({ ...problemMembers, checks: Checks }, {
+export const NotReady = Type.Object({ ...problemMembers, checks: Type.Optional(Checks) }, {
   $id: 'NotReady',
-  description: 'A 503 problem from the readiness probe, with what is not ready in `checks`.'
+  description: 'A 503 problem from the readiness probe, with what is not ready in `checks` (absent when the server sheds load).'
 })

@@ -6,6 +6,7 @@ import database from '../plugins/database.js'
 import draining from '../plugins/draining.js'
 import hardening from '../plugins/hardening.js'
 import idempotency from '../plugins/idempotency.js'
+import loadShedding from '../plugins/load-shedding.js'
 import openapi from '../plugins/openapi.js'
 import problems from '../plugins/problems.js'
 import rateLimit, { type RateLimitPolicy } from '../plugins/rate-limit.js'
@@ -22,6 +23,8 @@ import { buildValidator } from './validation.js'
 export interface BuildOptions {
   /** Where log lines go; stdout when omitted. */
   logStream?: DestinationStream
+  /** Tests sample the process more often than production does. */
+  loadShedding?: { sampleIntervalMs: number }
 }
 
 // Fastify honours a hop count, but its typings only admit the function form of it.
@@ -62,6 +65,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.register(tracing)
   app.register(problems)
   app.register(draining)
+  app.register(loadShedding, { limits: config.pressure, ...options.loadShedding })
   app.register(hardening, { corsOrigins: config.corsOrigins })
   app.register(database, { settings: config.database })
   app.register(auth, { jwt: config.jwt })

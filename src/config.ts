@@ -30,6 +30,10 @@ export const EnvSchema = Type.Object({
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
   CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 30_000 }),
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
+  PRESSURE_MAX_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0.98 }),
+  PRESSURE_MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0 }),
+  PRESSURE_MAX_RSS_BYTES: Type.Integer({ minimum: 0, default: 0 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   RATE_LIMIT_ENABLED: Type.Boolean({ default: true }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 100 }),
@@ -57,6 +61,8 @@ export interface Config {
   corsOrigins: string[] | undefined
   requestTimeoutMs: number
   redisUrl: string | undefined
+  /** Load-shedding thresholds; 0 turns a check off. */
+  pressure: { maxEventLoopDelayMs: number, maxEventLoopUtilization: number, maxHeapUsedBytes: number, maxRssBytes: number }
   /** Undefined when rate limiting is turned off. */
   rateLimit: { max: number, windowMs: number, authMax: number } | undefined
 }
@@ -126,6 +132,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     corsOrigins: values.CORS_ORIGIN?.split(',').map((origin) => origin.trim()).filter(Boolean),
     requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
     redisUrl: values.REDIS_URL,
+    pressure: {
+      maxEventLoopDelayMs: values.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: values.PRESSURE_MAX_EVENT_LOOP_UTILIZATION,
+      maxHeapUsedBytes: values.PRESSURE_MAX_HEAP_USED_BYTES,
+      maxRssBytes: values.PRESSURE_MAX_RSS_BYTES
+    },
     rateLimit: values.RATE_LIMIT_ENABLED
       ? { max: values.RATE_LIMIT_MAX, windowMs: values.RATE_LIMIT_WINDOW_MS, authMax: values.AUTH_RATE_LIMIT_MAX }
       : undefined

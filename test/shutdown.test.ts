@@ -12,7 +12,7 @@ interface Spawned {
 
 function spawnServer (env: Record<string, string> = {}): Spawned {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: 'memory://', RATE_LIMIT_ENABLED: 'false', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: 'memory://', RATE_LIMIT_ENABLED: 'false', PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let log = ''

@@ -134,6 +134,9 @@ export async function buildTestApp (t: Test, database: DatabaseSettings, env: Re
     // Limits far above what a test sends, unless the test is about them.
     RATE_LIMIT_MAX: '1000000',
     AUTH_RATE_LIMIT_MAX: '1000000',
+    // A test process is busier than a server (many apps, tap): no load shedding unless the test is about it.
+    PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+    PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0',
     ...env
   })
   const app = buildApp({ ...config, database }, { logStream: logs })

@@ -1,0 +1,36 @@
+import underPressure from '@fastify/under-pressure'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../src/config.js'
+import { ProblemError } from '../src/problems.js'
+
+export interface LoadSheddingOptions {
+  limits: Config['pressure']
+  /** How often the process is sampled; tests shorten it. */
+  sampleIntervalMs?: number
+}
+
+const LIVENESS = '/health/live'
+const RETRY_AFTER_SECONDS = '10'
+
+/**
+ * Refuses work with a 503 problem while the event loop lags, or heap or RSS is over
+ * its limit, so an overloaded process sheds load instead of falling over. Liveness
+ * still answers: an overloaded process needs less traffic, not a restart.
+ */
+async function loadSheddingPlugin (app: FastifyInstance, { limits, sampleIntervalMs }: LoadSheddingOptions): Promise<void> {
+  await app.register(underPressure, {
+    maxEventLoopDelay: limits.maxEventLoopDelayMs,
+    maxEventLoopUtilization: limits.maxEventLoopUtilization,
+    maxHeapUsedBytes: limits.maxHeapUsedBytes,
+    maxRssBytes: limits.maxRssBytes,
+    ...(sampleIntervalMs === undefined ? {} : { sampleInterval: sampleIntervalMs }),
+    pressureHandler: (request: FastifyRequest, _reply, type, value) => {
+      if (request.url === LIVENESS) return undefined
+      request.log.warn({ pressure: { type, value } }, 'shedding load')
+      return Promise.reject(new ProblemError('service-unavailable', 'The server is overloaded; retry shortly.', { headers: { 'retry-after': RETRY_AFTER_SECONDS } }))
+    }
+  })
+}
+
+export default fp(loadSheddingPlugin, { name: 'load-shedding', fastify: '5.x', dependencies: ['problems'] })
