@@ -10,13 +10,15 @@ export interface LoadSheddingOptions {
   sampleIntervalMs?: number
 }
 
-const LIVENESS = '/health/live'
+// Liveness and the metrics scrape answer even under pressure: that is when they matter.
+const EXEMPT = new Set(['/health/live', '/metrics'])
 const RETRY_AFTER_SECONDS = '10'
 
 /**
  * Refuses work with a 503 problem while the event loop lags, or heap or RSS is over
  * its limit, so an overloaded process sheds load instead of falling over. Liveness
- * still answers: an overloaded process needs less traffic, not a restart.
+ * still answers (an overloaded process needs less traffic, not a restart), and so does
+ * the metrics scrape.
  */
 async function loadSheddingPlugin (app: FastifyInstance, { limits, sampleIntervalMs }: LoadSheddingOptions): Promise<void> {
   await app.register(underPressure, {
@@ -26,7 +28,7 @@ async function loadSheddingPlugin (app: FastifyInstance, { limits, sampleInterva
     maxRssBytes: limits.maxRssBytes,
     ...(sampleIntervalMs === undefined ? {} : { sampleInterval: sampleIntervalMs }),
     pressureHandler: (request: FastifyRequest, _reply, type, value) => {
-      if (request.url === LIVENESS) return undefined
+      if (EXEMPT.has(request.url)) return undefined
       request.log.warn({ pressure: { type, value } }, 'shedding load')
       return Promise.reject(new ProblemError('service-unavailable', 'The server is overloaded; retry shortly.', { headers: { 'retry-after': RETRY_AFTER_SECONDS } }))
     }

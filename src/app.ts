@@ -6,6 +6,7 @@ import database from '../plugins/database.js'
 import draining from '../plugins/draining.js'
 import hardening from '../plugins/hardening.js'
 import idempotency from '../plugins/idempotency.js'
+import metrics from '../plugins/metrics.js'
 import loadShedding from '../plugins/load-shedding.js'
 import openapi from '../plugins/openapi.js'
 import problems from '../plugins/problems.js'
@@ -68,6 +69,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.register(loadShedding, { limits: config.pressure, ...options.loadShedding })
   app.register(hardening, { corsOrigins: config.corsOrigins })
   app.register(database, { settings: config.database })
+  if (config.metricsEnabled) app.register(metrics, { poolMax: config.database.url === undefined ? 1 : config.database.poolMax })
   app.register(auth, { jwt: config.jwt })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
   app.register(idempotency, {

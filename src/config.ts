@@ -34,6 +34,7 @@ export const EnvSchema = Type.Object({
   PRESSURE_MAX_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0.98 }),
   PRESSURE_MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0 }),
   PRESSURE_MAX_RSS_BYTES: Type.Integer({ minimum: 0, default: 0 }),
+  METRICS_ENABLED: Type.Boolean({ default: true }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   RATE_LIMIT_ENABLED: Type.Boolean({ default: true }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 100 }),
@@ -61,6 +62,7 @@ export interface Config {
   corsOrigins: string[] | undefined
   requestTimeoutMs: number
   redisUrl: string | undefined
+  metricsEnabled: boolean
   /** Load-shedding thresholds; 0 turns a check off. */
   pressure: { maxEventLoopDelayMs: number, maxEventLoopUtilization: number, maxHeapUsedBytes: number, maxRssBytes: number }
   /** Undefined when rate limiting is turned off. */
@@ -132,6 +134,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     corsOrigins: values.CORS_ORIGIN?.split(',').map((origin) => origin.trim()).filter(Boolean),
     requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
     redisUrl: values.REDIS_URL,
+    metricsEnabled: values.METRICS_ENABLED,
     pressure: {
       maxEventLoopDelayMs: values.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
       maxEventLoopUtilization: values.PRESSURE_MAX_EVENT_LOOP_UTILIZATION,

@@ -16,6 +16,7 @@ t.test('defaults follow the contract', async (t) => {
     corsOrigins: undefined,
     requestTimeoutMs: 30_000,
     redisUrl: undefined,
+    metricsEnabled: true,
     pressure: { maxEventLoopDelayMs: 1000, maxEventLoopUtilization: 0.98, maxHeapUsedBytes: 0, maxRssBytes: 0 },
     rateLimit: { max: 100, windowMs: 60_000, authMax: 10 }
   })

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { migrationsFolder } from '../project-root.js'
+import { observePromise, observeThenable, queryObservers, type QueryObservers } from './observe.js'
 import * as schema from './schema.js'
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -26,6 +27,8 @@ export interface DatabaseConnection {
   /** Resolves when the database answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>
+  /** Observers of every statement on the pool (metrics, traces). */
+  observers: QueryObservers
 }
 
 // Any constant shared by all replicas; it serialises concurrent migrations.
@@ -43,6 +46,11 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
   }
   // The migration lock waits for other replicas' migrations, so only the pool gets the statement timeout.
   const client = postgres(url, { ...options, max: poolMax, connection: { ...options.connection, statement_timeout: statementTimeoutMs } })
+  const observers = queryObservers()
+  // drizzle sends every statement outside transactions through unsafe().
+  const unsafe = client.unsafe.bind(client)
+  client.unsafe = ((query: string, ...rest: Parameters<typeof unsafe> extends [unknown, ...infer R] ? R : never) =>
+    observeThenable(unsafe(query, ...rest), query, observers)) as typeof client.unsafe
   const db = drizzle({ client, schema })
 
   // Replicas starting together must not run the same migration twice: one
@@ -62,7 +70,8 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
     driver: 'postgres',
     migrate: migrateUnderLock,
     ping: async () => { await db.execute(sql`select 1`) },
-    close: () => client.end({ timeout: 5 })
+    close: () => client.end({ timeout: 5 }),
+    observers
   }
 }
 
@@ -72,13 +81,18 @@ async function connectPglite (dataDir: string): Promise<DatabaseConnection> {
   const { migrate } = await import('drizzle-orm/pglite/migrator')
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
   const client = await PGlite.create(dataDir)
+  const observers = queryObservers()
+  const query = client.query.bind(client)
+  client.query = ((statement: string, ...rest: Parameters<typeof query> extends [unknown, ...infer R] ? R : never) =>
+    observePromise(() => query(statement, ...rest), statement, observers)) as typeof client.query
   const db = drizzle({ client, schema })
   return {
     db,
     driver: 'pglite',
     migrate: () => migrate(db, { migrationsFolder }),
     ping: async () => { await db.execute(sql`select 1`) },
-    close: async () => { if (!client.closed) await client.close() }
+    close: async () => { if (!client.closed) await client.close() },
+    observers
   }
 }
 

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import metricsModule from 'fastify-metrics'
+
+// A CommonJS module whose plugin is its `default` export.
+const fastifyMetrics = metricsModule.default
+
+export interface MetricsPluginOptions {
+  poolMax: number
+}
+
+/**
+ * Prometheus metrics at /metrics (fastify-metrics over prom-client): request count and
+ * duration by route template, method and status; process metrics; and the database
+ * pool: its size, statements in flight (at the size, requests queue for a connection)
+ * and statement durations.
+ */
+async function metricsPlugin (app: FastifyInstance, { poolMax }: MetricsPluginOptions): Promise<void> {
+  await app.register(fastifyMetrics, {
+    endpoint: { url: '/metrics', method: 'GET', logLevel: 'warn', schema: { hide: true }, handler: () => {} },
+    // One registry per process; a new app (tests build many) starts it afresh.
+    clearRegisterOnInit: true,
+    routeMetrics: { enabled: true, registeredRoutesOnly: true, routeBlacklist: ['/metrics'] }
+  })
+  const { client } = app.metrics
+  new client.Gauge({ name: 'db_pool_max_connections', help: 'Connections the database pool may open' }).set(poolMax)
+  const inFlight = new client.Gauge({ name: 'db_statements_in_flight', help: 'Statements sent to the database and not yet answered' })
+  const duration = new client.Histogram({
+    name: 'db_statement_duration_seconds',
+    help: 'Time from sending a statement to its answer',
+    labelNames: ['outcome'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+  })
+  app.database.observers.add(() => {
+    inFlight.inc()
+    const stop = duration.startTimer()
+    return (error) => {
+      inFlight.dec()
+      stop({ outcome: error === undefined ? 'ok' : 'error' })
+    }
+  })
+}
+
+export default fp(metricsPlugin, { name: 'metrics', fastify: '5.x', dependencies: ['database'] })
