@@ -20,15 +20,19 @@ const RETRY_AFTER_SECONDS = '10'
  * still answers (an overloaded process needs less traffic, not a restart), and so does
  * the metrics scrape.
  */
-async function loadSheddingPlugin (app: FastifyInstance, { limits, sampleIntervalMs }: LoadSheddingOptions): Promise<void> {
+async function loadSheddingPlugin (app: FastifyInstance, { limits, sampleIntervalMs = 1000 }: LoadSheddingOptions): Promise<void> {
+  // The first samples cover start-up (PGlite's boot and the migrations keep the loop
+  // busy), which says nothing about load: they are not held against the first requests.
+  let settledAt = Infinity
+  app.addHook('onReady', async () => { settledAt = Date.now() + 2 * sampleIntervalMs })
   await app.register(underPressure, {
     maxEventLoopDelay: limits.maxEventLoopDelayMs,
     maxEventLoopUtilization: limits.maxEventLoopUtilization,
     maxHeapUsedBytes: limits.maxHeapUsedBytes,
     maxRssBytes: limits.maxRssBytes,
-    ...(sampleIntervalMs === undefined ? {} : { sampleInterval: sampleIntervalMs }),
+    sampleInterval: sampleIntervalMs,
     pressureHandler: (request: FastifyRequest, _reply, type, value) => {
-      if (EXEMPT.has(request.url)) return undefined
+      if (EXEMPT.has(request.url) || Date.now() < settledAt) return undefined
       request.log.warn({ pressure: { type, value } }, 'shedding load')
       return Promise.reject(new ProblemError('service-unavailable', 'The server is overloaded; retry shortly.', { headers: { 'retry-after': RETRY_AFTER_SECONDS } }))
     }

@@ -5,10 +5,12 @@ import { Api, LogCapture, TEST_JWT_SECRET } from './helpers/app.js'
 
 const memory = { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }
 
-async function appWith (t: Test, env: Record<string, string>) {
+/** `startupStallMs`: a plugin that blocks the loop during start-up, as a slow boot does. */
+async function appWith (t: Test, env: Record<string, string>, startupStallMs = 0) {
   const logs = new LogCapture()
   const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0', ...env })
   const app = buildApp({ ...config, database: memory }, { logStream: logs, loadShedding: { sampleIntervalMs: 20 } })
+  app.register(async () => blockEventLoop(startupStallMs))
   t.teardown(() => app.close())
   await app.ready()
   return { app, api: new Api(t, app), logs }
@@ -24,8 +26,10 @@ function blockEventLoop (milliseconds: number): void {
 }
 
 t.test('a lagging event loop sheds load with a 503 problem, liveness still answers, and it recovers', async (t) => {
-  const { api, logs } = await appWith(t, { PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '50' })
-  t.equal((await api.get('/v1/users/me')).status, 401, 'served normally at first')
+  const { api, logs } = await appWith(t, { PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '50' }, 300)
+  t.equal((await api.get('/v1/users/me')).status, 401, 'served right after start, though start-up kept the loop busy')
+  await sleep(50)
+  t.equal((await api.get('/v1/users/me')).status, 401, 'served normally')
 
   blockEventLoop(300)
   await sleep(30)
