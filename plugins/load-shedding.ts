@@ -13,6 +13,7 @@ export interface LoadSheddingOptions {
 // Liveness and the metrics scrape answer even under pressure: that is when they matter.
 const EXEMPT = new Set(['/health/live', '/metrics'])
 const RETRY_AFTER_SECONDS = '10'
+const STARTUP_GRACE_MS = 1000
 
 /**
  * Refuses work with a 503 problem while the event loop lags, or heap or RSS is over
@@ -24,7 +25,7 @@ async function loadSheddingPlugin (app: FastifyInstance, { limits, sampleInterva
   // The first samples cover start-up (PGlite's boot and the migrations keep the loop
   // busy), which says nothing about load: they are not held against the first requests.
   let settledAt = Infinity
-  app.addHook('onReady', async () => { settledAt = Date.now() + 2 * sampleIntervalMs })
+  app.addHook('onReady', async () => { settledAt = Date.now() + Math.max(2 * sampleIntervalMs, STARTUP_GRACE_MS) })
   await app.register(underPressure, {
     maxEventLoopDelay: limits.maxEventLoopDelayMs,
     maxEventLoopUtilization: limits.maxEventLoopUtilization,

@@ -196,7 +196,7 @@ t.test('with Redis, replicas share one bucket', { skip: redisUnavailable }, asyn
   t.ok((await redis.keys('users-service:rate-limit:*')).length > 0, 'the counters live in Redis')
 
   const ready = await replicas[0]!.api.get('/health/ready')
-  t.same(ready.body, { status: 'ok', checks: { database: { status: 'ok' }, rateLimitStore: { status: 'ok' } } })
+  t.same(ready.body, { status: 'ok', checks: { database: { status: 'ok' }, draining: { status: 'ok' }, rateLimitStore: { status: 'ok' } } })
 })
 
 t.test('when Redis goes away the service fails open, says so once, and recovers by itself', { skip: redisUnavailable }, async (t) => {
@@ -217,7 +217,7 @@ t.test('when Redis goes away the service fails open, says so once, and recovers 
     'the policy is still announced; what is left is unknown, so RateLimit is absent')
   const degraded = await api.get('/health/ready')
   t.equal(degraded.status, 200, 'still ready: the service serves without Redis')
-  t.same(degraded.body, { status: 'degraded', checks: { database: { status: 'ok' }, rateLimitStore: { status: 'degraded', detail: 'Redis is unreachable: rate limits are not enforced.' } } })
+  t.same(degraded.body, { status: 'degraded', checks: { database: { status: 'ok' }, draining: { status: 'ok' }, rateLimitStore: { status: 'degraded', detail: 'Redis is unreachable: rate limits are not enforced.' } } })
   t.equal(logs.lines.filter((line) => line.msg === 'Redis is unreachable: rate limits are not enforced until it returns').length, 1, 'logged once per outage')
 
   await server.start()
