@@ -12,6 +12,7 @@ import openapi from '../plugins/openapi.js'
 import problems from '../plugins/problems.js'
 import rateLimit, { type RateLimitPolicy } from '../plugins/rate-limit.js'
 import redis from '../plugins/redis.js'
+import telemetry from '../plugins/telemetry.js'
 import tracing, { tracingServerOptions } from '../plugins/tracing.js'
 import authRoutes from '../routes/auth.js'
 import healthRoutes from '../routes/health.js'
@@ -26,6 +27,8 @@ export interface BuildOptions {
   logStream?: DestinationStream
   /** Tests sample the process more often than production does. */
   loadShedding?: { sampleIntervalMs: number }
+  /** Tests export spans sooner than production batches them. */
+  telemetry?: { exportDelayMs: number }
 }
 
 // Fastify honours a hop count, but its typings only admit the function form of it.
@@ -69,6 +72,8 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.register(loadShedding, { limits: config.pressure, ...options.loadShedding })
   app.register(hardening, { corsOrigins: config.corsOrigins })
   app.register(database, { settings: config.database })
+  // Before any route, so that every route is instrumented.
+  if (config.telemetry !== undefined) app.register(telemetry, { ...config.telemetry, ...options.telemetry })
   if (config.metricsEnabled) app.register(metrics, { poolMax: config.database.url === undefined ? 1 : config.database.poolMax })
   app.register(auth, { jwt: config.jwt })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })

@@ -39,7 +39,9 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_ENABLED: Type.Boolean({ default: true }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 100 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
-  AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 10 })
+  AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 10 }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'users-service' })
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -67,6 +69,8 @@ export interface Config {
   pressure: { maxEventLoopDelayMs: number, maxEventLoopUtilization: number, maxHeapUsedBytes: number, maxRssBytes: number }
   /** Undefined when rate limiting is turned off. */
   rateLimit: { max: number, windowMs: number, authMax: number } | undefined
+  /** Undefined when no OTLP endpoint is configured: no traces, no cost. */
+  telemetry: { endpoint: string, serviceName: string } | undefined
 }
 
 /** A configuration mistake, reported as one line that names the variable. */
@@ -143,6 +147,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     },
     rateLimit: values.RATE_LIMIT_ENABLED
       ? { max: values.RATE_LIMIT_MAX, windowMs: values.RATE_LIMIT_WINDOW_MS, authMax: values.AUTH_RATE_LIMIT_MAX }
-      : undefined
+      : undefined,
+    telemetry: values.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+      ? undefined
+      : { endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: values.OTEL_SERVICE_NAME }
   }
 }
