@@ -2,7 +2,36 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { requestIdHeader, withResponseHeaders } from '../schemas/headers.js'
 import { packageInfo } from '../src/project-root.js'
+
+type Responses = Record<string, { headers?: Record<string, unknown> }>
+type Document = { paths?: Record<string, Record<string, { responses?: Responses }>>, components?: { headers?: Record<string, unknown> } }
+
+/**
+ * Headers that read the same wherever they appear (ETag, X-Request-ID, RateLimit, …)
+ * move to components.headers and are referenced, so the document and the clients
+ * generated from it say each once.
+ */
+function shareHeaders (document: Document): Document {
+  const responses = Object.values(document.paths ?? {}).flatMap((operations) => Object.values(operations))
+    .flatMap((operation) => Object.values(operation.responses ?? {}))
+  const variants = new Map<string, Set<string>>()
+  for (const { headers = {} } of responses) {
+    for (const [name, header] of Object.entries(headers)) variants.set(name, (variants.get(name) ?? new Set()).add(JSON.stringify(header)))
+  }
+  const shared: Record<string, unknown> = {}
+  for (const [name, forms] of variants) {
+    if (forms.size === 1) shared[name] = JSON.parse([...forms][0]!)
+  }
+  for (const response of responses) {
+    for (const name of Object.keys(response.headers ?? {})) {
+      if (name in shared) response.headers![name] = { $ref: `#/components/headers/${name}` }
+    }
+  }
+  document.components = { ...document.components, headers: shared }
+  return document
+}
 
 /**
  * The OpenAPI 3.1 document, built from the route schemas; shared schemas keep their
@@ -16,6 +45,7 @@ async function openapiPlugin (app: FastifyInstance): Promise<void> {
         title: 'users-service',
         version: packageInfo.version,
         description: packageInfo.description,
+        contact: { name: 'users-service maintainers', email: 'users-service@example.com' },
         license: { name: 'MIT', identifier: 'MIT' }
       },
       servers: [{ url: '/', description: 'The server that serves this document' }],
@@ -30,6 +60,12 @@ async function openapiPlugin (app: FastifyInstance): Promise<void> {
         { name: 'health', description: 'Liveness and readiness probes' }
       ]
     },
+    // The tracing plugin sets X-Request-ID on every response; only the document needs telling.
+    transform: ({ schema, url }) => ({
+      url,
+      schema: schema?.response === undefined ? schema : { ...schema, response: withResponseHeaders(schema.response as Record<string, unknown>, requestIdHeader) }
+    }),
+    transformObject: (document) => shareHeaders(structuredClone('openapiObject' in document ? document.openapiObject : {}) as Document) as never,
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`)
     }

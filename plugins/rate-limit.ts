@@ -1,7 +1,8 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { rateLimitedResponse } from '../schemas/rate-limit.js'
+import { withResponseHeaders } from '../schemas/headers.js'
+import { rateLimitedResponse, rateLimitHeaders } from '../schemas/rate-limit.js'
 import { ProblemError } from '../src/problems.js'
 
 export interface RateLimitPolicy {
@@ -109,7 +110,8 @@ async function rateLimitPlugin (app: FastifyInstance, { policies }: RateLimitPlu
     // First among the route's own hooks, so it runs before authentication.
     route.onRequest = [hook, ...[route.onRequest ?? []].flat()]
     if (route.schema?.response !== undefined) {
-      route.schema = { ...route.schema, response: { ...route.schema.response as object, 429: rateLimitedResponse } }
+      const responses = withResponseHeaders(route.schema.response as Record<string, unknown>, rateLimitHeaders)
+      route.schema = { ...route.schema, response: { ...responses, 429: rateLimitedResponse } }
     }
   })
 }

@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { TokenRequest } from '../schemas/auth.js'
+import { jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { verifyCredentials } from '../src/credentials.js'
 import { ProblemError } from '../src/problems.js'
+
+const cacheControlNoStore = { 'Cache-Control': Type.Literal('no-store', { description: 'Tokens must not be cached (RFC 6749 §5.1).' }) }
 
 /** Login: credentials in, a bearer token out. */
 export default async function authRoutes (app: FastifyInstance): Promise<void> {
@@ -17,7 +20,7 @@ export default async function authRoutes (app: FastifyInstance): Promise<void> {
       description: 'An unknown email and a wrong password get the same 401, in the same time.',
       security: [],
       body: Type.Ref('TokenRequest'),
-      response: { 200: Type.Ref('TokenResponse', { description: 'An access token' }), ...problemResponses(400, 401, 413, 415, 422, 500, 503) }
+      response: { 200: jsonResponse('TokenResponse', 'An access token', cacheControlNoStore), ...problemResponses(400, 401, 413, 415, 422, 500, 503) }
     }
   }, async (request, reply) => {
     const principal = await verifyCredentials(app.db, request.body.email, request.body.password)

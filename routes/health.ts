@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
+import { jsonResponse } from '../schemas/headers.js'
 import { problemResponse } from '../schemas/problem.js'
 import { ProblemError } from '../src/problems.js'
 
@@ -26,7 +27,8 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
       ...probe,
       operationId: 'getLiveness',
       summary: 'Liveness: 200 while the process runs, even while draining or overloaded',
-      response: { 200: Type.Ref('Health') }
+      description: 'For the orchestrator\'s liveness probe: it never touches a dependency, so an outage elsewhere does not restart the pod.',
+      response: { 200: jsonResponse('Health', 'The process runs') }
     }
   }, async () => ({ status: 'ok' }))
 
@@ -52,7 +54,7 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
       operationId: 'getReadiness',
       summary: 'Readiness: 200 when the database answers and the server is not draining',
       description: 'A Redis outage is reported as `degraded` and is still a 200: the service serves without it.',
-      response: { 200: Type.Ref('Health'), 503: problemResponse(503, Type.Ref('NotReady')) }
+      response: { 200: jsonResponse('Health', 'Ready to serve'), 503: problemResponse(503, Type.Ref('NotReady')) }
     }
   }, async () => {
     const checks: Record<string, Check> = {

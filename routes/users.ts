@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
+import { etagHeader, jsonResponse, linkHeader, locationHeader } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { UserIdParams, UserListQuery, type UserCreate, type UserPatch, type UserReplace } from '../schemas/user.js'
 import { forbidden } from '../plugins/auth.js'
@@ -49,7 +50,7 @@ const IdempotencyHeaders = Type.Object({
   }))
 })
 
-const notModified = { 304: Type.Null({ description: 'Not modified: the ETag still matches If-None-Match' }) }
+const notModified = { 304: { ...Type.Null({ description: 'Not modified: the ETag still matches If-None-Match' }), headers: etagHeader } }
 
 function nextPageLink (path: string, query: UserListQuery, cursor: string): string {
   const parameters = new URLSearchParams()
@@ -72,7 +73,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       security: [{}, ...bearer],
       headers: IdempotencyHeaders,
       body: Type.Ref('UserCreate'),
-      response: { 201: Type.Ref('User', { description: 'Created' }), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 500, 503) }
+      response: { 201: jsonResponse('User', 'Created', { ...locationHeader, ...etagHeader }), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 500, 503) }
     },
     onRequest: app.identify,
     preHandler: app.idempotency.preHandler,
@@ -91,7 +92,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       description: 'Users come in ascending id order (UUID v7, so creation order). Following `next_cursor` visits every user exactly once, even while users are created: new users sort after every existing one.',
       security: bearer,
       querystring: UserListQuery,
-      response: { 200: Type.Ref('UserList', { description: 'A page of users' }), ...problemResponses(400, 401, 403, 500, 503) }
+      response: { 200: jsonResponse('UserList', 'A page of users', linkHeader), ...problemResponses(400, 401, 403, 500, 503) }
     },
     onRequest: app.authenticate,
     preHandler: app.requireAdmin
@@ -115,8 +116,9 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       tags,
       operationId: 'getCurrentUser',
       summary: 'Read the user the token belongs to',
+      description: 'The caller\'s own representation, with its `ETag`; a matching `If-None-Match` gets a 304.',
       security: bearer,
-      response: { 200: Type.Ref('User', { description: 'The caller' }), ...notModified, ...problemResponses(401, 500, 503) }
+      response: { 200: jsonResponse('User', 'The caller', etagHeader), ...notModified, ...problemResponses(401, 500, 503) }
     },
     onRequest: app.authenticate
   }, async (request, reply) => sendUser(request, reply, found(await findUserById(app.db, request.principal!.id), request.principal!.id)))
@@ -130,17 +132,30 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       tags,
       operationId: 'getUser',
       summary: 'Read a user (themself, or any as an admin)',
+      description: 'Users may read themselves, admins anyone. The `ETag` is the user\'s version: send it back as `If-None-Match` to revalidate (304) or as `If-Match` to update safely.',
       security: bearer,
       params: UserIdParams,
-      response: { 200: Type.Ref('User', { description: 'The user' }), ...notModified, ...problemResponses(400, 401, 403, 404, 500, 503) }
+      response: { 200: jsonResponse('User', 'The user', etagHeader), ...notModified, ...problemResponses(400, 401, 403, 404, 500, 503) }
     },
     ...selfOrAdmin
   }, async (request, reply) => sendUser(request, reply, found(await findUserById(app.db, request.params.id), request.params.id)))
 
   // PUT replaces email, name (and role); PATCH merges any subset. Both are the same write.
   const writes = [
-    { method: 'PUT', operationId: 'replaceUser', body: 'UserReplace', summary: 'Replace a user\'s email, name and (admins only) role' },
-    { method: 'PATCH', operationId: 'updateUser', body: 'UserPatch', summary: 'Change some of a user\'s members (role: admins only)' }
+    {
+      method: 'PUT',
+      operationId: 'replaceUser',
+      body: 'UserReplace',
+      summary: 'Replace a user\'s email, name and (admins only) role',
+      description: 'Sets `email` and `name` (and `role`, admins only; sending the current role is allowed). With `If-Match`, the write happens only if the user is still at that version, else 412.'
+    },
+    {
+      method: 'PATCH',
+      operationId: 'updateUser',
+      body: 'UserPatch',
+      summary: 'Change some of a user\'s members (role: admins only)',
+      description: 'A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id. With `If-Match`, a stale version is a 412.'
+    }
   ] as const
   for (const write of writes) {
     app.route<{ Params: UserIdParams, Body: UserReplace | UserPatch }>({
@@ -150,10 +165,11 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
         tags,
         operationId: write.operationId,
         summary: write.summary,
+        description: write.description,
         security: bearer,
         params: UserIdParams,
         body: Type.Ref(write.body),
-        response: { 200: Type.Ref('User', { description: 'The updated user' }), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503) }
+        response: { 200: jsonResponse('User', 'The updated user', etagHeader), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503) }
       },
       ...selfOrAdmin,
       handler: async (request, reply) => {
@@ -169,6 +185,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       tags,
       operationId: 'deleteUser',
       summary: 'Delete a user (themself, or any as an admin)',
+      description: 'Deletes for good; the user\'s tokens stop working at once. With `If-Match`, a stale version is a 412.',
       security: bearer,
       params: UserIdParams,
       response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(400, 401, 403, 404, 412, 500, 503) }

@@ -9,7 +9,7 @@ const Checks = Type.Record(Type.String(), Type.Object({
 export const Health = Type.Object({
   status: Type.Enum(['ok', 'degraded'], { description: '`degraded`: serving, but a dependency that is not vital is down.' }),
   checks: Type.Optional(Checks)
-}, { $id: 'Health', additionalProperties: false })
+}, { $id: 'Health', additionalProperties: false, examples: [{ status: 'ok', checks: { database: { status: 'ok' }, draining: { status: 'ok' } } }] })
 
 export const NotReady = Type.Object({ ...problemMembers, checks: Type.Optional(Checks) }, {
   $id: 'NotReady',

@@ -1,10 +1,10 @@
 import { TokenRequest, TokenResponse } from './auth.js'
 import { Health, NotReady } from './health.js'
-import { Problem } from './problem.js'
+import { Problem, ValidationProblem } from './problem.js'
 import { User, UserCreate, UserList, UserPatch, UserReplace } from './user.js'
 
 /** Added to the app once, referenced by `$id` everywhere else. */
 export const sharedSchemas = [
-  Problem, Health, NotReady, TokenRequest, TokenResponse,
+  Problem, ValidationProblem, Health, NotReady, TokenRequest, TokenResponse,
   User, UserCreate, UserReplace, UserPatch, UserList
 ]

@@ -19,11 +19,26 @@ const FieldErrors = Type.Array(Type.Object({
   detail: Type.String()
 }, { additionalProperties: false }), { description: 'One entry per failing field.' })
 
-// One schema for every problem: a 422 is usually a validation failure (with
-// `errors`) but can be another kind (a reused Idempotency-Key), so `errors` is optional.
-export const Problem = Type.Object({ ...problemMembers, errors: Type.Optional(FieldErrors) }, {
+export const Problem = Type.Object(problemMembers, {
   $id: 'Problem',
-  description: 'RFC 9457 problem details, served as application/problem+json. Validation failures (422, and 400 for parameters) add `errors`.'
+  examples: [{ type: '/problems/email-taken', title: 'Email already taken', status: 409, detail: 'A user with this email already exists.', instance: '/v1/users', request_id: '5f0c6d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f' }],
+  description: 'RFC 9457 problem details, served as application/problem+json.'
+})
+
+// `errors` stays optional: a 400 for malformed JSON has no fields to point at, and a
+// 422 can be another kind than a validation failure (a reused Idempotency-Key).
+export const ValidationProblem = Type.Object({ ...problemMembers, errors: Type.Optional(FieldErrors) }, {
+  $id: 'ValidationProblem',
+  examples: [{
+    type: '/problems/validation-failed',
+    title: 'Validation failed',
+    status: 422,
+    detail: 'The request body does not match the schema.',
+    instance: '/v1/users',
+    request_id: '5f0c6d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f',
+    errors: [{ pointer: '/email', detail: 'must be a valid email address' }, { pointer: '/password', detail: 'is required' }]
+  }],
+  description: 'A problem with the request itself (400, 422): when fields are at fault, `errors` has one entry per failing field.'
 })
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
@@ -44,7 +59,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
 export const retryAfterHeader = { 'Retry-After': Type.Integer({ minimum: 1, description: 'Seconds to wait before trying again.' }) }
 
 /** The response of one problem status, with a schema of its own when the body has extension members. */
-export function problemResponse (status: number, schema: unknown = Type.Ref('Problem')): Record<string, unknown> {
+export function problemResponse (status: number, schema: unknown = Type.Ref(status === 400 || status === 422 ? 'ValidationProblem' : 'Problem')): Record<string, unknown> {
   return {
     description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
     content: { 'application/problem+json': { schema } },

@@ -1,5 +1,14 @@
 import Type, { type Static } from 'typebox'
 
+const EXAMPLE_USER = {
+  id: '0196b5a0-7c1e-7d4a-9f2b-3c4d5e6f7a8b',
+  email: 'ada@example.com',
+  name: 'Ada Lovelace',
+  role: 'user',
+  created_at: '2026-11-21T12:00:00.000Z',
+  updated_at: '2026-11-21T12:30:00.000Z'
+}
+
 const Role = Type.Enum(['user', 'admin'], { description: 'Only an admin may set it; self-registration gets `user`.' })
 
 const Email = Type.String({
@@ -29,20 +38,20 @@ export const User = Type.Object({
   role: Role,
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' })
-}, { $id: 'User', additionalProperties: false })
+}, { $id: 'User', additionalProperties: false, examples: [EXAMPLE_USER] })
 
 export const UserCreate = Type.Object({
   email: Email,
   name: Name,
   password: Password,
   role: Type.Optional(Role)
-}, { $id: 'UserCreate', additionalProperties: false })
+}, { $id: 'UserCreate', additionalProperties: false, examples: [{ email: 'ada@example.com', name: 'Ada Lovelace', password: 'correct horse battery' }] })
 
 export const UserReplace = Type.Object({
   email: Email,
   name: Name,
   role: Type.Optional(Role)
-}, { $id: 'UserReplace', additionalProperties: false })
+}, { $id: 'UserReplace', additionalProperties: false, examples: [{ email: 'ada@example.com', name: 'Ada King' }] })
 
 export const UserPatch = Type.Object({
   email: Type.Optional(Email),
@@ -53,6 +62,7 @@ export const UserPatch = Type.Object({
   $id: 'UserPatch',
   additionalProperties: false,
   minProperties: 1,
+  examples: [{ name: 'Ada King' }],
   description: 'JSON merge patch (RFC 7396): members present are changed, the others are kept.'
 })
 
@@ -61,7 +71,7 @@ export const UserList = Type.Object({
   next_cursor: Type.Union([Type.String(), Type.Null()], {
     description: 'Pass as `cursor` to get the next page; null on the last page.'
   })
-}, { $id: 'UserList', additionalProperties: false })
+}, { $id: 'UserList', additionalProperties: false, examples: [{ data: [EXAMPLE_USER], next_cursor: 'dTE6MDE5NmI1YTAtN2MxZS03ZDRhLTlmMmItM2M0ZDVlNmY3YThi' }] })
 
 export const UserListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size.' }),

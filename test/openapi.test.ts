@@ -16,7 +16,7 @@ t.test('the document', async (t) => {
   const spec = app.swagger() as { openapi: string, components: { schemas: Record<string, unknown> }, paths: Record<string, Record<string, { operationId?: string }>> }
 
   t.equal(spec.openapi, '3.1.0')
-  t.same(Object.keys(spec.components.schemas).sort(), ['Health', 'NotReady', 'Problem', 'TokenRequest', 'TokenResponse', 'User', 'UserCreate', 'UserList', 'UserPatch', 'UserReplace'])
+  t.same(Object.keys(spec.components.schemas).sort(), ['Health', 'NotReady', 'Problem', 'TokenRequest', 'TokenResponse', 'User', 'UserCreate', 'UserList', 'UserPatch', 'UserReplace', 'ValidationProblem'])
   t.notMatch(JSON.stringify(spec), /def-\d/, 'shared schemas keep their names')
   t.same(Object.keys(spec.paths).sort(), ['/health/live', '/health/ready', '/v1/auth/token', '/v1/users', '/v1/users/me', '/v1/users/{id}'])
   const operationIds = Object.values(spec.paths).flatMap((operations) => Object.values(operations).map((operation) => operation.operationId))
