@@ -46,3 +46,9 @@ console.log('|---|---|---|---|---|---|---|')
 for (const row of rows) {
   console.log(`| ${row.name} | ${row.requestsPerSecond.toFixed(0)} | ${(row.requestsPerSecond / baseline).toFixed(2)} | ${row.p50} | ${row.p99} | ${row.errors} | ${JSON.stringify(row.statuses)} |`)
 }
+// A figure measured on other answers than the route's own (503s from shedding, 429s) says nothing about the limiter.
+const unexpected = rows.filter((row) => Object.keys(row.statuses).some((status) => status !== '401') || row.errors > 0)
+if (unexpected.length > 0) {
+  console.error(`\nnot comparable: ${unexpected.map((row) => row.name).join(', ')} answered other than 401 or had errors`)
+  process.exitCode = 1
+}

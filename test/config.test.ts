@@ -17,7 +17,7 @@ t.test('defaults follow the contract', async (t) => {
     requestTimeoutMs: 30_000,
     redisUrl: undefined,
     metricsEnabled: true,
-    pressure: { maxEventLoopDelayMs: 1000, maxEventLoopUtilization: 0.98, maxHeapUsedBytes: 0, maxRssBytes: 0 },
+    pressure: { maxEventLoopDelayMs: 1000, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, maxRssBytes: 0 },
     rateLimit: { max: 100, windowMs: 60_000, authMax: 10 }
   })
   t.match(jwt, { secretGenerated: true, issuer: 'users-service', audience: 'users-service', ttlSeconds: 900 })

@@ -1,3 +1,4 @@
+import autocannon from 'autocannon'
 import t, { type Test } from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -85,4 +86,16 @@ t.test('with the defaults an idle process is not shedding', async (t) => {
   const { api } = await appWith(t, {})
   await sleep(50)
   t.equal((await api.get('/v1/users/me')).status, 401)
+})
+
+t.test('with the defaults a saturated process that still answers in time is not shedding', async (t) => {
+  const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'warn' })
+  const app = buildApp({ ...config, database: memory }, { logStream: new LogCapture() })
+  t.teardown(() => app.close())
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as { port: number }
+  // Bounded: 3 s of load on loopback, enough for the production sampler (1 s) to see a busy loop.
+  const result = await autocannon({ url: `http://127.0.0.1:${port}/v1/users/me`, connections: 20, duration: 3 })
+  t.ok(result.requests.total > 0, `${result.requests.total} requests answered`)
+  t.same(Object.keys(result.statusCodeStats ?? {}), ['401'], 'every answer is the route\'s own 401, none a 503')
 })
