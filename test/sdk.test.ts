@@ -1,0 +1,95 @@
+import t from 'tap'
+import { createUsersApi, ProblemError, type User, type UserCreateWritable } from '../sdk/src/index.js'
+import { ADMIN, buildTestApp, newUser } from './helpers/app.js'
+import { forEachDatabase } from './helpers/databases.js'
+
+/** A unique, valid sign-up body, typed as the SDK wants it. */
+function registration (): UserCreateWritable {
+  return newUser() as unknown as UserCreateWritable
+}
+
+/** The call's ProblemError; fails the test when the call succeeded or threw something else. */
+async function problemOf (call: Promise<unknown>): Promise<ProblemError> {
+  try {
+    await call
+  } catch (error) {
+    if (error instanceof ProblemError) return error
+    throw error
+  }
+  throw new Error('expected the call to fail with a problem')
+}
+
+t.test('the whole user journey through the generated SDK, against a listening server', async (t) => {
+  forEachDatabase(t, async (t, database) => {
+    const { app } = await buildTestApp(t, await database.create(t))
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+    const anonymous = createUsersApi({ baseUrl })
+
+    // Register.
+    const signUp = registration()
+    const created = await anonymous.createUser({ body: signUp })
+    const user: User = created.data
+    t.equal(created.response.status, 201)
+    t.equal(created.response.headers.get('location'), `/v1/users/${user.id}`)
+    t.match(user, { email: signUp.email, name: signUp.name, role: 'user' })
+
+    const taken = await problemOf(anonymous.createUser({ body: signUp }))
+    t.equal(taken.status, 409)
+    t.equal(taken.type, '/problems/email-taken')
+    const invalid = await problemOf(anonymous.createUser({ body: { email: 'not an email', name: 'X', password: 'short' } }))
+    t.equal(invalid.status, 422)
+    t.same(invalid.fieldErrors.map((error) => error.pointer).sort(), ['/email', '/password'], 'one typed entry per failing field')
+
+    // Log in and read me.
+    const login = await anonymous.createToken({ body: { email: signUp.email, password: signUp.password } })
+    t.equal(login.data.token_type, 'Bearer')
+    const wrongPassword = await problemOf(anonymous.createToken({ body: { email: signUp.email, password: 'wrong password' } }))
+    t.equal(wrongPassword.status, 401)
+    let token: string | undefined = login.data.access_token
+    const me = createUsersApi({ baseUrl, token: () => token })
+    const read = await me.getCurrentUser()
+    t.equal(read.data.id, user.id)
+    const etag = read.response.headers.get('etag')!
+
+    // Update with If-Match; a stale tag is a typed 412.
+    const updated = await me.updateUser({ path: { id: user.id }, body: { name: 'Renamed Through The SDK' }, headers: { 'If-Match': etag } })
+    t.equal(updated.data.name, 'Renamed Through The SDK')
+    t.not(updated.response.headers.get('etag'), etag, 'a new ETag')
+    const stale = await problemOf(me.updateUser({ path: { id: user.id }, body: { name: 'Lost Update' }, headers: { 'If-Match': etag } }))
+    t.equal(stale.status, 412)
+    t.equal(stale.type, '/problems/precondition-failed')
+    const notAllowed = await problemOf(me.listUsers({ query: { limit: 10 } }))
+    t.equal(notAllowed.status, 403, 'listing is for admins')
+
+    // List as admin and follow the cursors.
+    const adminLogin = await anonymous.createToken({ body: ADMIN })
+    const admin = createUsersApi({ baseUrl, token: adminLogin.data.access_token })
+    for (let count = 0; count < 4; count += 1) await anonymous.createUser({ body: registration() })
+    const seen: string[] = []
+    let cursor: string | undefined
+    let pages = 0
+    do {
+      const page = await admin.listUsers({ query: { limit: 2, ...(cursor === undefined ? {} : { cursor }) } })
+      seen.push(...page.data.data.map((listed) => listed.id))
+      cursor = page.data.next_cursor ?? undefined
+      t.equal(page.response.headers.has('link'), cursor !== undefined, 'a Link header exactly when there is a next page')
+      pages += 1
+    } while (cursor !== undefined && pages < 20)
+    t.equal(seen.length, 6, 'the admin, the user and the four others')
+    t.equal(new Set(seen).size, seen.length, 'nobody twice')
+    t.ok(seen.includes(user.id))
+    t.ok(pages >= 3, `${pages} pages of two`)
+
+    // Delete; the token stops working.
+    const deleted = await me.deleteUser({ path: { id: user.id } })
+    t.equal(deleted.response.status, 204)
+    const gone = await problemOf(me.getCurrentUser())
+    t.equal(gone.status, 401, 'a deleted user\'s token is refused')
+    token = undefined
+    const anonymousRead = await problemOf(me.getUser({ path: { id: user.id } }))
+    t.equal(anonymousRead.status, 401, 'no token, no read')
+    t.match(anonymousRead.response.headers.get('www-authenticate'), /^Bearer/)
+    t.equal((await admin.getUser({ path: { id: user.id } }).catch((error: unknown) => error) as ProblemError).status, 404)
+  })
+})
