@@ -21,7 +21,6 @@ const FieldErrors = Type.Array(Type.Object({
 
 export const Problem = Type.Object(problemMembers, {
   $id: 'Problem',
-  examples: [{ type: '/problems/email-taken', title: 'Email already taken', status: 409, detail: 'A user with this email already exists.', instance: '/v1/users', request_id: '5f0c6d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f' }],
   description: 'RFC 9457 problem details, served as application/problem+json.'
 })
 
@@ -58,11 +57,24 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
 
 export const retryAfterHeader = { 'Retry-After': Type.Integer({ minimum: 1, description: 'Seconds to wait before trying again.' }) }
 
+/** What a problem of this status looks like: the first kind of the catalogue with that status. */
+function exampleProblem (status: number): Record<string, unknown> {
+  const [kind, { title }] = Object.entries(PROBLEM_KINDS).find(([, entry]) => entry.status === status) ?? ['internal-error', PROBLEM_KINDS['internal-error']]
+  return {
+    type: `${PROBLEM_TYPE_BASE}${kind}`,
+    title,
+    status,
+    detail: PROBLEM_DESCRIPTIONS[status] ?? title,
+    instance: '/v1/users',
+    request_id: '5f0c6d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f'
+  }
+}
+
 /** The response of one problem status, with a schema of its own when the body has extension members. */
 export function problemResponse (status: number, schema: unknown = Type.Ref(status === 400 || status === 422 ? 'ValidationProblem' : 'Problem')): Record<string, unknown> {
   return {
     description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
-    content: { 'application/problem+json': { schema } },
+    content: { 'application/problem+json': { schema, example: exampleProblem(status) } },
     ...(status === 503 ? { headers: retryAfterHeader } : {})
   }
 }
