@@ -20,7 +20,7 @@ t.test('the committed SDK is what the generator makes of the committed openapi.j
   const scratch = await mkdtemp(join(tmpdir(), 'users-sdk-'))
   t.teardown(() => rm(scratch, { recursive: true, force: true }))
   const config = await sdkConfig as { input: string, output: { path: string } }
-  await createClient({ ...config, input: join(projectRoot, config.input), output: { ...config.output, path: scratch } } as never)
+  await createClient({ ...config, input: join(projectRoot, config.input), output: { ...config.output, path: scratch }, logs: { file: false, level: 'silent' } } as never)
   const fresh = await filesUnder(scratch)
   const committed = await filesUnder(join(projectRoot, config.output.path))
   t.same([...committed.keys()].sort(), [...fresh.keys()].sort(), 'the same files')

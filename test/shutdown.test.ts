@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { connect, type AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
@@ -92,14 +93,19 @@ t.test('the grace deadline exits 1', async (t) => {
  */
 async function requestWhileClosing (app: FastifyInstance, path: string): Promise<string> {
   await app.listen({ host: '127.0.0.1', port: 0 })
+  // Waiting for the server's side of the connection, not a fixed time: on a busy machine
+  // the accept can come after close() has stopped listening, and the connect is reset.
+  const accepted = once(app.server, 'connection')
   const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1')
   let received = ''
   socket.on('data', (chunk: Buffer) => { received += chunk.toString() })
   const ended = new Promise((resolve) => socket.once('close', resolve))
+  await accepted
   socket.write(`GET ${path} HTTP/1.1\r\nHost: test\r\n`)
-  await sleep(20)
+  // Time for the parser to start the request, so close() does not reap the connection as idle.
+  await sleep(50)
   const closed = app.close()
-  await sleep(20)
+  while (!app.draining) await sleep(5)
   socket.write('\r\n')
   await ended
   await closed
