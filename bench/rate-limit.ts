@@ -26,7 +26,7 @@ const rounds = new Map<string, LoadResult[]>(variants.map(([name]) => [name, []]
 try {
   for (let round = 0; round < Number(values.rounds); round += 1) {
     for (const [name, env] of variants) {
-      const server = await startServer(name, 'dist/src/server.js', { ...common, ...env })
+      const server = await startServer({ name, entry: 'dist/src/server.js', env: { ...common, ...env } })
       try {
         rounds.get(name)!.push(await measure(`${server.url}/v1/users/me`, load))
       } finally {

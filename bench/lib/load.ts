@@ -7,6 +7,8 @@ export interface LoadOptions {
   method?: 'GET' | 'POST'
   headers?: Record<string, string>
   body?: string
+  /** autocannon replaces `[<id>]` in the body with a fresh id per request (unique sign-ups). */
+  idReplacement?: boolean
 }
 
 export interface LoadResult {
@@ -19,6 +21,8 @@ export interface LoadResult {
   total: number
   /** Responses per status code. */
   statuses: Record<string, number>
+  /** Highest resident set size of the server seen during the measured run, when it was sampled. */
+  peakRssBytes: number
 }
 
 function run (url: string, options: LoadOptions, durationSeconds: number): Promise<autocannon.Result> {
@@ -28,15 +32,24 @@ function run (url: string, options: LoadOptions, durationSeconds: number): Promi
     duration: durationSeconds,
     method: options.method ?? 'GET',
     headers: options.headers,
-    body: options.body
+    body: options.body,
+    idReplacement: options.idReplacement ?? false
   })
 }
 
-/** Drives url with autocannon over loopback; the warm-up round is thrown away. */
-export async function measure (url: string, options: LoadOptions): Promise<LoadResult> {
+/** Drives url with autocannon over loopback; the warm-up round is thrown away. `rss` samples the server every 250 ms. */
+export async function measure (url: string, options: LoadOptions, rss?: () => number): Promise<LoadResult> {
   if (options.warmupSeconds > 0) await run(url, options, options.warmupSeconds)
-  const result = await run(url, options, options.durationSeconds)
+  let peakRssBytes = 0
+  const sampler = rss === undefined ? undefined : setInterval(() => { peakRssBytes = Math.max(peakRssBytes, rss()) }, 250)
+  let result: autocannon.Result
+  try {
+    result = await run(url, options, options.durationSeconds)
+  } finally {
+    clearInterval(sampler)
+  }
   return {
+    peakRssBytes,
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p90: result.latency.p90,

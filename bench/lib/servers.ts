@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { freePort } from '../../test/services/ports.js'
 
 export interface RunningServer {
@@ -24,14 +24,27 @@ async function waitForReady (url: string, child: ChildProcess, timeoutMs: number
   throw new Error(`not ready within ${timeoutMs} ms`)
 }
 
+export interface ServerSpec {
+  name: string
+  entry: string
+  env: Record<string, string>
+  /** e.g. `--import tsx` for a server run from TypeScript source. */
+  nodeArgs?: string[]
+  /** Where its standard output (the request log) goes; discarded when unset. */
+  logFile?: string
+  readyPath?: string
+}
+
 /** Starts `node <entry>` with PORT set to a free loopback port and waits until readyPath answers 2xx. */
-export async function startServer (name: string, entry: string, env: Record<string, string>, readyPath = '/health/ready'): Promise<RunningServer & { startupMs: number }> {
+export async function startServer ({ name, entry, env, nodeArgs = [], logFile, readyPath = '/health/ready' }: ServerSpec): Promise<RunningServer & { startupMs: number }> {
   const port = await freePort()
+  const log = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
   const started = performance.now()
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'inherit']
+    stdio: ['ignore', log, 'inherit']
   })
+  if (typeof log === 'number') closeSync(log)
   const url = `http://127.0.0.1:${port}`
   try {
     await waitForReady(url + readyPath, child, 60_000)

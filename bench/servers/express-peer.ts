@@ -1,0 +1,94 @@
+/**
+ * The peer: the same endpoints written the way many teams would in Express 5 with its
+ * usual middleware (jsonwebtoken, express-rate-limit, ajv, pino-http) over postgres.js.
+ * Same semantics where they cost something: HS256 tokens checked for iss/aud/exp, the
+ * caller's role read from the database on every request, bodies validated.
+ */
+import { hash } from '@node-rs/argon2'
+import { Ajv } from 'ajv'
+import formats from 'ajv-formats'
+import express, { type NextFunction, type Request, type Response } from 'express'
+import { rateLimit } from 'express-rate-limit'
+import jwt from 'jsonwebtoken'
+import { pinoHttp } from 'pino-http'
+import postgres from 'postgres'
+import { uuidv7 } from 'uuidv7'
+
+const addFormats = formats as unknown as typeof formats.default
+const sql = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_MAX ?? 10), onnotice: () => {} })
+const secret = process.env.JWT_SECRET!
+const ajv = new Ajv({ allErrors: true })
+addFormats(ajv)
+const validId = ajv.compile({ type: 'string', format: 'uuid' })
+const validSignUp = ajv.compile({
+  type: 'object',
+  additionalProperties: false,
+  required: ['email', 'name', 'password'],
+  properties: {
+    email: { type: 'string', format: 'email', maxLength: 254 },
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    password: { type: 'string', minLength: 8, maxLength: 128 }
+  }
+})
+
+type Authenticated = Request & { principal?: { id: string, role: string } }
+
+async function authenticate (request: Authenticated, response: Response, next: NextFunction): Promise<void> {
+  const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
+  try {
+    const claims = jwt.verify(token ?? '', secret, { algorithms: ['HS256'], issuer: 'users-service', audience: 'users-service' }) as { sub: string }
+    const [user] = await sql`select role from users where id = ${claims.sub}`
+    if (user === undefined) throw new Error('no such user')
+    request.principal = { id: claims.sub, role: user.role as string }
+    next()
+  } catch {
+    response.status(401).json({ title: 'Unauthorized' })
+  }
+}
+
+const app = express()
+app.disable('x-powered-by')
+app.use(pinoHttp({ level: process.env.LOG_LEVEL ?? 'info' }))
+app.use('/v1', rateLimit({ windowMs: 60_000, limit: Number(process.env.RATE_LIMIT_MAX ?? 100), standardHeaders: 'draft-8', legacyHeaders: false }))
+app.use(express.json({ limit: '1mb' }))
+
+app.get('/health/ready', async (_request, response) => {
+  await sql`select 1`
+  response.json({ status: 'ok' })
+})
+
+app.get('/v1/users/:id', authenticate, async (request: Authenticated, response) => {
+  if (!validId(request.params.id)) return void response.status(400).json({ title: 'Bad request' })
+  if (request.principal!.role !== 'admin' && request.principal!.id !== request.params.id) return void response.status(403).json({ title: 'Forbidden' })
+  const [user] = await sql`select id, email, name, role, created_at, updated_at from users where id = ${request.params.id as string}`
+  if (user === undefined) return void response.status(404).json({ title: 'Not found' })
+  response.json(user)
+})
+
+app.get('/v1/users', authenticate, async (request: Authenticated, response) => {
+  if (request.principal!.role !== 'admin') return void response.status(403).json({ title: 'Forbidden' })
+  const limit = Number(request.query.limit ?? 20)
+  const after = typeof request.query.cursor === 'string' ? request.query.cursor : undefined
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100 || (after !== undefined && !validId(after))) return void response.status(400).json({ title: 'Bad request' })
+  const rows = after === undefined
+    ? await sql`select id, email, name, role, created_at, updated_at from users order by id limit ${limit + 1}`
+    : await sql`select id, email, name, role, created_at, updated_at from users where id > ${after} order by id limit ${limit + 1}`
+  const data = rows.slice(0, limit)
+  response.json({ data, next_cursor: rows.length > limit ? data.at(-1)!.id : null })
+})
+
+app.post('/v1/users', async (request, response) => {
+  if (!validSignUp(request.body)) return void response.status(422).json({ title: 'Validation failed', errors: validSignUp.errors })
+  const body = request.body as { email: string, name: string, password: string }
+  const passwordHash = await hash(body.password, { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 })
+  try {
+    const [user] = await sql`insert into users (id, email, name, password_hash) values (${uuidv7()}, ${body.email.toLowerCase()}, ${body.name.trim()}, ${passwordHash})
+      returning id, email, name, role, created_at, updated_at`
+    response.status(201).location(`/v1/users/${user!.id as string}`).json(user)
+  } catch {
+    response.status(409).json({ title: 'Email already taken' })
+  }
+})
+
+const server = app.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1')
+process.on('SIGTERM', () => { server.close(); void sql.end() })
