@@ -95,14 +95,35 @@ export async function createUser (db: Database, input: NewUser): Promise<UserRec
   return created!
 }
 
+/**
+ * The two lookups every authenticated request makes, built once per database handle and
+ * sent as named prepared statements: no SQL building per request, no re-planning per query.
+ */
+function preparedLookups (db: Database) {
+  return {
+    byId: db.select(publicColumns).from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_by_id'),
+    role: db.select({ role: users.role }).from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_role')
+  }
+}
+const lookups = new WeakMap<Database, ReturnType<typeof preparedLookups>>()
+
+function lookupsFor (db: Database): ReturnType<typeof preparedLookups> {
+  let prepared = lookups.get(db)
+  if (prepared === undefined) {
+    prepared = preparedLookups(db)
+    lookups.set(db, prepared)
+  }
+  return prepared
+}
+
 export async function findUserById (db: Database, id: string): Promise<UserRecord | undefined> {
-  const [found] = await db.select(publicColumns).from(users).where(eq(users.id, id))
+  const [found] = await lookupsFor(db).byId.execute({ id })
   return found
 }
 
 /** The role of a user, or undefined when the user no longer exists: what a token check needs. */
 export async function findUserRole (db: Database, id: string): Promise<Role | undefined> {
-  const [found] = await db.select({ role: users.role }).from(users).where(eq(users.id, id))
+  const [found] = await lookupsFor(db).role.execute({ id })
   return found?.role
 }
 
