@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 
 /** A Redis connection that knows whether it is usable, and says so in the log once per outage. */
 export interface RedisConnection {
@@ -27,8 +27,8 @@ export interface RedisPluginOptions {
   connectWaitMs?: number
 }
 
-function connect (app: FastifyInstance, url: string): RedisConnection {
-  const client = new Redis(url, {
+function connect (app: FastifyInstance, RedisClient: typeof Redis, url: string): RedisConnection {
+  const client = new RedisClient(url, {
     // While disconnected, commands fail at once instead of queueing: a request must not wait for Redis.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -65,7 +65,9 @@ async function redisPlugin (app: FastifyInstance, { url, connectWaitMs = 2000 }:
     app.decorate('redis', null)
     return
   }
-  const connection = connect(app, url)
+  // Loaded only when configured, so a service without Redis does not pay for the client at start-up.
+  const { Redis: RedisClient } = await import('ioredis')
+  const connection = connect(app, RedisClient, url)
   app.decorate('redis', connection)
   const waited = AbortSignal.timeout(connectWaitMs)
   await once(connection.client, 'ready', { signal: waited }).catch(() => {})
