@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { promisify } from 'node:util'
 import { createClient } from '@hey-api/openapi-ts'
 import t from 'tap'
 import sdkConfig from '../sdk/openapi-ts.config.js'
 import { projectRoot } from '../src/project-root.js'
-
-const run = promisify(execFile)
 
 async function filesUnder (directory: string): Promise<Map<string, string>> {
   const entries = await readdir(directory, { recursive: true, withFileTypes: true })
@@ -25,12 +21,4 @@ t.test('the committed SDK is what the generator makes of the committed openapi.j
   const committed = await filesUnder(join(projectRoot, config.output.path))
   t.same([...committed.keys()].sort(), [...fresh.keys()].sort(), 'the same files')
   for (const [file, text] of fresh) t.equal(committed.get(file), text, `${file} is current (else run \`npm run sdk\` and commit)`)
-})
-
-t.test('the SDK package builds with tsc on its own', async (t) => {
-  const outDir = await mkdtemp(join(tmpdir(), 'users-sdk-build-'))
-  t.teardown(() => rm(outDir, { recursive: true, force: true }))
-  await run(join(projectRoot, 'node_modules/.bin/tsc'), ['-p', 'sdk/tsconfig.json', '--outDir', outDir], { cwd: projectRoot })
-  const built = await readdir(outDir)
-  t.ok(built.includes('index.js') && built.includes('index.d.ts'), 'index.js and its declarations')
 })
