@@ -15,8 +15,6 @@ export interface TelemetryPluginOptions {
   /** OTEL_EXPORTER_OTLP_ENDPOINT: the collector's base URL; spans go to `<endpoint>/v1/traces`. */
   endpoint: string
   serviceName: string
-  /** How long the batch processor waits before sending; tests shorten it. */
-  exportDelayMs?: number
 }
 
 // Probes and scrapes arrive every few seconds from every replica: spans of them would drown the traces that matter.
@@ -55,7 +53,8 @@ function statementSpans (tracer: Tracer, system: string): QueryObserver {
       }
     }, parent)
     return (error) => {
-      if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
+      // The SQLSTATE or error name only: a driver's message can quote the values of the row.
+      if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as { code?: unknown }).code ?? (error as Error).name) })
       span.end()
     }
   }
@@ -67,14 +66,11 @@ function statementSpans (tracer: Tracer, system: string): QueryObserver {
  * statement. app.ts registers it only when an endpoint is configured, so without one
  * nothing is loaded into the request path.
  */
-async function telemetryPlugin (app: FastifyInstance, { endpoint, serviceName, exportDelayMs = 5000 }: TelemetryPluginOptions): Promise<void> {
+async function telemetryPlugin (app: FastifyInstance, { endpoint, serviceName }: TelemetryPluginOptions): Promise<void> {
   installGlobals()
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName, [ATTR_SERVICE_VERSION]: packageInfo.version }),
-    spanProcessors: [new BatchSpanProcessor(
-      new OTLPTraceExporter({ url: new URL('v1/traces', endpoint.endsWith('/') ? endpoint : `${endpoint}/`).toString() }),
-      { scheduledDelayMillis: exportDelayMs }
-    )]
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: new URL('v1/traces', endpoint.endsWith('/') ? endpoint : `${endpoint}/`).toString() }))]
   })
   const instrumentation = new FastifyOtelInstrumentation({ ignorePaths: ({ url }: { url: string }) => UNTRACED.test(url) })
   instrumentation.setTracerProvider(provider)

@@ -26,8 +26,6 @@ export interface BuildOptions {
   logStream?: DestinationStream
   /** Tests sample the process more often than production does. */
   loadShedding?: { sampleIntervalMs: number }
-  /** Tests export spans sooner than production batches them. */
-  telemetry?: { exportDelayMs: number }
 }
 
 // Fastify honours a hop count, but its typings only admit the function form of it.
@@ -73,7 +71,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.register(database, { settings: config.database })
   // Before any route, so that every route is instrumented. Imported only when configured:
   // the OpenTelemetry SDK costs ~100 ms of start-up that a service without a collector need not pay.
-  if (config.telemetry !== undefined) app.register(import('../plugins/telemetry.js'), { ...config.telemetry, ...options.telemetry })
+  if (config.telemetry !== undefined) app.register(import('../plugins/telemetry.js'), config.telemetry)
   if (config.metricsEnabled) app.register(metrics, { poolMax: config.database.url === undefined ? 1 : config.database.poolMax })
   app.register(auth, { jwt: config.jwt })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
