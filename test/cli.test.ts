@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process'
 import t from 'tap'
+import { typescriptEntry } from './helpers/child-process.js'
 import { buildTestApp } from './helpers/app.js'
 import { testDatabases } from './helpers/databases.js'
 
 const pglite = testDatabases.find((database) => database.name === 'pglite')!
 
 function createUserCli (args: string[], stdin: string, env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/create-user.ts', ...args], { env: { ...process.env, ...env } })
+  const child = spawn(process.execPath, typescriptEntry('src/cli/create-user.ts', ...args), { env: { ...process.env, ...env } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
@@ -38,7 +39,7 @@ t.test('user:create makes an admin whose password comes from stdin', async (t) =
 
 t.test('db:migrate applies the migrations and exits', async (t) => {
   const settings = await pglite.create(t, { persistent: true })
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], { env: { ...process.env, PGLITE_DATA_DIR: settings.pgliteDataDir } })
+  const child = spawn(process.execPath, typescriptEntry('src/cli/migrate.ts'), { env: { ...process.env, PGLITE_DATA_DIR: settings.pgliteDataDir } })
   let stdout = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
   const code = await new Promise((resolve) => child.on('exit', resolve))

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { typescriptEntry } from './helpers/child-process.js'
 
 interface RunningServer {
   child: ChildProcess
@@ -11,7 +12,7 @@ interface RunningServer {
 }
 
 function startServer (env: Record<string, string>): RunningServer & { listening: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, typescriptEntry('src/server.ts'), {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

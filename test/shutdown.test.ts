@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { connect, type AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
+import { typescriptEntry } from './helpers/child-process.js'
 import { buildTestApp, newUser } from './helpers/app.js'
 
 interface Spawned {
@@ -12,7 +13,7 @@ interface Spawned {
 }
 
 function spawnServer (env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, typescriptEntry('src/server.ts'), {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: 'memory://', RATE_LIMIT_ENABLED: 'false', PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
