@@ -29,9 +29,15 @@ declare module 'fastify' {
     /** After authenticate: only the user named by the `id` path parameter, or an admin. */
     requireSelfOrAdmin: Guard
     issueToken (principal: Principal): AccessToken
+    /**
+     * The subject of the request's bearer token when the token is valid, else undefined.
+     * Verified at most once per request: the rate limiter and the guards both ask.
+     */
+    tokenSubject (request: FastifyRequest): string | undefined
   }
   interface FastifyRequest {
     principal: Principal | undefined
+    verifiedTokenSubject: string | null | undefined
   }
 }
 
@@ -41,7 +47,10 @@ declare module '@fastify/jwt' {
   }
 }
 
+/** Distinct tokens whose verification is remembered. */
+const TOKEN_CACHE_SIZE = 10_000
 const REALM = 'realm="users-service"'
+const BEARER = /^Bearer +(\S+)$/i
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 function missingCredentials (): ProblemError {
@@ -72,18 +81,38 @@ async function authPlugin (app: FastifyInstance, { jwt: settings }: { jwt: Confi
   await app.register(jwt, {
     secret: settings.secret,
     sign: { algorithm: 'HS256', iss: settings.issuer, aud: settings.audience, expiresIn: `${settings.ttlSeconds}s` },
-    verify: { algorithms: ['HS256'], allowedIss: settings.issuer, allowedAud: settings.audience, requiredClaims: ['sub', 'exp', 'iat', 'iss', 'aud'] }
+    verify: {
+      algorithms: ['HS256'],
+      allowedIss: settings.issuer,
+      allowedAud: settings.audience,
+      requiredClaims: ['sub', 'exp', 'iat', 'iss', 'aud'],
+      // Clients send one token many times: fast-jwt remembers verdicts (never past exp).
+      cache: TOKEN_CACHE_SIZE
+    }
   })
   app.decorateRequest('principal', undefined)
+  app.decorateRequest('verifiedTokenSubject', undefined)
+
+  function verifySubject (authorization: string | undefined): string | null {
+    const token = BEARER.exec(authorization ?? '')?.[1]
+    if (token === undefined) return null
+    try {
+      const { sub } = app.jwt.verify<{ sub?: unknown }>(token)
+      return typeof sub === 'string' ? sub : null
+    } catch {
+      return null
+    }
+  }
+
+  app.decorate('tokenSubject', (request: FastifyRequest): string | undefined => {
+    if (request.verifiedTokenSubject === undefined) request.verifiedTokenSubject = verifySubject(request.headers.authorization)
+    return request.verifiedTokenSubject ?? undefined
+  })
 
   async function principalFrom (request: FastifyRequest): Promise<Principal> {
-    let subject: string
-    try {
-      subject = (await request.jwtVerify<{ sub: string }>()).sub
-    } catch {
-      throw invalidToken('The access token is malformed, expired or not signed by this service.')
-    }
-    if (typeof subject !== 'string' || !UUID.test(subject)) throw invalidToken('The access token names no user.')
+    const subject = app.tokenSubject(request)
+    if (subject === undefined) throw invalidToken('The access token is malformed, expired or not signed by this service.')
+    if (!UUID.test(subject)) throw invalidToken('The access token names no user.')
     const role = await findUserRole(app.db, subject)
     if (role === undefined) throw invalidToken('The user of this access token no longer exists.')
     return { id: subject, role }

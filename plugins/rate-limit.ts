@@ -29,8 +29,6 @@ export interface RateLimitPluginOptions {
   policies: RateLimitPolicy[]
 }
 
-const BEARER = /^Bearer +(\S+)$/i
-
 function seconds (milliseconds: number): number {
   return Math.max(1, Math.ceil(milliseconds / 1000))
 }
@@ -50,14 +48,9 @@ async function rateLimitPlugin (app: FastifyInstance, { policies }: RateLimitPlu
 
   function subject (request: FastifyRequest, policy: RateLimitPolicy): string {
     if (policy.keyBy === 'client') {
-      const token = BEARER.exec(request.headers.authorization ?? '')?.[1]
-      if (token !== undefined) {
-        try {
-          return `user:${app.jwt.verify<{ sub: string }>(token).sub}`
-        } catch {
-          // An invalid token earns no bucket of its own: it counts against the address.
-        }
-      }
+      // An invalid token earns no bucket of its own: it counts against the address.
+      const user = app.tokenSubject(request)
+      if (user !== undefined) return `user:${user}`
     }
     return `ip:${normalizeIP(request.ip)}`
   }

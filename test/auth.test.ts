@@ -91,6 +91,18 @@ forEachDatabase(t, async (t, database) => {
     t.equal((await api.get('/v1/users/me', { authorization: `Bearer ${sameClaimsRightKey}` })).status, 200, 'the control token works')
   })
 
+  t.test('a token the service has already accepted still expires on time', async (t) => {
+    const { user } = await signUp()
+    const now = Math.floor(Date.now() / 1000)
+    const shortLived = forgeToken({ sub: user.id, role: 'user', iat: now, exp: now + 2, iss: 'users-service', aud: 'users-service' }, { secret: TEST_JWT_SECRET })
+    const authorization = `Bearer ${shortLived}`
+    t.equal((await api.get('/v1/users/me', { authorization })).status, 200, 'accepted, and so remembered')
+    await new Promise((resolve) => setTimeout(resolve, (now + 3) * 1000 - Date.now()))
+    const expired = await api.get('/v1/users/me', { authorization })
+    t.equal(expired.status, 401, 'refused once exp has passed')
+    t.match(expired.headers['www-authenticate'], INVALID_TOKEN)
+  })
+
   t.test('a token whose user was deleted is refused', async (t) => {
     const { user, api: self } = await signUp()
     t.equal((await self.delete(`/v1/users/${user.id}`)).status, 204)
