@@ -16,7 +16,7 @@ t.test('the production install starts, answers its probes, and stops on SIGTERM'
   await run('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json', '--outDir', built])
   const app = join(directory, 'app')
   await cp(join(built), join(app, 'dist'), { recursive: true })
-  for (const entry of ['package.json', 'package-lock.json', 'migrations']) await cp(entry, join(app, entry), { recursive: true })
+  for (const entry of ['package.json', 'package-lock.json', 'patches', 'migrations']) await cp(entry, join(app, entry), { recursive: true })
   await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app, timeout: 300_000 })
 
   const dev = await run('npm', ['ls', '--omit=dev', '--depth=0', '--parseable'], { cwd: app }).then(({ stdout }) => stdout)
