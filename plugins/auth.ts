@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../src/config.js'
 import { ProblemError } from '../src/problems.js'
+import { principalCache } from '../src/principal-cache.js'
 import { findUserRole, type Role } from '../src/users.js'
 
 export interface Principal {
@@ -34,6 +35,8 @@ declare module 'fastify' {
      * Verified at most once per request: the rate limiter and the guards both ask.
      */
     tokenSubject (request: FastifyRequest): string | undefined
+    /** After a user's role changed or the user was deleted: this replica stops trusting what it remembers. */
+    forgetPrincipal (userId: string): void
   }
   interface FastifyRequest {
     principal: Principal | undefined
@@ -49,6 +52,10 @@ declare module '@fastify/jwt' {
 
 /** Distinct tokens whose verification is remembered. */
 const TOKEN_CACHE_SIZE = 10_000
+/** Users whose role is remembered at once. */
+const PRINCIPAL_CACHE_SIZE = 10_000
+/** Sent by the trigger of migration 0002 with the user's id. */
+const ACCESS_CHANGED_CHANNEL = 'user_access_changed'
 const REALM = 'realm="users-service"'
 const BEARER = /^Bearer +(\S+)$/i
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -65,6 +72,11 @@ function invalidToken (detail: string): ProblemError {
   })
 }
 
+/** The 401 for a well-signed token whose user no longer exists. */
+export function deletedUserToken (): ProblemError {
+  return invalidToken('The user of this access token no longer exists.')
+}
+
 export function forbidden (detail: string): ProblemError {
   return new ProblemError('forbidden', detail)
 }
@@ -75,7 +87,12 @@ export function forbidden (detail: string): ProblemError {
  * checked before the body is even read; the role guards in preHandler. The user behind a token must still exist, and its current
  * role, not the one in the token, decides what it may do.
  */
-async function authPlugin (app: FastifyInstance, { jwt: settings }: { jwt: Config['jwt'] }): Promise<void> {
+export interface AuthPluginOptions {
+  jwt: Config['jwt']
+  principalCacheTtlMs: number
+}
+
+async function authPlugin (app: FastifyInstance, { jwt: settings, principalCacheTtlMs }: AuthPluginOptions): Promise<void> {
   if (settings.secretGenerated) app.log.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process')
 
   await app.register(jwt, {
@@ -109,12 +126,31 @@ async function authPlugin (app: FastifyInstance, { jwt: settings }: { jwt: Confi
     return request.verifiedTokenSubject ?? undefined
   })
 
+  // Roles are remembered only while this replica hears about changes: the database
+  // announces every role change and deletion, and a replica that lost the channel
+  // forgets everything once it listens again.
+  const principals = principalCacheTtlMs === 0 ? undefined : principalCache({ ttlMs: principalCacheTtlMs, maxEntries: PRINCIPAL_CACHE_SIZE })
+  app.decorate('forgetPrincipal', (userId: string) => principals?.forget(userId))
+  if (principals !== undefined) {
+    const unlisten = await app.database.listen(ACCESS_CHANGED_CHANNEL, (userId) => principals.forget(userId), () => principals.clear())
+    app.addHook('onClose', unlisten)
+  }
+
+  async function currentRole (userId: string): Promise<Role | undefined> {
+    const remembered = principals?.get(userId)
+    if (remembered !== undefined) return remembered
+    const readAt = principals?.generation()
+    const role = await findUserRole(app.db, userId)
+    if (role !== undefined && readAt !== undefined) principals?.set(userId, role, readAt)
+    return role
+  }
+
   async function principalFrom (request: FastifyRequest): Promise<Principal> {
     const subject = app.tokenSubject(request)
     if (subject === undefined) throw invalidToken('The access token is malformed, expired or not signed by this service.')
     if (!UUID.test(subject)) throw invalidToken('The access token names no user.')
-    const role = await findUserRole(app.db, subject)
-    if (role === undefined) throw invalidToken('The user of this access token no longer exists.')
+    const role = await currentRole(subject)
+    if (role === undefined) throw deletedUserToken()
     return { id: subject, role }
   }
 

@@ -3,7 +3,7 @@ import Type from 'typebox'
 import { etagHeader, jsonResponse, linkHeader, locationHeader } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { UserIdParams, UserListQuery, type UserCreate, type UserPatch, type UserReplace } from '../schemas/user.js'
-import { forbidden } from '../plugins/auth.js'
+import { deletedUserToken, forbidden } from '../plugins/auth.js'
 import { decodeCursor, encodeCursor } from '../src/cursor.js'
 import { etagFor, ifNoneMatchMatches, versionsFromIfMatch } from '../src/etag.js'
 import { ProblemError } from '../src/problems.js'
@@ -121,7 +121,12 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       response: { 200: jsonResponse('User', 'The caller', etagHeader), ...notModified, ...problemResponses(401, 500, 503) }
     },
     onRequest: app.authenticate
-  }, async (request, reply) => sendUser(request, reply, found(await findUserById(app.db, request.principal!.id), request.principal!.id)))
+  }, async (request, reply) => {
+    const caller = await findUserById(app.db, request.principal!.id)
+    // Deleted since its token was checked (a remembered role, a concurrent request).
+    if (caller === undefined) throw deletedUserToken()
+    return sendUser(request, reply, caller)
+  })
 
   // Credentials are checked before anything is parsed; who may touch which user only
   // once the id is known to be a UUID, so a malformed id is a 400 for everyone.
@@ -175,7 +180,10 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       handler: async (request, reply) => {
         assertMaySetRole(request.principal, request.principal!.role, request.body.role)
         const expected = versionsFromIfMatch(request.headers['if-match'])
-        return sendUser(request, reply, written(await updateUser(app.db, request.params.id, request.body, expected), request.params.id))
+        const result = await updateUser(app.db, request.params.id, request.body, expected)
+        // Other replicas hear of a role change from the database; this one must not wait for it.
+        app.forgetPrincipal(request.params.id)
+        return sendUser(request, reply, written(result, request.params.id))
       }
     })
   }
@@ -192,7 +200,9 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
     },
     ...selfOrAdmin
   }, async (request, reply: FastifyReply) => {
-    written(await deleteUser(app.db, request.params.id, versionsFromIfMatch(request.headers['if-match'])), request.params.id)
+    const result = await deleteUser(app.db, request.params.id, versionsFromIfMatch(request.headers['if-match']))
+    app.forgetPrincipal(request.params.id)
+    written(result, request.params.id)
     return reply.code(204).send()
   })
 }

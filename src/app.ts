@@ -73,7 +73,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   // the OpenTelemetry SDK costs ~100 ms of start-up that a service without a collector need not pay.
   if (config.telemetry !== undefined) app.register(import('../plugins/telemetry.js'), config.telemetry)
   if (config.metricsEnabled) app.register(metrics, { poolMax: config.database.url === undefined ? 1 : config.database.poolMax })
-  app.register(auth, { jwt: config.jwt })
+  app.register(auth, { jwt: config.jwt, principalCacheTtlMs: config.principalCacheTtlMs })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
   app.register(idempotency, {
     secret: config.jwt.secret,

@@ -26,6 +26,7 @@ export const EnvSchema = Type.Object({
   JWT_ISSUER: Type.String({ minLength: 1, default: 'users-service' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, default: 'users-service' }),
   JWT_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  PRINCIPAL_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
   CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
@@ -62,6 +63,8 @@ export interface Config {
   trustProxy: TrustProxy
   shutdownGraceMs: number
   jwt: { secret: string, secretGenerated: boolean, issuer: string, audience: string, ttlSeconds: number }
+  /** How long a user's role may be reused without a change notification; 0 reads it on every request. */
+  principalCacheTtlMs: number
   bootstrapAdmin: { email: string, password: string } | undefined
   corsOrigins: string[] | undefined
   requestTimeoutMs: number
@@ -136,6 +139,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     trustProxy: parseTrustProxy(values.TRUST_PROXY),
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
     jwt: { ...jwtSecret(values), issuer: values.JWT_ISSUER, audience: values.JWT_AUDIENCE, ttlSeconds: values.JWT_TTL_SECONDS },
+    principalCacheTtlMs: values.PRINCIPAL_CACHE_TTL_MS,
     bootstrapAdmin: bootstrapAdmin(values),
     corsOrigins: values.CORS_ORIGIN?.split(',').map((origin) => origin.trim()).filter(Boolean),
     requestTimeoutMs: values.REQUEST_TIMEOUT_MS,

@@ -1,9 +1,20 @@
+import { sql } from 'drizzle-orm'
 import t from 'tap'
 import { ADMIN, buildTestApp, newUser, TEST_JWT_SECRET } from './helpers/app.js'
-import { forEachDatabase } from './helpers/databases.js'
+import { forEachDatabase, testDatabases } from './helpers/databases.js'
 import { decodeClaims, forgeToken } from './helpers/tokens.js'
 
 const INVALID_TOKEN = /^Bearer realm="users-service", error="invalid_token"/
+
+/** Milliseconds until check() holds; gives up (returning Infinity) after 5 s. */
+async function pollUntil (check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now()
+  while (Date.now() - started < 5000) {
+    if (await check()) return Date.now() - started
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return Infinity
+}
 
 function median (values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -11,7 +22,7 @@ function median (values: number[]): number {
 }
 
 forEachDatabase(t, async (t, database) => {
-  const { api, admin, adminId, signUp } = await buildTestApp(t, await database.create(t))
+  const { app, api, admin, adminId, signUp } = await buildTestApp(t, await database.create(t))
 
   t.test('login returns a bearer token with the documented claims', async (t) => {
     const body = newUser()
@@ -119,6 +130,29 @@ forEachDatabase(t, async (t, database) => {
     t.equal((await promoted.get('/v1/users')).status, 403, 'demotion applies to the existing token')
   })
 
+  t.test('a role changed or a user deleted by another writer takes effect without a restart', async (t) => {
+    // Another writer: an operator's SQL, user:create, another replica. The database
+    // announces the change; this replica has remembered the role from the first request.
+    const { user, api: promoted } = await signUp()
+    t.equal((await admin.patch(`/v1/users/${user.id}`, { role: 'admin' })).status, 200)
+    t.equal((await promoted.get('/v1/users')).status, 200, 'an admin, remembered')
+    await app.db.execute(sql`update users set role = 'user' where id = ${user.id}`)
+    const demotedAfter = await pollUntil(async () => (await promoted.get('/v1/users')).status === 403)
+    t.ok(demotedAfter < 2000, `demoted by SQL: 403 after ${demotedAfter} ms`)
+    t.comment(`demotion by another writer seen after ${demotedAfter} ms`)
+    await app.db.execute(sql`delete from users where id = ${user.id}`)
+    const deletedAfter = await pollUntil(async () => (await promoted.get('/v1/users/me')).status === 401)
+    t.ok(deletedAfter < 2000, `deleted by SQL: 401 after ${deletedAfter} ms`)
+  })
+
+  t.test('with PRINCIPAL_CACHE_TTL_MS=0 the role is read on every request', async (t) => {
+    const uncached = await buildTestApp(t, await database.create(t), { PRINCIPAL_CACHE_TTL_MS: '0' })
+    const { user, api: self } = await uncached.signUp()
+    t.equal((await self.get('/v1/users')).status, 403)
+    await uncached.app.db.execute(sql`update users set role = 'admin' where id = ${user.id}`)
+    t.equal((await self.get('/v1/users')).status, 200, 'the very next request sees the change')
+  })
+
   t.test('who may do what', async (t) => {
     type Actor = 'anonymous' | 'self' | 'other' | 'admin'
     type Operation = [name: string, run: (client: typeof api, targetId: string) => ReturnType<typeof api.get>, expected: Record<Actor, number>]
@@ -180,4 +214,21 @@ forEachDatabase(t, async (t, database) => {
     const admins = (await third.admin.get('/v1/users?role=admin')).body.data
     t.same(admins.map((user: { email: string }) => user.email).sort(), [ADMIN.email, promotedEmail], 'one of each, however many restarts')
   })
+})
+
+const postgresDatabase = testDatabases.find((database) => database.name === 'postgres')!
+t.test('replicas sharing PostgreSQL forget a deleted user or a changed role at once', { skip: postgresDatabase.unavailable }, async (t) => {
+  const settings = await postgresDatabase.create(t)
+  const replicaA = await buildTestApp(t, settings)
+  const replicaB = await buildTestApp(t, settings)
+  const { user, token } = await replicaA.signUp()
+  const onB = replicaB.api.withToken(token)
+  t.equal((await onB.get('/v1/users/me')).status, 200, 'replica B has seen the user')
+  t.equal((await replicaA.admin.patch(`/v1/users/${user.id}`, { role: 'admin' })).status, 200, 'promoted through replica A')
+  const promotedAfter = await pollUntil(async () => (await onB.get('/v1/users')).status === 200)
+  t.ok(promotedAfter < 2000, `replica B lets the new admin list users after ${promotedAfter} ms`)
+  t.equal((await replicaA.admin.delete(`/v1/users/${user.id}`)).status, 204, 'deleted through replica A')
+  const refusedAfter = await pollUntil(async () => (await onB.get('/v1/users/me')).status === 401)
+  t.ok(refusedAfter < 2000, `replica B refuses the token after ${refusedAfter} ms`)
+  t.comment(`across replicas: promotion seen after ${promotedAfter} ms, deletion after ${refusedAfter} ms`)
 })

@@ -12,6 +12,7 @@ t.test('defaults follow the contract', async (t) => {
     bodyLimitBytes: 1_048_576,
     trustProxy: false,
     shutdownGraceMs: 10_000,
+    principalCacheTtlMs: 30_000,
     bootstrapAdmin: undefined,
     corsOrigins: undefined,
     requestTimeoutMs: 30_000,
@@ -82,7 +83,8 @@ const badValues: Array<[string, string]> = [
   ['RATE_LIMIT_MAX', '0'],
   ['RATE_LIMIT_WINDOW_MS', '10'],
   ['AUTH_RATE_LIMIT_MAX', 'many'],
-  ['RATE_LIMIT_ENABLED', 'maybe']
+  ['RATE_LIMIT_ENABLED', 'maybe'],
+  ['PRINCIPAL_CACHE_TTL_MS', '-1']
 ]
 for (const [variable, value] of badValues) {
   t.test(`${variable}=${value} is refused with a message naming it`, async (t) => {

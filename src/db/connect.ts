@@ -27,6 +27,12 @@ export interface DatabaseConnection {
   /** Resolves when the database answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>
+  /**
+   * Calls onNotification with the payload of each NOTIFY on the channel, and
+   * onListening whenever listening (re)starts: what was sent while not listening
+   * is lost. Resolves to a function that stops listening.
+   */
+  listen (channel: string, onNotification: (payload: string) => void, onListening: () => void): Promise<() => Promise<void>>
   /** Observers of every statement on the pool (metrics, traces). */
   observers: QueryObservers
 }
@@ -71,6 +77,8 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
     migrate: migrateUnderLock,
     ping: async () => { await db.execute(sql`select 1`) },
     close: () => client.end({ timeout: 5 }),
+    // postgres.js listens on a connection of its own and listens again after reconnecting.
+    listen: async (channel, onNotification, onListening) => (await client.listen(channel, onNotification, onListening)).unlisten,
     observers
   }
 }
@@ -92,6 +100,12 @@ async function connectPglite (dataDir: string): Promise<DatabaseConnection> {
     migrate: () => migrate(db, { migrationsFolder }),
     ping: async () => { await db.execute(sql`select 1`) },
     close: async () => { if (!client.closed) await client.close() },
+    // In-process: once listening, nothing can interrupt it.
+    listen: async (channel, onNotification, onListening) => {
+      const unlisten = await client.listen(channel, onNotification)
+      onListening()
+      return async () => { if (!client.closed) await unlisten() }
+    },
     observers
   }
 }
