@@ -81,17 +81,17 @@ export function forbidden (detail: string): ProblemError {
   return new ProblemError('forbidden', detail)
 }
 
+export interface AuthPluginOptions {
+  jwt: Config['jwt']
+  principalCacheTtlMs: number
+}
+
 /**
  * Bearer JWT authentication (HS256 pinned; exp, iss and aud checked) and the guards
  * routes declare in their hooks: authenticate in onRequest, so credentials are
  * checked before the body is even read; the role guards in preHandler. The user behind a token must still exist, and its current
  * role, not the one in the token, decides what it may do.
  */
-export interface AuthPluginOptions {
-  jwt: Config['jwt']
-  principalCacheTtlMs: number
-}
-
 async function authPlugin (app: FastifyInstance, { jwt: settings, principalCacheTtlMs }: AuthPluginOptions): Promise<void> {
   if (settings.secretGenerated) app.log.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process')
 
@@ -137,11 +137,12 @@ async function authPlugin (app: FastifyInstance, { jwt: settings, principalCache
   }
 
   async function currentRole (userId: string): Promise<Role | undefined> {
-    const remembered = principals?.get(userId)
+    if (principals === undefined) return findUserRole(app.db, userId)
+    const remembered = principals.get(userId)
     if (remembered !== undefined) return remembered
-    const readAt = principals?.generation()
+    const readAt = principals.generation()
     const role = await findUserRole(app.db, userId)
-    if (role !== undefined && readAt !== undefined) principals?.set(userId, role, readAt)
+    if (role !== undefined) principals.set(userId, role, readAt)
     return role
   }
 
