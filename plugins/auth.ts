@@ -1,15 +1,12 @@
 import jwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { assertAdmin, assertSelfOrAdmin, type Principal } from '../src/access.js'
 import type { Config } from '../src/config.js'
-import { ProblemError } from '../src/problems.js'
+import { UnknownPrincipalError } from '../src/errors.js'
+import { invalidTokenProblem, missingCredentialsProblem } from '../src/http/problems.js'
 import { principalCache } from '../src/principal-cache.js'
-import { findUserRole, type Role } from '../src/users.js'
-
-export interface Principal {
-  id: string
-  role: Role
-}
+import type { Role } from '../src/roles.js'
 
 export interface AccessToken {
   access_token: string
@@ -54,36 +51,19 @@ declare module '@fastify/jwt' {
 const TOKEN_CACHE_SIZE = 10_000
 /** Users whose role is remembered at once. */
 const PRINCIPAL_CACHE_SIZE = 10_000
-/** Sent by the trigger of migration 0002 with the user's id. */
-const ACCESS_CHANGED_CHANNEL = 'user_access_changed'
-const REALM = 'realm="users-service"'
 const BEARER = /^Bearer +(\S+)$/i
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-function missingCredentials (): ProblemError {
-  return new ProblemError('unauthorized', 'This operation needs a bearer token (POST /v1/auth/token).', {
-    headers: { 'www-authenticate': `Bearer ${REALM}` }
-  })
-}
-
-function invalidToken (detail: string): ProblemError {
-  return new ProblemError('unauthorized', detail, {
-    headers: { 'www-authenticate': `Bearer ${REALM}, error="invalid_token", error_description="${detail}"` }
-  })
-}
-
-/** The 401 for a well-signed token whose user no longer exists. */
-export function deletedUserToken (): ProblemError {
-  return invalidToken('The user of this access token no longer exists.')
-}
-
-export function forbidden (detail: string): ProblemError {
-  return new ProblemError('forbidden', detail)
-}
 
 export interface AuthPluginOptions {
   jwt: Config['jwt']
   principalCacheTtlMs: number
+  /** The role a user has now; undefined when the user no longer exists. */
+  readRole: (userId: string) => Promise<Role | undefined>
+  /**
+   * Tells of every user whose access changed (onChange) and of every (re)start of
+   * listening (onReset: changes may have been missed); resolves to a function that stops.
+   */
+  watchAccessChanges: (onChange: (userId: string) => void, onReset: () => void) => Promise<() => Promise<void>>
 }
 
 /**
@@ -92,7 +72,7 @@ export interface AuthPluginOptions {
  * checked before the body is even read; the role guards in preHandler. The user behind a token must still exist, and its current
  * role, not the one in the token, decides what it may do.
  */
-async function authPlugin (app: FastifyInstance, { jwt: settings, principalCacheTtlMs }: AuthPluginOptions): Promise<void> {
+async function authPlugin (app: FastifyInstance, { jwt: settings, principalCacheTtlMs, readRole, watchAccessChanges }: AuthPluginOptions): Promise<void> {
   if (settings.secretGenerated) app.log.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process')
 
   await app.register(jwt, {
@@ -132,26 +112,26 @@ async function authPlugin (app: FastifyInstance, { jwt: settings, principalCache
   const principals = principalCacheTtlMs === 0 ? undefined : principalCache({ ttlMs: principalCacheTtlMs, maxEntries: PRINCIPAL_CACHE_SIZE })
   app.decorate('forgetPrincipal', (userId: string) => principals?.forget(userId))
   if (principals !== undefined) {
-    const unlisten = await app.database.listen(ACCESS_CHANGED_CHANNEL, (userId) => principals.forget(userId), () => principals.clear())
+    const unlisten = await watchAccessChanges((userId) => principals.forget(userId), () => principals.clear())
     app.addHook('onClose', unlisten)
   }
 
   async function currentRole (userId: string): Promise<Role | undefined> {
-    if (principals === undefined) return findUserRole(app.db, userId)
+    if (principals === undefined) return readRole(userId)
     const remembered = principals.get(userId)
     if (remembered !== undefined) return remembered
     const readAt = principals.generation()
-    const role = await findUserRole(app.db, userId)
+    const role = await readRole(userId)
     if (role !== undefined) principals.set(userId, role, readAt)
     return role
   }
 
   async function principalFrom (request: FastifyRequest): Promise<Principal> {
     const subject = app.tokenSubject(request)
-    if (subject === undefined) throw invalidToken('The access token is malformed, expired or not signed by this service.')
-    if (!UUID.test(subject)) throw invalidToken('The access token names no user.')
+    if (subject === undefined) throw invalidTokenProblem('The access token is malformed, expired or not signed by this service.')
+    if (!UUID.test(subject)) throw invalidTokenProblem('The access token names no user.')
     const role = await currentRole(subject)
-    if (role === undefined) throw deletedUserToken()
+    if (role === undefined) throw new UnknownPrincipalError()
     return { id: subject, role }
   }
 
@@ -160,17 +140,16 @@ async function authPlugin (app: FastifyInstance, { jwt: settings, principalCache
   })
 
   app.decorate('authenticate', async (request: FastifyRequest) => {
-    if (request.headers.authorization === undefined) throw missingCredentials()
+    if (request.headers.authorization === undefined) throw missingCredentialsProblem('This operation needs a bearer token (POST /v1/auth/token).')
     request.principal = await principalFrom(request)
   })
 
   app.decorate('requireAdmin', async (request: FastifyRequest) => {
-    if (request.principal?.role !== 'admin') throw forbidden('Only admins may do this.')
+    assertAdmin(request.principal)
   })
 
   app.decorate('requireSelfOrAdmin', async (request: FastifyRequest) => {
-    const { id } = request.params as { id?: string }
-    if (request.principal?.role !== 'admin' && request.principal?.id !== id) throw forbidden('Only the user themself or an admin may do this.')
+    assertSelfOrAdmin(request.principal, (request.params as { id: string }).id)
   })
 
   app.decorate('issueToken', (principal: Principal): AccessToken => ({
@@ -180,4 +159,4 @@ async function authPlugin (app: FastifyInstance, { jwt: settings, principalCache
   }))
 }
 
-export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['database', 'problems'] })
+export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['problems'] })

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ProblemError } from '../src/problems.js'
+import { ProblemError } from '../src/http/problems.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

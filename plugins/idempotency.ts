@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
+import canonicalJson from 'safe-stable-stringify'
 import { claimKey, completeKey, deleteExpiredKeys, releaseKey, type KeyIdentity } from '../src/idempotency-keys.js'
-import { ProblemError } from '../src/problems.js'
+import { ProblemError } from '../src/http/problems.js'
 
 export interface IdempotencyOptions {
   /** Keys the body fingerprints, so stored fingerprints reveal nothing about passwords. */
@@ -24,14 +25,6 @@ declare module 'fastify' {
 }
 
 const REPLAYED_HEADERS = ['content-type', 'location', 'etag']
-
-function canonicalJson (value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`).join(',')}}`
-  }
-  return JSON.stringify(value)
-}
 
 /**
  * Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): the first request
@@ -80,7 +73,7 @@ async function idempotencyPlugin (app: FastifyInstance, options: IdempotencyOpti
       }
     } catch (error) {
       // The response itself is fine; the claim stays in flight until it counts as abandoned.
-      request.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'could not record the idempotent response')
+      request.log.error({ err: error }, 'could not record the idempotent response')
     }
     return payload
   }
@@ -88,7 +81,7 @@ async function idempotencyPlugin (app: FastifyInstance, options: IdempotencyOpti
   app.decorate('idempotency', { preHandler, onSend })
 
   const cleanup = setInterval(() => {
-    deleteExpiredKeys(app.db).catch((error: Error) => app.log.warn({ err: { type: error.name, message: error.message } }, 'idempotency key cleanup failed'))
+    deleteExpiredKeys(app.db).catch((error: Error) => app.log.warn({ err: error }, 'idempotency key cleanup failed'))
   }, options.cleanupIntervalMs)
   cleanup.unref()
   app.addHook('onClose', async () => clearInterval(cleanup))

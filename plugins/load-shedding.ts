@@ -2,7 +2,7 @@ import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../src/config.js'
-import { ProblemError } from '../src/problems.js'
+import { ProblemError } from '../src/http/problems.js'
 
 export interface LoadSheddingOptions {
   limits: Config['pressure']

@@ -1,8 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import Router, { type HTTPMethod } from 'find-my-way'
-import { PROBLEM_KINDS, ProblemError, problemType, type FieldError, type ProblemKind } from '../src/problems.js'
 import { isDatabaseUnavailable } from '../src/db/errors.js'
+import { DomainError, EmailTakenError, NotAllowedError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../src/errors.js'
+import { invalidTokenProblem, PROBLEM_KINDS, ProblemError, problemType, type FieldError, type ProblemKind } from '../src/http/problems.js'
 
 interface ValidationIssue {
   instancePath: string
@@ -65,8 +66,19 @@ function clientErrorFor (error: FastifyError): ProblemError | undefined {
   return undefined
 }
 
+/** What each domain error means in HTTP. */
+function problemForDomainError (error: DomainError): ProblemError | undefined {
+  if (error instanceof EmailTakenError) return new ProblemError('email-taken', error.message)
+  if (error instanceof UserNotFoundError) return new ProblemError('not-found', error.message)
+  if (error instanceof VersionMismatchError) return new ProblemError('precondition-failed', 'The user has changed since you read it: If-Match does not match the current ETag.')
+  if (error instanceof NotAllowedError) return new ProblemError('forbidden', error.message)
+  if (error instanceof UnknownPrincipalError) return invalidTokenProblem('The user of this access token no longer exists.')
+  return undefined
+}
+
 function toProblem (error: FastifyError): ProblemError | undefined {
   if (error instanceof ProblemError) return error
+  if (error instanceof DomainError) return problemForDomainError(error)
   if (error.validation !== undefined) {
     const inBody = error.validationContext === 'body'
     const errors = fieldErrors(error.validation as ValidationIssue[], inBody)
@@ -75,14 +87,6 @@ function toProblem (error: FastifyError): ProblemError | undefined {
       : new ProblemError('invalid-parameters', 'The path or query parameters are invalid.', { errors })
   }
   return clientErrorFor(error)
-}
-
-/** What a 5xx may log: drizzle puts the statement's parameters (hashes, emails) in its message. */
-function loggableError (error: Error): Record<string, unknown> {
-  const { query } = error as { query?: unknown }
-  const cause = error.cause instanceof Error ? loggableError(error.cause) : undefined
-  if (typeof query === 'string') return { type: error.name, query, cause }
-  return { type: error.name, message: error.message, code: (error as { code?: unknown }).code, stack: error.stack, cause }
 }
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
@@ -128,10 +132,10 @@ async function problemsPlugin (app: FastifyInstance): Promise<void> {
     const problem = toProblem(error)
     if (problem !== undefined) return sendProblem(request, reply, problem)
     if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: loggableError(error) }, 'database unavailable')
+      request.log.warn({ err: error }, 'database unavailable')
       return sendProblem(request, reply, new ProblemError('service-unavailable', 'The database is unreachable; retry shortly.', { headers: { 'retry-after': DATABASE_RETRY_AFTER_SECONDS } }))
     }
-    request.log.error({ err: loggableError(error) }, 'unhandled error')
+    request.log.error({ err: error }, 'unhandled error')
     return sendProblem(request, reply, new ProblemError('internal-error', 'An unexpected error occurred. Quote the request_id when you report it.'))
   })
 

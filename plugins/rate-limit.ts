@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin'
 import { withResponseHeaders } from '../schemas/headers.js'
 import { rateLimitedResponse, rateLimitHeaders } from '../schemas/rate-limit.js'
-import { ProblemError } from '../src/problems.js'
+import { ProblemError } from '../src/http/problems.js'
 
 export interface RateLimitPolicy {
   /** Names the bucket in the RateLimit headers; routes naming the same policy share one bucket. */

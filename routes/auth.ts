@@ -1,16 +1,17 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import type { TokenRequest } from '../schemas/auth.js'
+import { TokenRequest, TokenResponse } from '../schemas/auth.js'
 import { jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
+import { refTo } from '../schemas/ref.js'
 import { verifyCredentials } from '../src/credentials.js'
-import { ProblemError } from '../src/problems.js'
+import { ProblemError } from '../src/http/problems.js'
 
 const cacheControlNoStore = { 'Cache-Control': Type.Literal('no-store', { description: 'Tokens must not be cached (RFC 6749 §5.1).' }) }
 
 /** Login: credentials in, a bearer token out. */
-export default async function authRoutes (app: FastifyInstance): Promise<void> {
-  app.post<{ Body: TokenRequest }>('/auth/token', {
+const authRoutes: FastifyPluginAsyncTypebox = async function authRoutes (app) {
+  app.post('/auth/token', {
     // A stricter bucket per client address, whatever the account: a brute-force guard.
     config: { rateLimitPolicy: 'login' },
     schema: {
@@ -19,8 +20,8 @@ export default async function authRoutes (app: FastifyInstance): Promise<void> {
       summary: 'Log in: exchange email and password for an access token',
       description: 'An unknown email and a wrong password get the same 401, in the same time.',
       security: [],
-      body: Type.Ref('TokenRequest'),
-      response: { 200: jsonResponse('TokenResponse', 'An access token', cacheControlNoStore), ...problemResponses(400, 401, 413, 415, 422, 500, 503) }
+      body: refTo(TokenRequest),
+      response: { 200: jsonResponse(TokenResponse, 'An access token', cacheControlNoStore), ...problemResponses(400, 401, 413, 415, 422, 500, 503) }
     }
   }, async (request, reply) => {
     const principal = await verifyCredentials(app.db, request.body.email, request.body.password)
@@ -32,3 +33,5 @@ export default async function authRoutes (app: FastifyInstance): Promise<void> {
     return app.issueToken(principal)
   })
 }
+
+export default authRoutes

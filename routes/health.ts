@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify'
-import Type from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { jsonResponse } from '../schemas/headers.js'
+import { Health, NotReady } from '../schemas/health.js'
 import { problemResponse } from '../schemas/problem.js'
-import { ProblemError } from '../src/problems.js'
+import { refTo } from '../schemas/ref.js'
+import { ProblemError } from '../src/http/problems.js'
 
 const READINESS_TIMEOUT_MS = 2000
 const RETRY_AFTER_SECONDS = '5'
@@ -18,7 +19,7 @@ function withTimeout (work: Promise<void>, milliseconds: number): Promise<void> 
 }
 
 /** Probes for orchestrators; logged only at warn so they do not flood the request log. */
-export default async function healthRoutes (app: FastifyInstance): Promise<void> {
+const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (app) {
   const probe = { tags: ['health'], security: [] }
 
   app.get('/health/live', {
@@ -28,9 +29,9 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
       operationId: 'getLiveness',
       summary: 'Liveness: 200 while the process runs, even while draining or overloaded',
       description: 'For the orchestrator\'s liveness probe: it never touches a dependency, so an outage elsewhere does not restart the pod.',
-      response: { 200: jsonResponse('Health', 'The process runs') }
+      response: { 200: jsonResponse(Health, 'The process runs') }
     }
-  }, async () => ({ status: 'ok' }))
+  }, async () => ({ status: 'ok' as const }))
 
   async function databaseCheck (): Promise<Check> {
     try {
@@ -54,7 +55,7 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
       operationId: 'getReadiness',
       summary: 'Readiness: 200 when the database answers and the server is not draining',
       description: 'A Redis outage is reported as `degraded` and is still a 200: the service serves without it.',
-      response: { 200: jsonResponse('Health', 'Ready to serve'), 503: problemResponse(503, Type.Ref('NotReady')) }
+      response: { 200: jsonResponse(Health, 'Ready to serve'), 503: problemResponse(503, refTo(NotReady)) }
     }
   }, async () => {
     const checks: Record<string, Check> = {
@@ -67,6 +68,8 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
     if (failing.length > 0) {
       throw new ProblemError('service-unavailable', `Not ready: ${failing.join(', ')}.`, { headers: { 'retry-after': RETRY_AFTER_SECONDS }, members: { checks } })
     }
-    return { status: rateLimitStore?.status === 'degraded' ? 'degraded' : 'ok', checks }
+    return { status: rateLimitStore?.status === 'degraded' ? 'degraded' as const : 'ok' as const, checks }
   })
 }
+
+export default healthRoutes

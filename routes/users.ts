@@ -1,38 +1,19 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { etagHeader, jsonResponse, linkHeader, locationHeader } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
-import { UserIdParams, UserListQuery, type UserCreate, type UserPatch, type UserReplace } from '../schemas/user.js'
-import { deletedUserToken, forbidden } from '../plugins/auth.js'
-import { decodeCursor, encodeCursor } from '../src/cursor.js'
-import { etagFor, ifNoneMatchMatches, versionsFromIfMatch } from '../src/etag.js'
-import { ProblemError } from '../src/problems.js'
-import { createUser, deleteUser, findUserById, listUsers, updateUser, type Miss, type Role, type UserRecord } from '../src/users.js'
+import { refTo } from '../schemas/ref.js'
+import { User, UserCreate, UserIdParams, UserList, UserListQuery, UserPatch, UserReplace, type UserChangesBody } from '../schemas/user.js'
+import { assertMaySetRole } from '../src/access.js'
+import { UnknownPrincipalError } from '../src/errors.js'
+import { decodeCursor, encodeCursor } from '../src/http/cursor.js'
+import { etagFor, ifNoneMatchMatches, versionsFromIfMatch } from '../src/http/etag.js'
+import { ProblemError } from '../src/http/problems.js'
+import { createUser, deleteUser, findUserById, getUser, listUsers, updateUser, type UserRecord } from '../src/users.js'
 
 const tags = ['users']
 const bearer = [{ bearerAuth: [] }]
-
-/** Only admins change roles; asking for the role one already has changes nothing. */
-function assertMaySetRole (principal: { role: Role } | undefined, currentRole: Role, requested: Role | undefined): void {
-  if (requested !== undefined && requested !== currentRole && principal?.role !== 'admin') {
-    throw forbidden('Only admins may set a role.')
-  }
-}
-
-function notFound (id: string): ProblemError {
-  return new ProblemError('not-found', `No user with id ${id}.`)
-}
-
-function found (user: UserRecord | undefined, id: string): UserRecord {
-  if (user === undefined) throw notFound(id)
-  return user
-}
-
-function written<T> (outcome: T | Miss, id: string): T {
-  if (outcome === 'not-found') throw notFound(id)
-  if (outcome === 'stale') throw new ProblemError('precondition-failed', 'The user has changed since you read it: If-Match does not match the current ETag.')
-  return outcome
-}
 
 /** A single user always travels with its ETag; a matching If-None-Match gets a 304. */
 function sendUser (request: FastifyRequest, reply: FastifyReply, user: UserRecord): FastifyReply {
@@ -52,7 +33,7 @@ const IdempotencyHeaders = Type.Object({
 
 const notModified = { 304: { ...Type.Null({ description: 'Not modified: the ETag still matches If-None-Match' }), headers: etagHeader } }
 
-function nextPageLink (path: string, query: UserListQuery, cursor: string): string {
+function nextPageLink (path: string, query: Record<string, unknown>, cursor: string): string {
   const parameters = new URLSearchParams()
   for (const [name, value] of Object.entries({ ...query, cursor })) {
     if (value !== undefined) parameters.set(name, String(value))
@@ -61,10 +42,10 @@ function nextPageLink (path: string, query: UserListQuery, cursor: string): stri
 }
 
 /** The users resource: HTTP in, calls into src/users.ts, HTTP out. */
-export default async function usersRoutes (app: FastifyInstance): Promise<void> {
+const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) {
   const collectionPath = `${app.prefix}/users`
 
-  app.post<{ Body: UserCreate }>('/users', {
+  app.post('/users', {
     schema: {
       tags,
       operationId: 'createUser',
@@ -72,8 +53,8 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       description: 'Anyone may sign up and gets the `user` role; setting `role` needs an admin token.',
       security: [{}, ...bearer],
       headers: IdempotencyHeaders,
-      body: Type.Ref('UserCreate'),
-      response: { 201: jsonResponse('User', 'Created', { ...locationHeader, ...etagHeader }), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 500, 503) }
+      body: refTo(UserCreate),
+      response: { 201: jsonResponse(User, 'Created', { ...locationHeader, ...etagHeader }), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 500, 503) }
     },
     onRequest: app.identify,
     preHandler: app.idempotency.preHandler,
@@ -84,7 +65,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
     return sendUser(request, reply.code(201).header('location', `${collectionPath}/${user.id}`), user)
   })
 
-  app.get<{ Querystring: UserListQuery }>('/users', {
+  app.get('/users', {
     schema: {
       tags,
       operationId: 'listUsers',
@@ -92,7 +73,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       description: 'Users come in ascending id order (UUID v7, so creation order). Following `next_cursor` visits every user exactly once, even while users are created: new users sort after every existing one.',
       security: bearer,
       querystring: UserListQuery,
-      response: { 200: jsonResponse('UserList', 'A page of users', linkHeader), ...problemResponses(400, 401, 403, 500, 503) }
+      response: { 200: jsonResponse(UserList, 'A page of users', linkHeader), ...problemResponses(400, 401, 403, 500, 503) }
     },
     onRequest: app.authenticate,
     preHandler: app.requireAdmin
@@ -118,13 +99,13 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       summary: 'Read the user the token belongs to',
       description: 'The caller\'s own representation, with its `ETag`; a matching `If-None-Match` gets a 304.',
       security: bearer,
-      response: { 200: jsonResponse('User', 'The caller', etagHeader), ...notModified, ...problemResponses(401, 500, 503) }
+      response: { 200: jsonResponse(User, 'The caller', etagHeader), ...notModified, ...problemResponses(401, 500, 503) }
     },
     onRequest: app.authenticate
   }, async (request, reply) => {
     const caller = await findUserById(app.db, request.principal!.id)
     // Deleted since its token was checked (a remembered role, a concurrent request).
-    if (caller === undefined) throw deletedUserToken()
+    if (caller === undefined) throw new UnknownPrincipalError()
     return sendUser(request, reply, caller)
   })
 
@@ -132,7 +113,7 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
   // once the id is known to be a UUID, so a malformed id is a 400 for everyone.
   const selfOrAdmin = { onRequest: app.authenticate, preHandler: app.requireSelfOrAdmin }
 
-  app.get<{ Params: UserIdParams }>('/users/:id', {
+  app.get('/users/:id', {
     schema: {
       tags,
       operationId: 'getUser',
@@ -140,55 +121,53 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       description: 'Users may read themselves, admins anyone. The `ETag` is the user\'s version: send it back as `If-None-Match` to revalidate (304) or as `If-Match` to update safely.',
       security: bearer,
       params: UserIdParams,
-      response: { 200: jsonResponse('User', 'The user', etagHeader), ...notModified, ...problemResponses(400, 401, 403, 404, 500, 503) }
+      response: { 200: jsonResponse(User, 'The user', etagHeader), ...notModified, ...problemResponses(400, 401, 403, 404, 500, 503) }
     },
     ...selfOrAdmin
-  }, async (request, reply) => sendUser(request, reply, found(await findUserById(app.db, request.params.id), request.params.id)))
+  }, async (request, reply) => sendUser(request, reply, await getUser(app.db, request.params.id)))
 
   // PUT replaces email, name (and role); PATCH merges any subset. Both are the same write.
-  const writes = [
-    {
-      method: 'PUT',
-      operationId: 'replaceUser',
-      body: 'UserReplace',
-      summary: 'Replace a user\'s email, name and (admins only) role',
-      description: 'Sets `email` and `name` (and `role`, admins only; sending the current role is allowed). With `If-Match`, the write happens only if the user is still at that version, else 412.'
-    },
-    {
-      method: 'PATCH',
-      operationId: 'updateUser',
-      body: 'UserPatch',
-      summary: 'Change some of a user\'s members (role: admins only)',
-      description: 'A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id. With `If-Match`, a stale version is a 412.'
+  async function write (request: FastifyRequest, reply: FastifyReply, id: string, changes: UserChangesBody): Promise<FastifyReply> {
+    assertMaySetRole(request.principal, request.principal!.role, changes.role)
+    const expected = versionsFromIfMatch(request.headers['if-match'])
+    try {
+      return sendUser(request, reply, await updateUser(app.db, id, changes, expected))
+    } finally {
+      // Other replicas hear of a role change from the database; this one must not wait for it.
+      app.forgetPrincipal(id)
     }
-  ] as const
-  for (const write of writes) {
-    app.route<{ Params: UserIdParams, Body: UserReplace | UserPatch }>({
-      method: write.method,
-      url: '/users/:id',
-      schema: {
-        tags,
-        operationId: write.operationId,
-        summary: write.summary,
-        description: write.description,
-        security: bearer,
-        params: UserIdParams,
-        body: Type.Ref(write.body),
-        response: { 200: jsonResponse('User', 'The updated user', etagHeader), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503) }
-      },
-      ...selfOrAdmin,
-      handler: async (request, reply) => {
-        assertMaySetRole(request.principal, request.principal!.role, request.body.role)
-        const expected = versionsFromIfMatch(request.headers['if-match'])
-        const result = await updateUser(app.db, request.params.id, request.body, expected)
-        // Other replicas hear of a role change from the database; this one must not wait for it.
-        app.forgetPrincipal(request.params.id)
-        return sendUser(request, reply, written(result, request.params.id))
-      }
-    })
   }
+  const writeResponses = { 200: jsonResponse(User, 'The updated user', etagHeader), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503) }
 
-  app.delete<{ Params: UserIdParams }>('/users/:id', {
+  app.put('/users/:id', {
+    schema: {
+      tags,
+      operationId: 'replaceUser',
+      summary: 'Replace a user\'s email, name and (admins only) role',
+      description: 'Sets `email` and `name` (and `role`, admins only; sending the current role is allowed). With `If-Match`, the write happens only if the user is still at that version, else 412.',
+      security: bearer,
+      params: UserIdParams,
+      body: refTo(UserReplace),
+      response: writeResponses
+    },
+    ...selfOrAdmin
+  }, async (request, reply) => write(request, reply, request.params.id, request.body))
+
+  app.patch('/users/:id', {
+    schema: {
+      tags,
+      operationId: 'updateUser',
+      summary: 'Change some of a user\'s members (role: admins only)',
+      description: 'A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id. With `If-Match`, a stale version is a 412.',
+      security: bearer,
+      params: UserIdParams,
+      body: refTo(UserPatch),
+      response: writeResponses
+    },
+    ...selfOrAdmin
+  }, async (request, reply) => write(request, reply, request.params.id, request.body))
+
+  app.delete('/users/:id', {
     schema: {
       tags,
       operationId: 'deleteUser',
@@ -199,10 +178,14 @@ export default async function usersRoutes (app: FastifyInstance): Promise<void> 
       response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(400, 401, 403, 404, 412, 500, 503) }
     },
     ...selfOrAdmin
-  }, async (request, reply: FastifyReply) => {
-    const result = await deleteUser(app.db, request.params.id, versionsFromIfMatch(request.headers['if-match']))
-    app.forgetPrincipal(request.params.id)
-    written(result, request.params.id)
-    return reply.code(204).send()
+  }, async (request, reply) => {
+    try {
+      await deleteUser(app.db, request.params.id, versionsFromIfMatch(request.headers['if-match']))
+    } finally {
+      app.forgetPrincipal(request.params.id)
+    }
+    return reply.code(204).send(null)
   })
 }
+
+export default usersRoutes

@@ -1,4 +1,4 @@
-import Type, { type Static } from 'typebox'
+import Type from 'typebox'
 
 export const TokenRequest = Type.Object({
   email: Type.String({ format: 'email', maxLength: 254 }),
@@ -10,5 +10,3 @@ export const TokenResponse = Type.Object({
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer({ description: 'Seconds until the token expires.' })
 }, { $id: 'TokenResponse', additionalProperties: false, examples: [{ access_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwMTk2YjVhMC03YzFlLTdkNGEtOWYyYi0zYzRkNWU2ZjdhOGIifQ.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 900 }] })
-
-export type TokenRequest = Static<typeof TokenRequest>

@@ -1,4 +1,5 @@
-import Type from 'typebox'
+import Type, { type Static, type TSchema, type TUnsafe } from 'typebox'
+import { refTo } from './ref.js'
 
 /** Response headers, as @fastify/swagger documents them from a response's `headers`. */
 export const etagHeader = {
@@ -17,9 +18,15 @@ export const requestIdHeader = {
   'X-Request-ID': Type.String({ description: 'The incoming X-Request-ID when valid (1–128 of `[A-Za-z0-9._-]`), else a generated UUID; also in the log and in problem bodies.' })
 }
 
-/** A JSON response whose body is the named shared schema, with the headers it carries. */
-export function jsonResponse (schemaId: string, description: string, headers: Record<string, unknown> = {}): Record<string, unknown> {
-  return { description, content: { 'application/json': { schema: Type.Ref(schemaId) } }, headers }
+export interface JsonResponse<Schema extends TSchema> {
+  description: string
+  content: { 'application/json': { schema: TUnsafe<Static<Schema>> } }
+  headers: Record<string, unknown>
+}
+
+/** A JSON response whose body is a shared schema (by reference), with the headers it carries. */
+export function jsonResponse<Schema extends TSchema> (schema: Schema, description: string, headers: Record<string, unknown> = {}): JsonResponse<Schema> {
+  return { description, content: { 'application/json': { schema: refTo(schema) } }, headers }
 }
 
 /** The same responses, each documenting `headers` as well as its own: for headers that cross-cutting plugins add. */

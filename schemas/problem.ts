@@ -1,5 +1,6 @@
-import Type from 'typebox'
-import { PROBLEM_KINDS, PROBLEM_TYPE_BASE } from '../src/problems.js'
+import Type, { type Static, type TSchema, type TUnsafe } from 'typebox'
+import { PROBLEM_KINDS, PROBLEM_TYPE_BASE } from '../src/http/problems.js'
+import { refTo } from './ref.js'
 
 const catalogue = Object.entries(PROBLEM_KINDS)
   .map(([kind, { status, title }]) => `- \`${PROBLEM_TYPE_BASE}${kind}\` (${status}): ${title}`)
@@ -70,16 +71,24 @@ function exampleProblem (status: number): Record<string, unknown> {
   }
 }
 
+type ProblemBody = Static<typeof ValidationProblem>
+
+export interface ProblemResponse<Schema extends TSchema = TUnsafe<ProblemBody>> {
+  description: string
+  content: { 'application/problem+json': { schema: Schema, example: Record<string, unknown> } }
+  headers?: Record<string, unknown>
+}
+
 /** The response of one problem status, with a schema of its own when the body has extension members. */
-export function problemResponse (status: number, schema: unknown = Type.Ref(status === 400 || status === 422 ? 'ValidationProblem' : 'Problem')): Record<string, unknown> {
+export function problemResponse<Schema extends TSchema = TUnsafe<ProblemBody>> (status: number, schema?: Schema): ProblemResponse<Schema> {
   return {
     description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
-    content: { 'application/problem+json': { schema, example: exampleProblem(status) } },
+    content: { 'application/problem+json': { schema: schema ?? refTo(status === 400 || status === 422 ? ValidationProblem : Problem) as TSchema as Schema, example: exampleProblem(status) } },
     ...(status === 503 ? { headers: retryAfterHeader } : {})
   }
 }
 
 /** Response schemas for the problem statuses a route can return. */
-export function problemResponses (...statuses: number[]): Record<number, unknown> {
+export function problemResponses (...statuses: number[]): Record<number, ProblemResponse> {
   return Object.fromEntries(statuses.map((status) => [status, problemResponse(status)]))
 }

@@ -1,4 +1,6 @@
 import Type, { type Static } from 'typebox'
+import { ROLES } from '../src/roles.js'
+import { refTo } from './ref.js'
 
 const EXAMPLE_USER = {
   id: '0196b5a0-7c1e-7d4a-9f2b-3c4d5e6f7a8b',
@@ -9,7 +11,7 @@ const EXAMPLE_USER = {
   updated_at: '2026-11-21T12:30:00.000Z'
 }
 
-const Role = Type.Enum(['user', 'admin'], { description: 'Only an admin may set it; self-registration gets `user`.' })
+const Role = Type.Enum(ROLES, { description: 'Only an admin may set it; self-registration gets `user`.' })
 
 const Email = Type.String({
   format: 'email',
@@ -31,13 +33,16 @@ const Password = Type.String({
   description: 'Write-only; stored as an argon2id hash and never returned.'
 })
 
+// The domain hands out Dates; the serializer writes them as RFC 3339 strings.
+const Timestamp = Type.Unsafe<Date | string>(Type.String({ format: 'date-time' }))
+
 export const User = Type.Object({
   id: Type.String({ format: 'uuid', description: 'Server-assigned UUID v7 (time-ordered).' }),
   email: Email,
   name: Type.String(),
   role: Role,
-  created_at: Type.String({ format: 'date-time' }),
-  updated_at: Type.String({ format: 'date-time' })
+  created_at: Timestamp,
+  updated_at: Timestamp
 }, { $id: 'User', additionalProperties: false, examples: [EXAMPLE_USER] })
 
 export const UserCreate = Type.Object({
@@ -67,7 +72,7 @@ export const UserPatch = Type.Object({
 })
 
 export const UserList = Type.Object({
-  data: Type.Array(Type.Ref('User')),
+  data: Type.Array(refTo(User)),
   next_cursor: Type.Union([Type.String(), Type.Null()], {
     description: 'Pass as `cursor` to get the next page; null on the last page.'
   })
@@ -85,8 +90,5 @@ export const UserIdParams = Type.Object({
   id: Type.String({ format: 'uuid' })
 })
 
-export type UserCreate = Static<typeof UserCreate>
-export type UserReplace = Static<typeof UserReplace>
-export type UserPatch = Static<typeof UserPatch>
-export type UserListQuery = Static<typeof UserListQuery>
-export type UserIdParams = Static<typeof UserIdParams>
+/** What PUT and PATCH may change: the write both share. */
+export type UserChangesBody = Static<typeof UserReplace> | Static<typeof UserPatch>

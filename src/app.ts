@@ -19,7 +19,8 @@ import usersRoutes from '../routes/users.js'
 import { sharedSchemas } from '../schemas/index.js'
 import type { Config, TrustProxy } from './config.js'
 import { loggerOptions } from './logger.js'
-import { buildValidator } from './validation.js'
+import { findUserRole, watchAccessChanges } from './users.js'
+import { buildValidator } from './http/validation.js'
 
 export interface BuildOptions {
   /** Where log lines go; stdout when omitted. */
@@ -73,7 +74,12 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   // the OpenTelemetry SDK costs ~100 ms of start-up that a service without a collector need not pay.
   if (config.telemetry !== undefined) app.register(import('../plugins/telemetry.js'), config.telemetry)
   if (config.metricsEnabled) app.register(metrics, { poolMax: config.database.url === undefined ? 1 : config.database.poolMax })
-  app.register(auth, { jwt: config.jwt, principalCacheTtlMs: config.principalCacheTtlMs })
+  app.register(auth, {
+    jwt: config.jwt,
+    principalCacheTtlMs: config.principalCacheTtlMs,
+    readRole: (userId) => findUserRole(app.db, userId),
+    watchAccessChanges: (onChange, onReset) => watchAccessChanges(app.database, onChange, onReset)
+  })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
   app.register(idempotency, {
     secret: config.jwt.secret,

@@ -1,6 +1,7 @@
 import type { Database } from './db/connect.js'
 import { hashPassword, verifyPassword } from './passwords.js'
-import { findCredentials, type Role } from './users.js'
+import type { Principal } from './access.js'
+import { findCredentials } from './users.js'
 
 let dummyHash: Promise<string> | undefined
 
@@ -8,7 +9,7 @@ let dummyHash: Promise<string> | undefined
  * The user these credentials belong to, or undefined. An unknown email costs the
  * same argon2 verification as a wrong password, so timing does not tell them apart.
  */
-export async function verifyCredentials (db: Database, email: string, password: string): Promise<{ id: string, role: Role } | undefined> {
+export async function verifyCredentials (db: Database, email: string, password: string): Promise<Principal | undefined> {
   const found = await findCredentials(db, email)
   dummyHash ??= hashPassword('not the password of anyone')
   const matches = await verifyPassword(found?.passwordHash ?? await dummyHash, password)

@@ -1,4 +1,5 @@
-import type { Role } from './users.js'
+import { LRUCache } from 'lru-cache'
+import type { Role } from './roles.js'
 
 export interface PrincipalCacheOptions {
   /** How long a role read from the database is trusted without news of a change. */
@@ -23,26 +24,23 @@ export interface PrincipalCache {
 /**
  * Users' current roles, so an authenticated request need not read them on every
  * call. Correct only together with change notifications: whoever changes or
- * deletes a user must make every replica forget it (see plugins/auth.ts).
+ * deletes a user must make every replica forget it (see watchAccessChanges in src/users.ts).
  */
-export function principalCache ({ ttlMs, maxEntries, now = Date.now }: PrincipalCacheOptions): PrincipalCache {
-  const entries = new Map<string, { role: Role, expiresAt: number }>()
+export function principalCache ({ ttlMs, maxEntries, now }: PrincipalCacheOptions): PrincipalCache {
+  const entries = new LRUCache<string, Role>({
+    max: maxEntries,
+    ttl: ttlMs,
+    // Read the clock on every check rather than once per millisecond, so an injected clock is obeyed at once.
+    ttlResolution: 0,
+    ...(now === undefined ? {} : { perf: { now } })
+  })
+  // Bumped by every forget and clear: a read that started before one may be stale.
   let generation = 0
 
   return {
-    get (userId) {
-      const entry = entries.get(userId)
-      if (entry === undefined) return undefined
-      if (entry.expiresAt > now()) return entry.role
-      entries.delete(userId)
-      return undefined
-    },
+    get: (userId) => entries.get(userId),
     set (userId, role, readAt) {
-      if (readAt !== generation) return
-      entries.delete(userId)
-      // Maps iterate in insertion order: the first key is the oldest entry.
-      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!)
-      entries.set(userId, { role, expiresAt: now() + ttlMs })
+      if (readAt === generation) entries.set(userId, role)
     },
     generation: () => generation,
     forget (userId) {

@@ -42,12 +42,12 @@ closeWithGrace({
     flushLogs()
   }
 }, async ({ signal, err }) => {
-  if (err !== undefined) app.log.fatal({ err: { type: err.name, message: err.message, stack: err.stack } }, 'crashed: shutting down')
+  if (err !== undefined) app.log.fatal({ err }, 'crashed: shutting down')
   else app.log.info({ signal }, 'shutting down')
   try {
     await app.close()
   } catch (error) {
-    app.log.error({ err: { type: (error as Error).name, message: (error as Error).message, stack: (error as Error).stack } }, 'shutdown failed')
+    app.log.error({ err: error }, 'shutdown failed')
     flushLogs()
     throw error
   }
@@ -58,7 +58,7 @@ closeWithGrace({
 try {
   await app.listen({ host: config.host, port: config.port })
 } catch (error) {
-  app.log.fatal({ err: { type: (error as Error).name, message: (error as Error).message } }, 'could not start')
+  app.log.fatal({ err: error }, 'could not start')
   flushLogs()
   process.exit(1)
 }

@@ -1,23 +1,12 @@
 import { and, asc, eq, gt, ilike, inArray, ne, or, sql, type SQL } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
-import type { Database } from './db/connect.js'
+import type { Database, DatabaseConnection } from './db/connect.js'
 import { users } from './db/schema.js'
+import { EmailTakenError, UserNotFoundError, VersionMismatchError } from './errors.js'
 import { hashPassword } from './passwords.js'
-import { ProblemError } from './problems.js'
+import type { Role } from './roles.js'
 
-export type Role = 'user' | 'admin'
-
-/** A user as the API shows it, plus the version its ETag derives from. Never the hash. */
-export interface UserRecord {
-  id: string
-  email: string
-  name: string
-  role: Role
-  created_at: Date
-  updated_at: Date
-  version: number
-}
-
+/** What the API shows of a user, plus the version its ETag derives from. Never the hash. */
 const publicColumns = {
   id: users.id,
   email: users.email,
@@ -27,6 +16,8 @@ const publicColumns = {
   updated_at: users.updatedAt,
   version: users.version
 }
+
+export type UserRecord = { [Column in keyof typeof publicColumns]: typeof publicColumns[Column]['_']['data'] }
 
 export interface NewUser {
   email: string
@@ -65,7 +56,7 @@ async function rejectingDuplicateEmail<T> (write: Promise<T>): Promise<T> {
   try {
     return await write
   } catch (error) {
-    if (isUniqueViolation(error)) throw new ProblemError('email-taken', 'A user with this email already exists.')
+    if (isUniqueViolation(error)) throw new EmailTakenError()
     throw error
   }
 }
@@ -118,6 +109,12 @@ function lookupsFor (db: Database): ReturnType<typeof preparedLookups> {
 
 export async function findUserById (db: Database, id: string): Promise<UserRecord | undefined> {
   const [found] = await lookupsFor(db).byId.execute({ id })
+  return found
+}
+
+export async function getUser (db: Database, id: string): Promise<UserRecord> {
+  const found = await findUserById(db, id)
+  if (found === undefined) throw new UserNotFoundError(id)
   return found
 }
 
@@ -179,20 +176,18 @@ export async function listUsers (db: Database, query: ListUsersQuery): Promise<{
  */
 export type ExpectedVersions = number[] | undefined
 
-export type Miss = 'not-found' | 'stale'
-
 function targetOf (id: string, expected: ExpectedVersions): SQL | undefined {
   return and(eq(users.id, id), expected === undefined ? undefined : inArray(users.version, expected))
 }
 
 /** Why a conditional write touched no row. */
-async function missReason (db: Database, id: string): Promise<Miss> {
+async function missReason (db: Database, id: string): Promise<Error> {
   const [found] = await db.select({ id: users.id }).from(users).where(eq(users.id, id))
-  return found === undefined ? 'not-found' : 'stale'
+  return found === undefined ? new UserNotFoundError(id) : new VersionMismatchError()
 }
 
 /** Applies the changes and bumps the version. */
-export async function updateUser (db: Database, id: string, changes: UserChanges, expected?: ExpectedVersions): Promise<UserRecord | Miss> {
+export async function updateUser (db: Database, id: string, changes: UserChanges, expected?: ExpectedVersions): Promise<UserRecord> {
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
   const [updated] = await rejectingDuplicateEmail(db.update(users).set({
     email: changes.email === undefined ? undefined : normalizeEmail(changes.email),
@@ -202,10 +197,23 @@ export async function updateUser (db: Database, id: string, changes: UserChanges
     version: sql`${users.version} + 1`,
     updatedAt: sql`now()`
   }).where(targetOf(id, expected)).returning(publicColumns))
-  return updated ?? await missReason(db, id)
+  if (updated === undefined) throw await missReason(db, id)
+  return updated
 }
 
-export async function deleteUser (db: Database, id: string, expected?: ExpectedVersions): Promise<'deleted' | Miss> {
+export async function deleteUser (db: Database, id: string, expected?: ExpectedVersions): Promise<void> {
   const deleted = await db.delete(users).where(targetOf(id, expected)).returning({ id: users.id })
-  return deleted.length > 0 ? 'deleted' : await missReason(db, id)
+  if (deleted.length === 0) throw await missReason(db, id)
+}
+
+/** Sent by the trigger of migration 0002, with the user's id, on every role change and deletion. */
+const ACCESS_CHANGED_CHANNEL = 'user_access_changed'
+
+/**
+ * Calls onChange with the id of every user whose role changes or who is deleted, by
+ * whichever replica or SQL session; onReset whenever listening (re)starts, since
+ * changes made while not listening are not replayed. Resolves to a function that stops.
+ */
+export function watchAccessChanges (connection: DatabaseConnection, onChange: (userId: string) => void, onReset: () => void): Promise<() => Promise<void>> {
+  return connection.listen(ACCESS_CHANGED_CHANNEL, onChange, onReset)
 }

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { connectDatabase } from '../db/connect.js'
-import { ProblemError } from '../problems.js'
+import { DomainError } from '../errors.js'
 import { createUser } from '../users.js'
 
 async function readPiped (): Promise<string> {
@@ -64,7 +64,7 @@ try {
   })
   process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`)
 } catch (error) {
-  if (error instanceof ProblemError) fail(error.detail)
+  if (error instanceof DomainError) fail(error.message)
   throw error
 } finally {
   await connection.close()

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm'
 import { index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { ROLES } from '../roles.js'
 
-export const userRole = pgEnum('user_role', ['user', 'admin'])
+export const userRole = pgEnum('user_role', ROLES)
 
 // Millisecond precision so a timestamp survives the round trip through a JS Date unchanged.
 const timestamps = {

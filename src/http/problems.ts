@@ -52,3 +52,17 @@ export class ProblemError extends Error {
     this.status = PROBLEM_KINDS[kind].status
   }
 }
+
+const REALM = 'realm="users-service"'
+
+/** A 401 whose WWW-Authenticate challenge says why the bearer token was refused (RFC 6750 §3). */
+export function invalidTokenProblem (detail: string): ProblemError {
+  return new ProblemError('unauthorized', detail, {
+    headers: { 'www-authenticate': `Bearer ${REALM}, error="invalid_token", error_description="${detail}"` }
+  })
+}
+
+/** A 401 for a request that sent no credentials at all. */
+export function missingCredentialsProblem (detail: string): ProblemError {
+  return new ProblemError('unauthorized', detail, { headers: { 'www-authenticate': `Bearer ${REALM}` } })
+}

@@ -1,0 +1,42 @@
+/**
+ * What the domain modules throw when a request cannot be carried out. They say
+ * nothing about HTTP: the problems plugin decides what each one means on the wire.
+ */
+export class DomainError extends Error {
+  override name = 'DomainError'
+}
+
+export class EmailTakenError extends DomainError {
+  override name = 'EmailTakenError'
+  constructor () {
+    super('A user with this email already exists.')
+  }
+}
+
+export class UserNotFoundError extends DomainError {
+  override name = 'UserNotFoundError'
+  constructor (readonly userId: string) {
+    super(`No user with id ${userId}.`)
+  }
+}
+
+/** A conditional write expected a version the user no longer has. */
+export class VersionMismatchError extends DomainError {
+  override name = 'VersionMismatchError'
+  constructor () {
+    super('The user has changed since the version the write expected.')
+  }
+}
+
+/** The caller is known, but the rules do not let them do this. */
+export class NotAllowedError extends DomainError {
+  override name = 'NotAllowedError'
+}
+
+/** The user a caller's credentials name does not exist (any more). */
+export class UnknownPrincipalError extends DomainError {
+  override name = 'UnknownPrincipalError'
+  constructor () {
+    super('The user of these credentials no longer exists.')
+  }
+}
