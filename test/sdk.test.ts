@@ -26,20 +26,19 @@ async function builtSdk (): Promise<typeof Sdk> {
   return await import(pathToFileURL(join(outDir, 'index.js')).href) as typeof Sdk
 }
 
-const { createUsersApi, ProblemError } = await builtSdk()
-type ProblemError = InstanceType<typeof ProblemError>
+const { createUsersApi, ProblemError: SdkProblemError } = await builtSdk()
 
 /** A unique, valid sign-up body, typed as the SDK wants it. */
 function registration (): UserCreateWritable {
   return newUser() as unknown as UserCreateWritable
 }
 
-/** The call's ProblemError; fails the test when the call succeeded or threw something else. */
-async function problemOf (call: Promise<unknown>): Promise<ProblemError> {
+/** The call's SdkProblemError; fails the test when the call succeeded or threw something else. */
+async function problemOf (call: Promise<unknown>): Promise<InstanceType<typeof SdkProblemError>> {
   try {
     await call
   } catch (error) {
-    if (error instanceof ProblemError) return error
+    if (error instanceof SdkProblemError) return error
     throw error
   }
   throw new Error('expected the call to fail with a problem')
@@ -116,6 +115,6 @@ t.test('the whole user journey through the generated SDK, against a listening se
     const anonymousRead = await problemOf(me.getUser({ path: { id: user.id } }))
     t.equal(anonymousRead.status, 401, 'no token, no read')
     t.match(anonymousRead.response.headers.get('www-authenticate'), /^Bearer/)
-    t.equal((await admin.getUser({ path: { id: user.id } }).catch((error: unknown) => error) as ProblemError).status, 404)
+    t.equal((await admin.getUser({ path: { id: user.id } }).catch((error: unknown) => error) as InstanceType<typeof SdkProblemError>).status, 404)
   })
 })

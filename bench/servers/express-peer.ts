@@ -58,18 +58,18 @@ app.get('/health/ready', async (_request, response) => {
 })
 
 app.get('/v1/users/:id', authenticate, async (request: Authenticated, response) => {
-  if (!validId(request.params.id)) return void response.status(400).json({ title: 'Bad request' })
-  if (request.principal!.role !== 'admin' && request.principal!.id !== request.params.id) return void response.status(403).json({ title: 'Forbidden' })
+  if (!validId(request.params.id)) { response.status(400).json({ title: 'Bad request' }); return }
+  if (request.principal!.role !== 'admin' && request.principal!.id !== request.params.id) { response.status(403).json({ title: 'Forbidden' }); return }
   const [user] = await sql`select id, email, name, role, created_at, updated_at from users where id = ${request.params.id as string}`
-  if (user === undefined) return void response.status(404).json({ title: 'Not found' })
+  if (user === undefined) { response.status(404).json({ title: 'Not found' }); return }
   response.json(user)
 })
 
 app.get('/v1/users', authenticate, async (request: Authenticated, response) => {
-  if (request.principal!.role !== 'admin') return void response.status(403).json({ title: 'Forbidden' })
+  if (request.principal!.role !== 'admin') { response.status(403).json({ title: 'Forbidden' }); return }
   const limit = Number(request.query.limit ?? 20)
   const after = typeof request.query.cursor === 'string' ? request.query.cursor : undefined
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100 || (after !== undefined && !validId(after))) return void response.status(400).json({ title: 'Bad request' })
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100 || (after !== undefined && !validId(after))) { response.status(400).json({ title: 'Bad request' }); return }
   const rows = after === undefined
     ? await sql`select id, email, name, role, created_at, updated_at from users order by id limit ${limit + 1}`
     : await sql`select id, email, name, role, created_at, updated_at from users where id > ${after} order by id limit ${limit + 1}`
@@ -78,7 +78,7 @@ app.get('/v1/users', authenticate, async (request: Authenticated, response) => {
 })
 
 app.post('/v1/users', async (request, response) => {
-  if (!validSignUp(request.body)) return void response.status(422).json({ title: 'Validation failed', errors: validSignUp.errors })
+  if (!validSignUp(request.body)) { response.status(422).json({ title: 'Validation failed', errors: validSignUp.errors }); return }
   const body = request.body as { email: string, name: string, password: string }
   const passwordHash = await hash(body.password, { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 })
   try {
