@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { connect, type AddressInfo } from 'node:net'
+import { connect, type AddressInfo, type Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { typescriptEntry } from './helpers/child-process.js'
@@ -10,10 +10,23 @@ interface Spawned {
   url: Promise<string>
   exited: Promise<{ code: number | null, log: string }>
   signal (name: NodeJS.Signals): void
+  /** What it has written so far. */
+  log (): string
+  /** Requests whose head it has read: in flight from then on. */
+  requestsStarted (): number
 }
 
+/**
+ * Loaded into the server before its entry point: a line on stderr (synchronous on a pipe) for
+ * every request the server has begun, so a test waits for its requests to be in flight
+ * instead of sleeping for long enough.
+ */
+const REQUEST_STARTED = 'test: request started'
+const ANNOUNCE_REQUESTS = 'data:text/javascript,' + encodeURIComponent(
+  `import { subscribe } from 'node:diagnostics_channel'; subscribe('http.server.request.start', () => process.stderr.write('${REQUEST_STARTED}\\n'))`)
+
 function spawnServer (env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, typescriptEntry('src/server.ts'), {
+  const child = spawn(process.execPath, ['--import', ANNOUNCE_REQUESTS, ...typescriptEntry('src/server.ts')], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: 'memory://', RATE_LIMIT_ENABLED: 'false', PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -30,7 +43,9 @@ function spawnServer (env: Record<string, string> = {}): Spawned {
   return {
     url,
     exited: new Promise((resolve) => child.once('exit', (code) => resolve({ code, log }))),
-    signal: (name) => child.kill(name)
+    signal: (name) => child.kill(name),
+    log: () => log,
+    requestsStarted: () => log.split(REQUEST_STARTED).length - 1
   }
 }
 
@@ -47,11 +62,21 @@ function sleep (milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds))
 }
 
+/** Polls until check() holds; false if it still does not after a generous deadline. */
+async function until (check: () => boolean, timeoutMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) return false
+    await sleep(5)
+  }
+  return true
+}
+
 t.test('SIGTERM during a burst of slow requests: every accepted request completes, then exit 0', async (t) => {
   const server = spawnServer()
   const url = await server.url
   const burst = signUpBurst(url, 40)
-  await sleep(150)
+  t.ok(await until(() => server.requestsStarted() === burst.length), 'the whole burst is in flight')
   server.signal('SIGTERM')
   const statuses = await Promise.all(burst)
   const { code, log } = await server.exited
@@ -66,9 +91,10 @@ t.test('SIGTERM during a burst of slow requests: every accepted request complete
 t.test('a second signal while draining exits 1 at once', async (t) => {
   const server = spawnServer()
   const burst = signUpBurst(await server.url, 40)
-  await sleep(150)
+  t.ok(await until(() => server.requestsStarted() === burst.length), 'the whole burst is in flight')
   server.signal('SIGTERM')
-  await sleep(20)
+  // Two signals sent at once may be delivered as one: the second goes once the first is handled.
+  t.ok(await until(() => server.log().includes('"msg":"shutting down"')), 'draining')
   server.signal('SIGTERM')
   const { code, log } = await server.exited
   await Promise.all(burst)
@@ -79,7 +105,7 @@ t.test('a second signal while draining exits 1 at once', async (t) => {
 t.test('the grace deadline exits 1', async (t) => {
   const server = spawnServer({ SHUTDOWN_GRACE_MS: '1' })
   const burst = signUpBurst(await server.url, 40)
-  await sleep(150)
+  t.ok(await until(() => server.requestsStarted() === burst.length), 'the whole burst is in flight')
   server.signal('SIGINT')
   const { code, log } = await server.exited
   await Promise.all(burst)
@@ -96,15 +122,17 @@ async function requestWhileClosing (app: FastifyInstance, path: string): Promise
   await app.listen({ host: '127.0.0.1', port: 0 })
   // Waiting for the server's side of the connection, not a fixed time: on a busy machine
   // the accept can come after close() has stopped listening, and the connect is reset.
-  const accepted = once(app.server, 'connection')
+  const accepted = once(app.server, 'connection') as Promise<[Socket]>
   const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1')
   let received = ''
   socket.on('data', (chunk: Buffer) => { received += chunk.toString() })
   const ended = new Promise((resolve) => socket.once('close', resolve))
-  await accepted
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: test\r\n`)
-  // Time for the parser to start the request, so close() does not reap the connection as idle.
-  await sleep(50)
+  const [serverSide] = await accepted
+  const head = `GET ${path} HTTP/1.1\r\nHost: test\r\n`
+  socket.write(head)
+  // The server must have read (and so parsed) the start of the request, or close() reaps the
+  // connection as idle: waited for, not slept for.
+  while (serverSide.bytesRead < Buffer.byteLength(head)) await sleep(1)
   const closed = app.close()
   while (!app.draining) await sleep(5)
   socket.write('\r\n')
