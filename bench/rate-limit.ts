@@ -10,12 +10,13 @@ import { parseArgs } from 'node:util'
 import { startRedis } from '../test/services/redis.js'
 import { type LoadResult, measure, median } from './lib/load.js'
 import { startServer } from './lib/servers.js'
+import { prependNewKey } from '../src/signing-keys.js'
 
 const { values } = parseArgs({ options: { connections: { type: 'string', default: '50' }, duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' } } })
 const load = { connections: Number(values.connections), durationSeconds: Number(values.duration), warmupSeconds: 2 }
 
 const redis = await startRedis()
-const common = { PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '1000000000', JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes' }
+const common = { PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '1000000000', JWT_SIGNING_KEYS: JSON.stringify(await prependNewKey(undefined)) }
 const variants: Array<[string, Record<string, string>]> = [
   ['limiter off', { RATE_LIMIT_ENABLED: 'false' }],
   ['in-process store', {}],

@@ -9,12 +9,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import jwt from 'jsonwebtoken'
 import { encodeCursor } from '../src/http/cursor.js'
 import { startPostgres } from '../test/services/postgres.js'
 import { type LoadOptions, type LoadResult, measure } from './lib/load.js'
 import { type ServerSpec, startServer } from './lib/servers.js'
 import { seedUsers } from './seed.js'
+import { benchCredentials } from './lib/tokens.js'
 
 const { values } = parseArgs({
   options: {
@@ -26,7 +26,6 @@ const { values } = parseArgs({
   }
 })
 const load: LoadOptions = { connections: Number(values.connections), durationSeconds: Number(values.duration), warmupSeconds: Number(values.warmup) }
-const SECRET = 'bench-secret-that-is-at-least-32-bytes-long'
 const MB = 1024 * 1024
 
 interface Contender { spec: ServerSpec, cursor (id: string): string }
@@ -40,7 +39,8 @@ const notes: string[] = []
 
 try {
   const seeded = await seedUsers(postgresServer.url, Number(values.users))
-  const common = { DATABASE_URL: postgresServer.url, DATABASE_POOL_MAX: '10', JWT_SECRET: SECRET, LOG_LEVEL: 'info', RATE_LIMIT_MAX: '1000000000' }
+  const credentials = await benchCredentials(postgresServer.url, seeded.adminId)
+  const common = { DATABASE_URL: postgresServer.url, DATABASE_POOL_MAX: '10', JWT_SIGNING_KEYS: credentials.signingKeys, JWT_PUBLIC_JWKS: credentials.publicJwks, LOG_LEVEL: 'info', RATE_LIMIT_MAX: '1000000000' }
   const contenders: Contender[] = [
     {
       // As shipped: production mode, auth, rate limiting (limit above the load), tracing, request log at info to a file.
@@ -50,8 +50,7 @@ try {
     { spec: { name: 'ceiling', entry: 'bench/servers/ceiling.ts', nodeArgs: ['--import', 'tsx'], env: common }, cursor: (id) => id },
     { spec: { name: 'express', entry: 'bench/servers/express-peer.ts', nodeArgs: ['--import', 'tsx'], env: { ...common, NODE_ENV: 'production' }, logFile: join(scratch, 'express.log') }, cursor: (id) => id }
   ]
-  const token = jwt.sign({ sub: seeded.adminId, role: 'admin' }, SECRET, { algorithm: 'HS256', issuer: 'users-service', audience: 'users-service', expiresIn: 3600 })
-  const auth = { authorization: `Bearer ${token}` }
+  const auth = { authorization: `Bearer ${credentials.token}` }
   const hotId = seeded.userIds[Math.floor(seeded.userIds.length / 2)]!
   const deepId = seeded.userIds[Math.floor(seeded.userIds.length * 0.9)]!
   const signUp: LoadOptions = {

@@ -1,24 +1,18 @@
-import jwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { assertAdmin, assertSelfOrAdmin, type Principal } from '../src/access.js'
-import type { Config } from '../src/config.js'
-import { UnknownPrincipalError } from '../src/errors.js'
+import { accessTokens, type AccessClaims } from '../src/access-tokens.js'
 import { invalidTokenProblem, missingCredentialsProblem } from '../src/http/problems.js'
-import { principalCache } from '../src/principal-cache.js'
+import { principalCache, type SessionAccess } from '../src/principal-cache.js'
 import type { Role } from '../src/roles.js'
-
-export interface AccessToken {
-  access_token: string
-  token_type: 'Bearer'
-  expires_in: number
-}
+import type { PublicJwk, SigningKeySet } from '../src/signing-keys.js'
+import type { AccessChangeListener } from '../src/users.js'
 
 type Guard = (request: FastifyRequest) => Promise<void>
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Requires a valid token of an existing user; sets request.principal. */
+    /** Requires a valid access token of a live session of an active user; sets request.principal. */
     authenticate: Guard
     /** Like authenticate when credentials are sent; lets anonymous requests through. */
     identify: Guard
@@ -26,113 +20,102 @@ declare module 'fastify' {
     requireAdmin: Guard
     /** After authenticate: only the user named by the `id` path parameter, or an admin. */
     requireSelfOrAdmin: Guard
-    issueToken (principal: Principal): AccessToken
+    issueAccessToken (grant: { userId: string, role: Role, sessionId: string }): Promise<string>
+    /** The claims of an access token this service signed and that has not expired; its session may have ended. */
+    verifyAccessToken (token: string): Promise<AccessClaims | undefined>
+    /** The public halves of the signing keys: what /.well-known/jwks.json serves. */
+    publicJwks: { keys: PublicJwk[] }
     /**
      * The subject of the request's bearer token when the token is valid, else undefined.
      * Verified at most once per request: the rate limiter and the guards both ask.
      */
-    tokenSubject (request: FastifyRequest): string | undefined
-    /** After a user's role changed or the user was deleted: this replica stops trusting what it remembers. */
-    forgetPrincipal (userId: string): void
+    tokenSubject (request: FastifyRequest): Promise<string | undefined>
+    /** This replica stops trusting what it remembers of a user or a session (it changed here). */
+    forgetUser (userId: string): void
+    forgetSession (sessionId: string): void
   }
   interface FastifyRequest {
     principal: Principal | undefined
-    verifiedTokenSubject: string | null | undefined
+    /** The session of the caller's access token. */
+    sessionId: string | undefined
+    verifiedToken: Promise<AccessClaims | undefined> | undefined
   }
 }
 
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    payload: { sub: string, role: Role }
-  }
-}
-
-/** Distinct tokens whose verification is remembered. */
-const TOKEN_CACHE_SIZE = 10_000
-/** Users whose role is remembered at once. */
+/** Sessions remembered at once. */
 const PRINCIPAL_CACHE_SIZE = 10_000
 const BEARER = /^Bearer +(\S+)$/i
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 export interface AuthPluginOptions {
-  jwt: Config['jwt']
+  /** Resolves to the signing keys: the first signs, all verify. */
+  keys: () => Promise<SigningKeySet>
+  issuer: string
+  audience: string
+  ttlSeconds: number
   principalCacheTtlMs: number
-  /** The role a user has now; undefined when the user no longer exists. */
-  readRole: (userId: string) => Promise<Role | undefined>
-  /**
-   * Tells of every user whose access changed (onChange) and of every (re)start of
-   * listening (onReset: changes may have been missed); resolves to a function that stops.
-   */
-  watchAccessChanges: (onChange: (userId: string) => void, onReset: () => void) => Promise<() => Promise<void>>
+  /** What a session grants now; undefined when it ended or its user is disabled or gone. */
+  readSessionAccess: (sessionId: string) => Promise<SessionAccess | undefined>
+  /** Subscribes to changes of users and sessions; resolves to a function that stops. */
+  watchAccessChanges: (listener: AccessChangeListener) => Promise<() => Promise<void>>
 }
 
 /**
- * Bearer JWT authentication (HS256 pinned; exp, iss and aud checked) and the guards
- * routes declare in their hooks: authenticate in onRequest, so credentials are
- * checked before the body is even read; the role guards in preHandler. The user behind a token must still exist, and its current
- * role, not the one in the token, decides what it may do.
+ * Bearer access tokens (EdDSA or ES256 from a JWK Set, RFC 9068 `at+jwt`) and the
+ * guards routes declare in their hooks: authenticate in onRequest, so credentials are
+ * checked before the body is even read; the role guards in preHandler. A valid
+ * signature is not enough: the token's session must still be live and its user
+ * active, and the user's current role, not the one in the token, decides.
  */
-async function authPlugin (app: FastifyInstance, { jwt: settings, principalCacheTtlMs, readRole, watchAccessChanges }: AuthPluginOptions): Promise<void> {
-  if (settings.secretGenerated) app.log.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process')
-
-  await app.register(jwt, {
-    secret: settings.secret,
-    sign: { algorithm: 'HS256', iss: settings.issuer, aud: settings.audience, expiresIn: `${settings.ttlSeconds}s` },
-    verify: {
-      algorithms: ['HS256'],
-      allowedIss: settings.issuer,
-      allowedAud: settings.audience,
-      requiredClaims: ['sub', 'exp', 'iat', 'iss', 'aud'],
-      // Clients send one token many times: fast-jwt remembers verdicts (never past exp).
-      cache: TOKEN_CACHE_SIZE
-    }
-  })
+async function authPlugin (app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
+  const keys = await options.keys()
+  const tokens = accessTokens({ keys, issuer: options.issuer, audience: options.audience, ttlSeconds: options.ttlSeconds })
+  app.decorate('publicJwks', { keys: keys.all.map((key) => key.publicJwk) })
+  app.decorate('issueAccessToken', (grant: { userId: string, role: Role, sessionId: string }) => tokens.issue(grant))
+  app.decorate('verifyAccessToken', (token: string) => tokens.verify(token))
   app.decorateRequest('principal', undefined)
-  app.decorateRequest('verifiedTokenSubject', undefined)
+  app.decorateRequest('sessionId', undefined)
+  app.decorateRequest('verifiedToken', undefined)
 
-  function verifySubject (authorization: string | undefined): string | null {
-    const token = BEARER.exec(authorization ?? '')?.[1]
-    if (token === undefined) return null
-    try {
-      const { sub } = app.jwt.verify<{ sub?: unknown }>(token)
-      return typeof sub === 'string' ? sub : null
-    } catch {
-      return null
+  function verified (request: FastifyRequest): Promise<AccessClaims | undefined> {
+    if (request.verifiedToken === undefined) {
+      const token = BEARER.exec(request.headers.authorization ?? '')?.[1]
+      request.verifiedToken = token === undefined ? Promise.resolve(undefined) : tokens.verify(token)
     }
+    return request.verifiedToken
   }
+  app.decorate('tokenSubject', async (request: FastifyRequest) => (await verified(request))?.sub)
 
-  app.decorate('tokenSubject', (request: FastifyRequest): string | undefined => {
-    if (request.verifiedTokenSubject === undefined) request.verifiedTokenSubject = verifySubject(request.headers.authorization)
-    return request.verifiedTokenSubject ?? undefined
-  })
-
-  // Roles are remembered only while this replica hears about changes: the database
-  // announces every role change and deletion, and a replica that lost the channel
-  // forgets everything once it listens again.
-  const principals = principalCacheTtlMs === 0 ? undefined : principalCache({ ttlMs: principalCacheTtlMs, maxEntries: PRINCIPAL_CACHE_SIZE })
-  app.decorate('forgetPrincipal', (userId: string) => principals?.forget(userId))
+  // What sessions grant is remembered only while this replica hears about changes: the
+  // database announces every revoked session and every user whose role or status
+  // changed, and a replica that lost the channel forgets everything once it listens again.
+  const principals = options.principalCacheTtlMs === 0 ? undefined : principalCache({ ttlMs: options.principalCacheTtlMs, maxEntries: PRINCIPAL_CACHE_SIZE })
+  app.decorate('forgetUser', (userId: string) => principals?.forgetUser(userId))
+  app.decorate('forgetSession', (sessionId: string) => principals?.forgetSession(sessionId))
   if (principals !== undefined) {
-    const unlisten = await watchAccessChanges((userId) => principals.forget(userId), () => principals.clear())
+    const unlisten = await options.watchAccessChanges({
+      onChange: ({ kind, id }) => (kind === 'user' ? principals.forgetUser(id) : principals.forgetSession(id)),
+      onReset: () => principals.clear()
+    })
     app.addHook('onClose', unlisten)
   }
 
-  async function currentRole (userId: string): Promise<Role | undefined> {
-    if (principals === undefined) return readRole(userId)
-    const remembered = principals.get(userId)
+  async function currentAccess (sessionId: string): Promise<SessionAccess | undefined> {
+    if (principals === undefined) return options.readSessionAccess(sessionId)
+    const remembered = principals.get(sessionId)
     if (remembered !== undefined) return remembered
     const readAt = principals.generation()
-    const role = await readRole(userId)
-    if (role !== undefined) principals.set(userId, role, readAt)
-    return role
+    const access = await options.readSessionAccess(sessionId)
+    if (access !== undefined) principals.set(sessionId, access, readAt)
+    return access
   }
 
   async function principalFrom (request: FastifyRequest): Promise<Principal> {
-    const subject = app.tokenSubject(request)
-    if (subject === undefined) throw invalidTokenProblem('The access token is malformed, expired or not signed by this service.')
-    if (!UUID.test(subject)) throw invalidTokenProblem('The access token names no user.')
-    const role = await currentRole(subject)
-    if (role === undefined) throw new UnknownPrincipalError()
-    return { id: subject, role }
+    const claims = await verified(request)
+    if (claims === undefined) throw invalidTokenProblem('The access token is malformed, expired or not signed by this service.')
+    const access = await currentAccess(claims.sid)
+    if (access === undefined || access.userId !== claims.sub) throw invalidTokenProblem('The session of this access token has ended.')
+    request.sessionId = claims.sid
+    return { id: claims.sub, role: access.role }
   }
 
   app.decorate('identify', async (request: FastifyRequest) => {
@@ -151,12 +134,6 @@ async function authPlugin (app: FastifyInstance, { jwt: settings, principalCache
   app.decorate('requireSelfOrAdmin', async (request: FastifyRequest) => {
     assertSelfOrAdmin(request.principal, (request.params as { id: string }).id)
   })
-
-  app.decorate('issueToken', (principal: Principal): AccessToken => ({
-    access_token: app.jwt.sign({ sub: principal.id, role: principal.role }),
-    token_type: 'Bearer',
-    expires_in: settings.ttlSeconds
-  }))
 }
 
 export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['problems'] })

@@ -6,8 +6,11 @@ import { claimKey, completeKey, deleteExpiredKeys, releaseKey, type KeyIdentity 
 import { ProblemError } from '../src/http/problems.js'
 
 export interface IdempotencyOptions {
-  /** Keys the body fingerprints, so stored fingerprints reveal nothing about passwords. */
-  secret: string
+  /**
+   * Key the body fingerprints, so stored fingerprints reveal nothing about passwords:
+   * the first writes, any matches (a key rotation does not orphan keys in use).
+   */
+  secrets: () => Promise<Buffer[]>
   ttlMs: number
   /** A claim older than this whose request never finished was abandoned. */
   abandonedAfterMs: number
@@ -33,22 +36,24 @@ const REPLAYED_HEADERS = ['content-type', 'location', 'etag']
  */
 async function idempotencyPlugin (app: FastifyInstance, options: IdempotencyOptions): Promise<void> {
   app.decorateRequest('idempotencyClaim', undefined)
+  const secrets = await options.secrets()
 
-  function fingerprint (request: FastifyRequest): string {
-    return createHmac('sha256', options.secret).update(`${request.method} ${request.routeOptions.url}\n${canonicalJson(request.body)}`).digest('base64url')
+  function fingerprints (request: FastifyRequest): string[] {
+    const text = `${request.method} ${request.routeOptions.url}\n${canonicalJson(request.body)}`
+    return secrets.map((secret) => createHmac('sha256', secret).update(text).digest('base64url'))
   }
 
   async function preHandler (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const key = request.headers['idempotency-key']
     if (typeof key !== 'string') return
     const identity = { scope: request.principal?.id ?? `ip:${request.ip}`, key }
-    const print = fingerprint(request)
-    const outcome = await claimKey(app.db, identity, { fingerprint: print, ttlMs: options.ttlMs, abandonedAfterMs: options.abandonedAfterMs })
+    const prints = fingerprints(request)
+    const outcome = await claimKey(app.db, identity, { fingerprint: prints[0]!, ttlMs: options.ttlMs, abandonedAfterMs: options.abandonedAfterMs })
     if (outcome.claimed) {
       request.idempotencyClaim = identity
       return
     }
-    if (outcome.fingerprint !== print) {
+    if (!prints.includes(outcome.fingerprint)) {
       throw new ProblemError('idempotency-key-reused', 'This Idempotency-Key was used for a different request body.')
     }
     if (outcome.response === undefined) {

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { requestIdHeader, withResponseHeaders } from '../schemas/headers.js'
+import { securitySchemes } from '../schemas/security.js'
 import { packageInfo } from '../src/project-root.js'
 
 type Responses = Record<string, { headers?: Record<string, unknown> }>
@@ -49,14 +50,12 @@ async function openapiPlugin (app: FastifyInstance): Promise<void> {
         license: { name: 'MIT', identifier: 'MIT' }
       },
       servers: [{ url: '/', description: 'The server that serves this document' }],
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A token from POST /v1/auth/token' }
-        }
-      },
+      components: { securitySchemes },
       tags: [
-        { name: 'auth', description: 'Log in' },
+        { name: 'auth', description: 'Log in, refresh, log out' },
         { name: 'users', description: 'The users resource' },
+        { name: 'sessions', description: 'A user\'s logins' },
+        { name: 'discovery', description: 'Keys and metadata for services that verify this service\'s tokens' },
         { name: 'health', description: 'Liveness and readiness probes' }
       ]
     },

@@ -2,8 +2,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import Router, { type HTTPMethod } from 'find-my-way'
 import { isDatabaseUnavailable } from '../src/db/errors.js'
-import { DomainError, EmailTakenError, NotAllowedError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../src/errors.js'
-import { invalidTokenProblem, PROBLEM_KINDS, ProblemError, problemType, type FieldError, type ProblemKind } from '../src/http/problems.js'
+import { AccountDisabledError, DomainError, EmailTakenError, InvalidRefreshTokenError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../src/errors.js'
+import { invalidTokenProblem, missingCredentialsProblem, PROBLEM_KINDS, ProblemError, problemType, type FieldError, type ProblemKind } from '../src/http/problems.js'
 
 interface ValidationIssue {
   instancePath: string
@@ -73,6 +73,9 @@ function problemForDomainError (error: DomainError): ProblemError | undefined {
   if (error instanceof VersionMismatchError) return new ProblemError('precondition-failed', 'The user has changed since you read it: If-Match does not match the current ETag.')
   if (error instanceof NotAllowedError) return new ProblemError('forbidden', error.message)
   if (error instanceof UnknownPrincipalError) return invalidTokenProblem('The user of this access token no longer exists.')
+  if (error instanceof SessionNotFoundError) return new ProblemError('not-found', error.message)
+  if (error instanceof InvalidRefreshTokenError) return missingCredentialsProblem(error.message)
+  if (error instanceof AccountDisabledError) return new ProblemError('forbidden', error.message)
   return undefined
 }
 

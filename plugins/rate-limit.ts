@@ -46,10 +46,10 @@ async function rateLimitPlugin (app: FastifyInstance, { policies }: RateLimitPlu
   if (!named.has('default')) throw new Error('rate-limit: a policy named "default" is required')
   const store = app.redis
 
-  function subject (request: FastifyRequest, policy: RateLimitPolicy): string {
+  async function subject (request: FastifyRequest, policy: RateLimitPolicy): Promise<string> {
     if (policy.keyBy === 'client') {
       // An invalid token earns no bucket of its own: it counts against the address.
-      const user = app.tokenSubject(request)
+      const user = await app.tokenSubject(request)
       if (user !== undefined) return `user:${user}`
     }
     return `ip:${normalizeIP(request.ip)}`
@@ -60,7 +60,7 @@ async function rateLimitPlugin (app: FastifyInstance, { policies }: RateLimitPlu
   await app.register(rateLimit, {
     global: false,
     ...(store === null ? { cache: 50_000 } : { redis: store.client, nameSpace: 'users-service:rate-limit:' }),
-    keyGenerator: (request) => `${policyOf(request).name}:${subject(request, policyOf(request))}`,
+    keyGenerator: async (request) => `${policyOf(request).name}:${await subject(request, policyOf(request))}`,
     max: (request) => policyOf(request).max,
     timeWindow: (request) => policyOf(request).windowMs
   })

@@ -1,36 +1,91 @@
+import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { TokenRequest, TokenResponse } from '../schemas/auth.js'
-import { jsonResponse } from '../schemas/headers.js'
+import { RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.js'
+import { emptyResponse, jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { refTo } from '../schemas/ref.js'
 import { verifyCredentials } from '../src/credentials.js'
-import { ProblemError } from '../src/http/problems.js'
+import { missingCredentialsProblem, ProblemError, type FieldError } from '../src/http/problems.js'
+import { revokeByRefreshToken, revokeSession, rotateRefreshToken, startSession, type SessionGrant } from '../src/sessions.js'
 
 const cacheControlNoStore = { 'Cache-Control': Type.Literal('no-store', { description: 'Tokens must not be cached (RFC 6749 §5.1).' }) }
+// RFC 6749 clients (Swagger UI's Authorize dialog among them) send forms; everyone else JSON.
+const consumes = ['application/json', 'application/x-www-form-urlencoded']
 
-/** Login: credentials in, a bearer token out. */
-const authRoutes: FastifyPluginAsyncTypebox = async function authRoutes (app) {
+function missingMembers (members: Record<string, unknown>, grant: string): FieldError[] {
+  return Object.entries(members).filter(([, value]) => value === undefined).map(([name]) => ({ pointer: `/${name}`, detail: `is required for the ${grant} grant` }))
+}
+
+function assertPresent (members: Record<string, unknown>, grant: string): void {
+  const errors = missingMembers(members, grant)
+  if (errors.length > 0) throw new ProblemError('validation-failed', 'The request body does not match the schema.', { errors })
+}
+
+export interface AuthRoutesOptions {
+  sessionTtlSeconds: number
+  accessTokenTtlSeconds: number
+}
+
+/** Logging in, refreshing and logging out: the RFC 6749 token endpoint and RFC 7009 revocation. */
+const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function authRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds }) {
+  await app.register(formbody)
+
+  async function tokensFor (grant: SessionGrant) {
+    return {
+      access_token: await app.issueAccessToken({ userId: grant.principal.id, role: grant.principal.role, sessionId: grant.sessionId }),
+      token_type: 'Bearer' as const,
+      expires_in: accessTokenTtlSeconds,
+      refresh_token: grant.refreshToken
+    }
+  }
+
   app.post('/auth/token', {
     // A stricter bucket per client address, whatever the account: a brute-force guard.
     config: { rateLimitPolicy: 'login' },
     schema: {
       tags: ['auth'],
       operationId: 'createToken',
-      summary: 'Log in: exchange email and password for an access token',
-      description: 'An unknown email and a wrong password get the same 401, in the same time.',
+      summary: 'Log in with email and password, or exchange a refresh token',
+      description: 'The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401, in the same time; a disabled account is a 403 only after the right password.',
       security: [],
+      consumes,
       body: refTo(TokenRequest),
-      response: { 200: jsonResponse(TokenResponse, 'An access token', cacheControlNoStore), ...problemResponses(400, 401, 413, 415, 422, 500, 503) }
+      response: { 200: jsonResponse(TokenResponse, 'An access token and the session\'s next refresh token', cacheControlNoStore), ...problemResponses(400, 401, 403, 413, 415, 422, 500, 503) }
     }
   }, async (request, reply) => {
-    const principal = await verifyCredentials(app.db, request.body.email, request.body.password)
-    if (principal === undefined) {
-      throw new ProblemError('unauthorized', 'The email or password is wrong.', { headers: { 'www-authenticate': 'Bearer realm="users-service"' } })
-    }
+    const body = request.body
     // RFC 6749 §5.1: responses carrying tokens must not be cached.
     reply.header('cache-control', 'no-store')
-    return app.issueToken(principal)
+    if (body.grant_type === 'refresh_token') {
+      assertPresent({ refresh_token: body.refresh_token }, 'refresh_token')
+      const grant = await rotateRefreshToken(app.db, body.refresh_token!)
+      return tokensFor(grant)
+    }
+    const email = body.email ?? body.username
+    assertPresent({ [body.username === undefined ? 'email' : 'username']: email, password: body.password }, 'password')
+    const principal = await verifyCredentials(app.db, email!, body.password!)
+    if (principal === undefined) throw missingCredentialsProblem('The email or password is wrong.')
+    return tokensFor(await startSession(app.db, principal, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] }))
+  })
+
+  app.post('/auth/revoke', {
+    schema: {
+      tags: ['auth'],
+      operationId: 'revokeToken',
+      summary: 'Log out: end the session of a refresh (or access) token',
+      description: 'RFC 7009: the session ends, with its refresh and access tokens. An unknown or already revoked token is a 200 too, so the answer tells nothing about the token.',
+      security: [],
+      consumes,
+      body: refTo(RevokeRequest),
+      response: { 200: emptyResponse('Revoked, or there was nothing to revoke'), ...problemResponses(400, 413, 415, 422, 500, 503) }
+    }
+  }, async (request, reply) => {
+    const { token } = request.body
+    const accessClaims = await app.verifyAccessToken(token)
+    const sessionId = accessClaims === undefined ? await revokeByRefreshToken(app.db, token) : await revokeSession(app.db, accessClaims.sid)
+    if (sessionId !== undefined) app.forgetSession(sessionId)
+    return reply.code(200).send()
   })
 }
 

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
-import { etagHeader, jsonResponse, linkHeader, locationHeader } from '../schemas/headers.js'
+import { emptyResponse, etagHeader, jsonResponse, linkHeader, locationHeader } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { refTo } from '../schemas/ref.js'
+import { bearer } from '../schemas/security.js'
 import { User, UserCreate, UserIdParams, UserList, UserListQuery, UserPatch, UserReplace, type UserChangesBody } from '../schemas/user.js'
-import { assertMaySetRole } from '../src/access.js'
+import { assertMaySetRole, assertMaySetStatus } from '../src/access.js'
+import { assertCurrentPassword } from '../src/credentials.js'
 import { UnknownPrincipalError } from '../src/errors.js'
 import { decodeCursor, encodeCursor } from '../src/http/cursor.js'
 import { etagFor, ifNoneMatchMatches, versionsFromIfMatch } from '../src/http/etag.js'
@@ -13,7 +15,6 @@ import { ProblemError } from '../src/http/problems.js'
 import { createUser, deleteUser, findUserById, getUser, listUsers, updateUser, type UserRecord } from '../src/users.js'
 
 const tags = ['users']
-const bearer = [{ bearerAuth: [] }]
 
 /** A single user always travels with its ETag; a matching If-None-Match gets a 304. */
 function sendUser (request: FastifyRequest, reply: FastifyReply, user: UserRecord): FastifyReply {
@@ -31,7 +32,7 @@ const IdempotencyHeaders = Type.Object({
   }))
 })
 
-const notModified = { 304: { ...Type.Null({ description: 'Not modified: the ETag still matches If-None-Match' }), headers: etagHeader } }
+const notModified = { 304: { ...emptyResponse('Not modified: the ETag still matches If-None-Match'), headers: etagHeader } }
 
 function nextPageLink (path: string, query: Record<string, unknown>, cursor: string): string {
   const parameters = new URLSearchParams()
@@ -128,13 +129,18 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
 
   // PUT replaces email, name (and role); PATCH merges any subset. Both are the same write.
   async function write (request: FastifyRequest, reply: FastifyReply, id: string, changes: UserChangesBody): Promise<FastifyReply> {
-    assertMaySetRole(request.principal, request.principal!.role, changes.role)
+    const caller = request.principal!
+    // Only admins reach other users, and a caller is active: their own current values are known.
+    assertMaySetRole(caller, caller.role, changes.role)
+    assertMaySetStatus(caller, 'active', 'status' in changes ? changes.status : undefined)
+    const self = caller.id === id
+    if (self && 'password' in changes && changes.password !== undefined) await assertCurrentPassword(app.db, id, changes.current_password)
     const expected = versionsFromIfMatch(request.headers['if-match'])
     try {
-      return sendUser(request, reply, await updateUser(app.db, id, changes, expected))
+      return sendUser(request, reply, await updateUser(app.db, id, changes, { expected, keepSession: self ? request.sessionId : undefined }))
     } finally {
-      // Other replicas hear of a role change from the database; this one must not wait for it.
-      app.forgetPrincipal(id)
+      // Other replicas hear of a role or status change from the database; this one must not wait for it.
+      app.forgetUser(id)
     }
   }
   const writeResponses = { 200: jsonResponse(User, 'The updated user', etagHeader), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503) }
@@ -158,7 +164,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       tags,
       operationId: 'updateUser',
       summary: 'Change some of a user\'s members (role: admins only)',
-      description: 'A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id. With `If-Match`, a stale version is a 412.',
+      description: 'A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id; users changing their own send `current_password` too (else 403), and every other session of the user ends. `status` (admins only): `disabled` ends every session of the user at once. With `If-Match`, a stale version is a 412.',
       security: bearer,
       params: UserIdParams,
       body: refTo(UserPatch),
@@ -175,16 +181,16 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       description: 'Deletes for good; the user\'s tokens stop working at once. With `If-Match`, a stale version is a 412.',
       security: bearer,
       params: UserIdParams,
-      response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(400, 401, 403, 404, 412, 500, 503) }
+      response: { 204: emptyResponse('Deleted'), ...problemResponses(400, 401, 403, 404, 412, 500, 503) }
     },
     ...selfOrAdmin
   }, async (request, reply) => {
     try {
       await deleteUser(app.db, request.params.id, versionsFromIfMatch(request.headers['if-match']))
     } finally {
-      app.forgetPrincipal(request.params.id)
+      app.forgetUser(request.params.id)
     }
-    return reply.code(204).send(null)
+    return reply.code(204).send()
   })
 }
 

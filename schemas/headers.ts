@@ -36,3 +36,8 @@ export function withResponseHeaders (responses: Record<string, unknown>, headers
     return [status, { ...response as object, headers: { ...own, ...headers } }]
   }))
 }
+
+/** A response without a body (204, 304, or a 200 that has nothing to say). */
+export function emptyResponse (description: string): TUnsafe<undefined> {
+  return Type.Unsafe<undefined>(Type.Null({ description }))
+}

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { ROLES } from '../src/roles.js'
+import { ROLES, STATUSES } from '../src/roles.js'
 import { refTo } from './ref.js'
 
 const EXAMPLE_USER = {
@@ -7,11 +7,16 @@ const EXAMPLE_USER = {
   email: 'ada@example.com',
   name: 'Ada Lovelace',
   role: 'user',
+  status: 'active',
+  email_verified: false,
+  last_login_at: '2026-11-21T12:10:00.000Z',
   created_at: '2026-11-21T12:00:00.000Z',
   updated_at: '2026-11-21T12:30:00.000Z'
 }
 
 const Role = Type.Enum(ROLES, { description: 'Only an admin may set it; self-registration gets `user`.' })
+
+const Status = Type.Enum(STATUSES, { description: 'Only an admin may set it; a `disabled` user cannot log in, and their sessions end.' })
 
 const Email = Type.String({
   format: 'email',
@@ -41,6 +46,9 @@ export const User = Type.Object({
   email: Email,
   name: Type.String(),
   role: Role,
+  status: Status,
+  email_verified: Type.Boolean({ description: '`false` on sign-up and whenever `email` changes.' }),
+  last_login_at: Type.Union([Timestamp, Type.Null()], { description: 'The last successful password login; refreshes do not count.' }),
   created_at: Timestamp,
   updated_at: Timestamp
 }, { $id: 'User', additionalProperties: false, examples: [EXAMPLE_USER] })
@@ -62,7 +70,14 @@ export const UserPatch = Type.Object({
   email: Type.Optional(Email),
   name: Type.Optional(Name),
   password: Type.Optional(Password),
-  role: Type.Optional(Role)
+  current_password: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 128,
+    writeOnly: true,
+    description: 'Required with `password` when users change their own: the password they have now.'
+  })),
+  role: Type.Optional(Role),
+  status: Type.Optional(Status)
 }, {
   $id: 'UserPatch',
   additionalProperties: false,

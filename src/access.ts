@@ -1,5 +1,5 @@
 import { NotAllowedError } from './errors.js'
-import type { Role } from './roles.js'
+import type { Role, Status } from './roles.js'
 
 /** Who is calling: a user id and the role that user has now (not the one a token once named). */
 export interface Principal {
@@ -20,5 +20,12 @@ export function assertSelfOrAdmin (caller: Principal | undefined, userId: string
 export function assertMaySetRole (caller: Principal | undefined, currentRole: Role, requested: Role | undefined): void {
   if (requested !== undefined && requested !== currentRole && caller?.role !== 'admin') {
     throw new NotAllowedError('Only admins may set a role.')
+  }
+}
+
+/** Only admins enable or disable users; asking for the status the user already has changes nothing. */
+export function assertMaySetStatus (caller: Principal | undefined, currentStatus: Status, requested: Status | undefined): void {
+  if (requested !== undefined && requested !== currentStatus && caller?.role !== 'admin') {
+    throw new NotAllowedError('Only admins may set a status.')
   }
 }

@@ -15,11 +15,15 @@ import redis from '../plugins/redis.js'
 import tracing, { tracingServerOptions } from '../plugins/tracing.js'
 import authRoutes from '../routes/auth.js'
 import healthRoutes from '../routes/health.js'
+import sessionsRoutes from '../routes/sessions.js'
 import usersRoutes from '../routes/users.js'
+import wellKnownRoutes from '../routes/well-known.js'
 import { sharedSchemas } from '../schemas/index.js'
 import type { Config, TrustProxy } from './config.js'
 import { loggerOptions } from './logger.js'
-import { findUserRole, watchAccessChanges } from './users.js'
+import { sessionAccess } from './sessions.js'
+import { loadSigningKeys, type SigningKeySet } from './signing-keys.js'
+import { watchAccessChanges } from './users.js'
 import { buildValidator } from './http/validation.js'
 
 export interface BuildOptions {
@@ -74,27 +78,35 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   // the OpenTelemetry SDK costs ~100 ms of start-up that a service without a collector need not pay.
   if (config.telemetry !== undefined) app.register(import('../plugins/telemetry.js'), config.telemetry)
   if (config.metricsEnabled) app.register(metrics, { poolMax: config.database.url === undefined ? 1 : config.database.poolMax })
+  // Loaded once, on first use: a generated development key must be the same for every plugin.
+  let loadedKeys: Promise<SigningKeySet> | undefined
+  const signingKeys = () => (loadedKeys ??= loadSigningKeys(config.jwt))
   app.register(auth, {
-    jwt: config.jwt,
+    keys: signingKeys,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    ttlSeconds: config.jwt.ttlSeconds,
     principalCacheTtlMs: config.principalCacheTtlMs,
-    readRole: (userId) => findUserRole(app.db, userId),
-    watchAccessChanges: (onChange, onReset) => watchAccessChanges(app.database, onChange, onReset)
+    readSessionAccess: (sessionId) => sessionAccess(app.db, sessionId),
+    watchAccessChanges: (listener) => watchAccessChanges(app.database, listener)
   })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
   app.register(idempotency, {
-    secret: config.jwt.secret,
+    secrets: async () => (await signingKeys()).all.map((key) => key.derivedSecret),
     ttlMs: 24 * 60 * 60 * 1000,
     abandonedAfterMs: Math.max(2 * config.requestTimeoutMs, 60_000),
     cleanupIntervalMs: 15 * 60 * 1000
   })
   app.register(openapi)
   app.register(healthRoutes)
+  app.register(wellKnownRoutes, { issuer: config.jwt.issuer, publicUrl: config.publicUrl })
   app.register(redis, { url: config.redisUrl })
   app.register(async function api (v1) {
     // Only the API is limited: probes, metrics and docs are not.
     if (config.rateLimit !== undefined) await v1.register(rateLimit, { policies: rateLimitPolicies(config.rateLimit) })
-    v1.register(authRoutes)
+    v1.register(authRoutes, { sessionTtlSeconds: config.sessionTtlSeconds, accessTokenTtlSeconds: config.jwt.ttlSeconds })
     v1.register(usersRoutes)
+    v1.register(sessionsRoutes)
   }, { prefix: '/v1' })
   return app
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 import type { DatabaseSettings } from './db/connect.js'
@@ -12,6 +12,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export const EnvSchema = Type.Object({
   NODE_ENV: Type.String({ default: 'development' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/]+$', description: 'The origin clients reach the service at, e.g. https://users.example.com' })),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   PGLITE_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
@@ -22,10 +23,11 @@ export const EnvSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576 }),
   TRUST_PROXY: Type.String({ minLength: 1, default: 'false' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
-  JWT_SECRET: Type.Optional(Type.String()),
+  JWT_SIGNING_KEYS: Type.Optional(Type.String({ minLength: 1 })),
   JWT_ISSUER: Type.String({ minLength: 1, default: 'users-service' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, default: 'users-service' }),
   JWT_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 2_592_000 }),
   PRINCIPAL_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
@@ -49,20 +51,22 @@ export const EnvSchema = Type.Object({
 
 export type Env = Static<typeof EnvSchema>
 
-const MIN_SECRET_BYTES = 32
-
 export type TrustProxy = boolean | number | string[]
 
 export interface Config {
   nodeEnv: string
   host: string
   port: number
+  /** The origin clients reach the service at; absolute URLs in metadata use it. */
+  publicUrl: string | undefined
   database: DatabaseSettings
   logLevel: (typeof LOG_LEVELS)[number]
   bodyLimitBytes: number
   trustProxy: TrustProxy
   shutdownGraceMs: number
-  jwt: { secret: string, secretGenerated: boolean, issuer: string, audience: string, ttlSeconds: number }
+  jwt: JwtSettings
+  /** The longest life of a session (its refresh tokens), in seconds. */
+  sessionTtlSeconds: number
   /** How long a user's role may be reused without a change notification; 0 reads it on every request. */
   principalCacheTtlMs: number
   bootstrapAdmin: { email: string, password: string } | undefined
@@ -76,6 +80,16 @@ export interface Config {
   rateLimit: { max: number, windowMs: number, authMax: number } | undefined
   /** Undefined when no OTLP endpoint is configured: no traces, no cost. */
   telemetry: { endpoint: string, serviceName: string } | undefined
+}
+
+export interface JwtSettings {
+  /** JWT_SIGNING_KEYS: a JWK Set of private keys; the first signs. */
+  signingKeys: string | undefined
+  /** Without JWT_SIGNING_KEYS (never in production): where a generated key set is kept; in memory when undefined. */
+  developmentKeysFile: string | undefined
+  issuer: string
+  audience: string
+  ttlSeconds: number
 }
 
 /** A configuration mistake, reported as one line that names the variable. */
@@ -94,13 +108,19 @@ function parseTrustProxy (raw: string): TrustProxy {
   return addresses
 }
 
-function jwtSecret (values: Env): { secret: string, secretGenerated: boolean } {
-  if (values.JWT_SECRET !== undefined) {
-    if (Buffer.byteLength(values.JWT_SECRET) < MIN_SECRET_BYTES) throw new ConfigError(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes`)
-    return { secret: values.JWT_SECRET, secretGenerated: false }
+// The embedded database keeps a generated key beside itself, so tokens survive a restart
+// of `npm start`; an in-memory database or a PostgreSQL URL gets one per process.
+function jwtSettings (values: Env): JwtSettings {
+  const signingKeys = values.JWT_SIGNING_KEYS
+  if (signingKeys === undefined && values.NODE_ENV === 'production') throw new ConfigError('JWT_SIGNING_KEYS is required in production (npm run keys:generate)')
+  const embedded = values.DATABASE_URL === undefined && !values.PGLITE_DATA_DIR.startsWith('memory://')
+  return {
+    signingKeys,
+    developmentKeysFile: signingKeys === undefined && embedded ? join(values.PGLITE_DATA_DIR, 'jwt-signing-keys.json') : undefined,
+    issuer: values.JWT_ISSUER,
+    audience: values.JWT_AUDIENCE,
+    ttlSeconds: values.JWT_TTL_SECONDS
   }
-  if (values.NODE_ENV === 'production') throw new ConfigError(`JWT_SECRET is required in production (at least ${MIN_SECRET_BYTES} bytes)`)
-  return { secret: randomBytes(MIN_SECRET_BYTES).toString('base64url'), secretGenerated: true }
 }
 
 function bootstrapAdmin (values: Env): Config['bootstrapAdmin'] {
@@ -127,6 +147,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     nodeEnv: values.NODE_ENV,
     host: values.HOST,
     port: values.PORT,
+    publicUrl: values.PUBLIC_URL,
     database: {
       url: values.DATABASE_URL,
       pgliteDataDir: values.PGLITE_DATA_DIR,
@@ -138,7 +159,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
     trustProxy: parseTrustProxy(values.TRUST_PROXY),
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
-    jwt: { ...jwtSecret(values), issuer: values.JWT_ISSUER, audience: values.JWT_AUDIENCE, ttlSeconds: values.JWT_TTL_SECONDS },
+    jwt: jwtSettings(values),
+    sessionTtlSeconds: values.SESSION_TTL_SECONDS,
     principalCacheTtlMs: values.PRINCIPAL_CACHE_TTL_MS,
     bootstrapAdmin: bootstrapAdmin(values),
     corsOrigins: values.CORS_ORIGIN?.split(',').map((origin) => origin.trim()).filter(Boolean),

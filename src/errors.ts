@@ -40,3 +40,26 @@ export class UnknownPrincipalError extends DomainError {
     super('The user of these credentials no longer exists.')
   }
 }
+
+/** A refresh token that is unknown, used, expired, or of an ended session. */
+export class InvalidRefreshTokenError extends DomainError {
+  override name = 'InvalidRefreshTokenError'
+  constructor () {
+    super('The refresh token is invalid, used, expired or revoked.')
+  }
+}
+
+export class SessionNotFoundError extends DomainError {
+  override name = 'SessionNotFoundError'
+  constructor (readonly sessionId: string) {
+    super(`No live session with id ${sessionId}.`)
+  }
+}
+
+/** A correct password of a disabled user: the only case that tells a caller the account exists. */
+export class AccountDisabledError extends DomainError {
+  override name = 'AccountDisabledError'
+  constructor () {
+    super('This account is disabled.')
+  }
+}

@@ -1,4 +1,9 @@
-/** The one list of roles: the database enum, the API schema and the type all derive from it. */
+/** The lists the database enums, the API schemas and the types all derive from. */
 export const ROLES = ['user', 'admin'] as const
 
 export type Role = typeof ROLES[number]
+
+/** A disabled user cannot log in, and their sessions and tokens stop working. */
+export const STATUSES = ['active', 'disabled'] as const
+
+export type Status = typeof STATUSES[number]

@@ -3,13 +3,17 @@ import { destination } from 'pino'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 
+function exitOnConfigError (error: ConfigError): never {
+  process.stderr.write(`users-service: invalid configuration: ${error.message}\n`)
+  process.exit(1)
+}
+
 function configOrExit (): Config {
   try {
     return loadConfig()
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
-    process.stderr.write(`users-service: invalid configuration: ${error.message}\n`)
-    process.exit(1)
+    exitOnConfigError(error)
   }
 }
 
@@ -58,6 +62,8 @@ closeWithGrace({
 try {
   await app.listen({ host: config.host, port: config.port })
 } catch (error) {
+  // Some settings (the signing keys) can only be checked while the app starts.
+  if (error instanceof ConfigError) exitOnConfigError(error)
   app.log.fatal({ err: error }, 'could not start')
   flushLogs()
   process.exit(1)

@@ -1,10 +1,12 @@
 import { and, asc, eq, gt, ilike, inArray, ne, or, sql, type SQL } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import type { Database, DatabaseConnection } from './db/connect.js'
+import { preparedPerDatabase } from './db/prepared.js'
 import { users } from './db/schema.js'
 import { EmailTakenError, UserNotFoundError, VersionMismatchError } from './errors.js'
 import { hashPassword } from './passwords.js'
-import type { Role } from './roles.js'
+import type { Role, Status } from './roles.js'
+import { revokeUserSessions } from './sessions.js'
 
 /** What the API shows of a user, plus the version its ETag derives from. Never the hash. */
 const publicColumns = {
@@ -12,12 +14,17 @@ const publicColumns = {
   email: users.email,
   name: users.name,
   role: users.role,
+  status: users.status,
+  email_verified: users.emailVerified,
+  last_login_at: users.lastLoginAt,
   created_at: users.createdAt,
   updated_at: users.updatedAt,
   version: users.version
 }
 
-export type UserRecord = { [Column in keyof typeof publicColumns]: typeof publicColumns[Column]['_']['data'] }
+type ColumnValue<Column extends { _: { data: unknown, notNull: boolean } }> = Column['_']['notNull'] extends true ? Column['_']['data'] : Column['_']['data'] | null
+
+export type UserRecord = { [Name in keyof typeof publicColumns]: ColumnValue<typeof publicColumns[Name]> }
 
 export interface NewUser {
   email: string
@@ -31,6 +38,14 @@ export interface UserChanges {
   name?: string | undefined
   password?: string | undefined
   role?: Role | undefined
+  status?: Status | undefined
+}
+
+export interface UpdateOptions {
+  /** The versions the write is conditional on (from If-Match); undefined makes it unconditional. */
+  expected?: ExpectedVersions
+  /** The session that changed the password, which stays when the others end. */
+  keepSession?: string | undefined
 }
 
 export interface ListUsersQuery {
@@ -86,29 +101,10 @@ export async function createUser (db: Database, input: NewUser): Promise<UserRec
   return created!
 }
 
-/**
- * The two lookups every authenticated request makes, built once per database handle and
- * sent as named prepared statements: no SQL building per request, no re-planning per query.
- */
-function preparedLookups (db: Database) {
-  return {
-    byId: db.select(publicColumns).from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_by_id'),
-    role: db.select({ role: users.role }).from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_role')
-  }
-}
-const lookups = new WeakMap<Database, ReturnType<typeof preparedLookups>>()
-
-function lookupsFor (db: Database): ReturnType<typeof preparedLookups> {
-  let prepared = lookups.get(db)
-  if (prepared === undefined) {
-    prepared = preparedLookups(db)
-    lookups.set(db, prepared)
-  }
-  return prepared
-}
+const userById = preparedPerDatabase((db) => db.select(publicColumns).from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_by_id'))
 
 export async function findUserById (db: Database, id: string): Promise<UserRecord | undefined> {
-  const [found] = await lookupsFor(db).byId.execute({ id })
+  const [found] = await userById(db).execute({ id })
   return found
 }
 
@@ -118,18 +114,25 @@ export async function getUser (db: Database, id: string): Promise<UserRecord> {
   return found
 }
 
-/** The role of a user, or undefined when the user no longer exists: what a token check needs. */
-export async function findUserRole (db: Database, id: string): Promise<Role | undefined> {
-  const [found] = await lookupsFor(db).role.execute({ id })
-  return found?.role
+export interface Credentials {
+  id: string
+  role: Role
+  status: Status
+  passwordHash: string
 }
 
-/** The id, role and password hash for a login attempt. */
-export async function findCredentials (db: Database, email: string): Promise<{ id: string, role: Role, passwordHash: string } | undefined> {
-  const [found] = await db.select({ id: users.id, role: users.role, passwordHash: users.passwordHash })
+/** What a login attempt checks, by email. */
+export async function findCredentials (db: Database, email: string): Promise<Credentials | undefined> {
+  const [found] = await db.select({ id: users.id, role: users.role, status: users.status, passwordHash: users.passwordHash })
     .from(users)
     .where(hasEmail(email))
   return found
+}
+
+/** The password hash of a user, for checking a current password. */
+export async function findPasswordHash (db: Database, id: string): Promise<string | undefined> {
+  const [found] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, id))
+  return found?.passwordHash
 }
 
 /**
@@ -186,19 +189,30 @@ async function missReason (db: Database, id: string): Promise<Error> {
   return found === undefined ? new UserNotFoundError(id) : new VersionMismatchError()
 }
 
-/** Applies the changes and bumps the version. */
-export async function updateUser (db: Database, id: string, changes: UserChanges, expected?: ExpectedVersions): Promise<UserRecord> {
+/**
+ * Applies the changes and bumps the version. In the same transaction, a new password
+ * ends the user's other sessions, and disabling the user ends all of them.
+ */
+export async function updateUser (db: Database, id: string, changes: UserChanges, { expected, keepSession }: UpdateOptions = {}): Promise<UserRecord> {
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
-  const [updated] = await rejectingDuplicateEmail(db.update(users).set({
-    email: changes.email === undefined ? undefined : normalizeEmail(changes.email),
-    name: changes.name?.trim(),
-    role: changes.role,
-    passwordHash,
-    version: sql`${users.version} + 1`,
-    updatedAt: sql`now()`
-  }).where(targetOf(id, expected)).returning(publicColumns))
-  if (updated === undefined) throw await missReason(db, id)
-  return updated
+  return db.transaction(async (tx) => {
+    const email = changes.email === undefined ? undefined : normalizeEmail(changes.email)
+    const [updated] = await rejectingDuplicateEmail(tx.update(users).set({
+      email,
+      // A new address is not verified, whoever verified the old one.
+      emailVerified: email === undefined ? undefined : sql`${users.emailVerified} and ${users.email} = ${email}`,
+      name: changes.name?.trim(),
+      role: changes.role,
+      status: changes.status,
+      passwordHash,
+      version: sql`${users.version} + 1`,
+      updatedAt: sql`now()`
+    }).where(targetOf(id, expected)).returning(publicColumns))
+    if (updated === undefined) throw await missReason(tx, id)
+    if (changes.status === 'disabled') await revokeUserSessions(tx, id)
+    else if (passwordHash !== undefined) await revokeUserSessions(tx, id, keepSession)
+    return updated
+  })
 }
 
 export async function deleteUser (db: Database, id: string, expected?: ExpectedVersions): Promise<void> {
@@ -206,14 +220,28 @@ export async function deleteUser (db: Database, id: string, expected?: ExpectedV
   if (deleted.length === 0) throw await missReason(db, id)
 }
 
-/** Sent by the trigger of migration 0002, with the user's id, on every role change and deletion. */
+/** Sent by the triggers of migration 0004: 'user:<id>' or 'session:<id>'. */
 const ACCESS_CHANGED_CHANNEL = 'user_access_changed'
 
+export interface AccessChange {
+  kind: 'user' | 'session'
+  id: string
+}
+
+export interface AccessChangeListener {
+  /** A user's role or status changed or the user was deleted; or a session ended. */
+  onChange (change: AccessChange): void
+  /** Listening (re)started: changes made while not listening are not replayed. */
+  onReset (): void
+}
+
 /**
- * Calls onChange with the id of every user whose role changes or who is deleted, by
- * whichever replica or SQL session; onReset whenever listening (re)starts, since
- * changes made while not listening are not replayed. Resolves to a function that stops.
+ * Tells of every change to who may do what, made by whichever replica or SQL session.
+ * Resolves to a function that stops listening.
  */
-export function watchAccessChanges (connection: DatabaseConnection, onChange: (userId: string) => void, onReset: () => void): Promise<() => Promise<void>> {
-  return connection.listen(ACCESS_CHANGED_CHANNEL, onChange, onReset)
+export function watchAccessChanges (connection: DatabaseConnection, listener: AccessChangeListener): Promise<() => Promise<void>> {
+  return connection.listen(ACCESS_CHANGED_CHANNEL, (payload) => {
+    const [kind, id] = payload.split(':')
+    if ((kind === 'user' || kind === 'session') && id !== undefined) listener.onChange({ kind, id })
+  }, () => listener.onReset())
 }

@@ -1,65 +1,40 @@
 import { sql } from 'drizzle-orm'
 import t from 'tap'
-import { ADMIN, buildTestApp, newUser, TEST_JWT_SECRET } from './helpers/app.js'
+import { ADMIN, buildTestApp, newUser } from './helpers/app.js'
 import { forEachDatabase, testDatabases } from './helpers/databases.js'
-import { decodeClaims, forgeToken } from './helpers/tokens.js'
 
 const INVALID_TOKEN = /^Bearer realm="users-service", error="invalid_token"/
 
-/** Milliseconds until check() holds; gives up (returning Infinity) after 5 s. */
-async function pollUntil (check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now()
-  while (Date.now() - started < 5000) {
-    if (await check()) return Date.now() - started
+/**
+ * Whether check() comes to hold within a generous deadline, polling. How soon is not
+ * asserted here (`npm test` asserts no durations): only that it happens without a restart.
+ */
+async function eventually (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return true
+    if (Date.now() > deadline) return false
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
-  return Infinity
-}
-
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
 }
 
 forEachDatabase(t, async (t, database) => {
   const { app, api, admin, adminId, signUp } = await buildTestApp(t, await database.create(t))
 
-  t.test('login returns a bearer token with the documented claims', async (t) => {
-    const body = newUser()
-    const created = (await api.post('/v1/users', body)).body
-    const response = await api.post('/v1/auth/token', { email: String(body.email).toUpperCase(), password: body.password })
-    t.equal(response.status, 200)
-    t.match(response.body, { token_type: 'Bearer', expires_in: 900 })
-    t.equal(response.headers['cache-control'], 'no-store')
-    const claims = decodeClaims(response.body.access_token)
-    t.match(claims, { sub: created.id, role: 'user', iss: 'users-service', aud: 'users-service' })
-    t.equal(Number(claims.exp) - Number(claims.iat), 900)
-  })
-
-  t.test('unknown email and wrong password get the same 401, in about the same time', async (t) => {
+  // The same answer, so the response does not tell whether an account exists. Whether it
+  // also takes the same time is measured, not asserted: `npm run bench:login-timing`.
+  t.test('unknown email and wrong password get the same 401 and the same problem', async (t) => {
     const { user } = await signUp()
-    const attempts = { unknown: [] as number[], wrong: [] as number[] }
-    let unknownBody: Record<string, unknown> = {}
-    let wrongBody: Record<string, unknown> = {}
-    for (let round = 0; round < 5; round += 1) {
-      let started = process.hrtime.bigint()
+    for (let round = 0; round < 3; round += 1) {
       const unknown = await api.post('/v1/auth/token', { email: `nobody${round}@example.com`, password: 'whatever it is' })
-      attempts.unknown.push(Number(process.hrtime.bigint() - started))
-      started = process.hrtime.bigint()
       const wrong = await api.post('/v1/auth/token', { email: user.email, password: 'not the password' })
-      attempts.wrong.push(Number(process.hrtime.bigint() - started))
       t.equal(unknown.status, 401)
       t.equal(wrong.status, 401)
       t.equal(unknown.headers['www-authenticate'], wrong.headers['www-authenticate'])
-      const { request_id: _a, ...unknownRest } = unknown.body
-      const { request_id: _b, ...wrongRest } = wrong.body
-      unknownBody = unknownRest
-      wrongBody = wrongRest
+      const { request_id: _a, instance: _i, ...unknownRest } = unknown.body
+      const { request_id: _b, instance: _j, ...wrongRest } = wrong.body
+      t.same(unknownRest, wrongRest, 'the same problem body, apart from request_id and instance')
     }
-    t.same(unknownBody, wrongBody, 'the same problem body')
-    const ratio = median(attempts.unknown) / median(attempts.wrong)
-    t.comment(`median unknown/wrong login time ratio: ${ratio.toFixed(2)}`)
-    t.ok(ratio > 0.2 && ratio < 5, `same order of magnitude (ratio ${ratio.toFixed(2)})`)
   })
 
   t.test('no credentials: 401 with a plain Bearer challenge', async (t) => {
@@ -69,49 +44,13 @@ forEachDatabase(t, async (t, database) => {
     t.equal(response.body.type, '/problems/unauthorized')
   })
 
-  t.test('every kind of bad token is a 401 invalid_token, never a 500', async (t) => {
-    const { user } = await signUp()
-    const now = Math.floor(Date.now() / 1000)
-    const good = { sub: user.id, role: 'user', iat: now, exp: now + 600, iss: 'users-service', aud: 'users-service' }
-    const forged: Array<[string, string]> = [
-      ['alg none', forgeToken(good, { secret: '', alg: 'none' })],
-      ['wrong key', forgeToken(good, { secret: 'another-secret-that-is-32-bytes-long!!' })],
-      ['HS512 instead of HS256', forgeToken(good, { secret: TEST_JWT_SECRET, alg: 'HS512' })],
-      ['expired', forgeToken({ ...good, iat: now - 1000, exp: now - 10 }, { secret: TEST_JWT_SECRET })],
-      ['not yet valid', forgeToken({ ...good, nbf: now + 600 }, { secret: TEST_JWT_SECRET })],
-      ['wrong issuer', forgeToken({ ...good, iss: 'someone-else' }, { secret: TEST_JWT_SECRET })],
-      ['wrong audience', forgeToken({ ...good, aud: 'another-api' }, { secret: TEST_JWT_SECRET })],
-      ['no expiry', forgeToken({ ...good, exp: undefined }, { secret: TEST_JWT_SECRET })],
-      ['no subject', forgeToken({ ...good, sub: undefined }, { secret: TEST_JWT_SECRET })],
-      ['a subject that is not a user id', forgeToken({ ...good, sub: 'admin' }, { secret: TEST_JWT_SECRET })],
-      ['an unknown user', forgeToken({ ...good, sub: '01890a5d-ac96-774b-bcce-b302099a8057' }, { secret: TEST_JWT_SECRET })],
-      ['garbage', 'not.a.jwt'],
-      ['two parts', 'abc.def']
-    ]
-    for (const [kind, token] of forged) {
-      const response = await api.get('/v1/users/me', { authorization: `Bearer ${token}` })
-      t.equal(response.status, 401, `${kind}: 401`)
-      t.match(response.headers['www-authenticate'], INVALID_TOKEN, `${kind}: invalid_token`)
-    }
-    for (const header of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'token abc', '']) {
+  // Forged, foreign and expired tokens: test/tokens.test.ts (and test/access-tokens.test.ts for exp).
+  t.test('malformed Authorization headers are a 401 invalid_token, never a 500', async (t) => {
+    for (const header of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'token abc', '', 'Bearer not.a.jwt', 'Bearer abc.def']) {
       const response = await api.get('/v1/users/me', { authorization: header })
       t.equal(response.status, 401, `Authorization: "${header}" is a 401`)
       t.match(response.headers['www-authenticate'], INVALID_TOKEN)
     }
-    const sameClaimsRightKey = forgeToken(good, { secret: TEST_JWT_SECRET })
-    t.equal((await api.get('/v1/users/me', { authorization: `Bearer ${sameClaimsRightKey}` })).status, 200, 'the control token works')
-  })
-
-  t.test('a token the service has already accepted still expires on time', async (t) => {
-    const { user } = await signUp()
-    const now = Math.floor(Date.now() / 1000)
-    const shortLived = forgeToken({ sub: user.id, role: 'user', iat: now, exp: now + 2, iss: 'users-service', aud: 'users-service' }, { secret: TEST_JWT_SECRET })
-    const authorization = `Bearer ${shortLived}`
-    t.equal((await api.get('/v1/users/me', { authorization })).status, 200, 'accepted, and so remembered')
-    await new Promise((resolve) => setTimeout(resolve, (now + 3) * 1000 - Date.now()))
-    const expired = await api.get('/v1/users/me', { authorization })
-    t.equal(expired.status, 401, 'refused once exp has passed')
-    t.match(expired.headers['www-authenticate'], INVALID_TOKEN)
   })
 
   t.test('a token whose user was deleted is refused', async (t) => {
@@ -137,12 +76,11 @@ forEachDatabase(t, async (t, database) => {
     t.equal((await admin.patch(`/v1/users/${user.id}`, { role: 'admin' })).status, 200)
     t.equal((await promoted.get('/v1/users')).status, 200, 'an admin, remembered')
     await app.db.execute(sql`update users set role = 'user' where id = ${user.id}`)
-    const demotedAfter = await pollUntil(async () => (await promoted.get('/v1/users')).status === 403)
-    t.ok(demotedAfter < 2000, `demoted by SQL: 403 after ${demotedAfter} ms`)
-    t.comment(`demotion by another writer seen after ${demotedAfter} ms`)
+    // The remembered role lives PRINCIPAL_CACHE_TTL_MS (30 s by default), longer than the polling
+    // deadline: only the change notification can make these pass.
+    t.ok(await eventually(async () => (await promoted.get('/v1/users')).status === 403), 'demoted by SQL: 403')
     await app.db.execute(sql`delete from users where id = ${user.id}`)
-    const deletedAfter = await pollUntil(async () => (await promoted.get('/v1/users/me')).status === 401)
-    t.ok(deletedAfter < 2000, `deleted by SQL: 401 after ${deletedAfter} ms`)
+    t.ok(await eventually(async () => (await promoted.get('/v1/users/me')).status === 401), 'deleted by SQL: 401')
   })
 
   t.test('with PRINCIPAL_CACHE_TTL_MS=0 the role is read on every request', async (t) => {
@@ -165,6 +103,9 @@ forEachDatabase(t, async (t, database) => {
       ['delete the target', (client, id) => client.delete(`/v1/users/${id}`), { anonymous: 401, self: 204, other: 403, admin: 204 }],
       ['make the target an admin (PATCH)', (client, id) => client.patch(`/v1/users/${id}`, { role: 'admin' }), { anonymous: 401, self: 403, other: 403, admin: 200 }],
       ['make the target an admin (PUT)', (client, id) => client.put(`/v1/users/${id}`, { email: `${id}@example.com`, name: 'X', role: 'admin' }), { anonymous: 401, self: 403, other: 403, admin: 200 }],
+      ['disable the target', (client, id) => client.patch(`/v1/users/${id}`, { status: 'disabled' }), { anonymous: 401, self: 403, other: 403, admin: 200 }],
+      ['list the target\'s sessions', (client, id) => client.get(`/v1/users/${id}/sessions`), { anonymous: 401, self: 200, other: 403, admin: 200 }],
+      ['end the target\'s sessions', (client, id) => client.delete(`/v1/users/${id}/sessions`), { anonymous: 401, self: 204, other: 403, admin: 204 }],
       ['keep the target\'s own role (PATCH)', (client, id) => client.patch(`/v1/users/${id}`, { role: 'user' }), { anonymous: 401, self: 200, other: 403, admin: 200 }],
       ['sign up an admin', (client) => client.post('/v1/users', newUser({ role: 'admin' })), { anonymous: 403, self: 403, other: 403, admin: 201 }],
       ['sign up with role user', (client) => client.post('/v1/users', newUser({ role: 'user' })), { anonymous: 201, self: 201, other: 201, admin: 201 }]
@@ -217,7 +158,8 @@ forEachDatabase(t, async (t, database) => {
 })
 
 const postgresDatabase = testDatabases.find((database) => database.name === 'postgres')!
-t.test('replicas sharing PostgreSQL forget a deleted user or a changed role at once', { skip: postgresDatabase.unavailable }, async (t) => {
+// Each replica remembers roles for PRINCIPAL_CACHE_TTL_MS (30 s by default), longer than the polling deadline.
+t.test('replicas sharing PostgreSQL forget a deleted user or a changed role without waiting for their cache to expire', { skip: postgresDatabase.unavailable }, async (t) => {
   const settings = await postgresDatabase.create(t)
   const replicaA = await buildTestApp(t, settings)
   const replicaB = await buildTestApp(t, settings)
@@ -225,10 +167,7 @@ t.test('replicas sharing PostgreSQL forget a deleted user or a changed role at o
   const onB = replicaB.api.withToken(token)
   t.equal((await onB.get('/v1/users/me')).status, 200, 'replica B has seen the user')
   t.equal((await replicaA.admin.patch(`/v1/users/${user.id}`, { role: 'admin' })).status, 200, 'promoted through replica A')
-  const promotedAfter = await pollUntil(async () => (await onB.get('/v1/users')).status === 200)
-  t.ok(promotedAfter < 2000, `replica B lets the new admin list users after ${promotedAfter} ms`)
+  t.ok(await eventually(async () => (await onB.get('/v1/users')).status === 200), 'replica B lets the new admin list users')
   t.equal((await replicaA.admin.delete(`/v1/users/${user.id}`)).status, 204, 'deleted through replica A')
-  const refusedAfter = await pollUntil(async () => (await onB.get('/v1/users/me')).status === 401)
-  t.ok(refusedAfter < 2000, `replica B refuses the token after ${refusedAfter} ms`)
-  t.comment(`across replicas: promotion seen after ${promotedAfter} ms, deletion after ${refusedAfter} ms`)
+  t.ok(await eventually(async () => (await onB.get('/v1/users/me')).status === 401), 'replica B refuses the token')
 })

@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
 
@@ -6,6 +7,8 @@ t.test('defaults follow the contract', async (t) => {
   t.same(rest, {
     nodeEnv: 'development',
     host: '0.0.0.0',
+    publicUrl: undefined,
+    sessionTtlSeconds: 2_592_000,
     port: 3000,
     database: { url: undefined, pgliteDataDir: './data', poolMax: 10, connectTimeoutMs: 5000, statementTimeoutMs: 5000 },
     logLevel: 'info',
@@ -21,17 +24,16 @@ t.test('defaults follow the contract', async (t) => {
     pressure: { maxEventLoopDelayMs: 1000, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, maxRssBytes: 0 },
     rateLimit: { max: 100, windowMs: 60_000, authMax: 10 }
   })
-  t.match(jwt, { secretGenerated: true, issuer: 'users-service', audience: 'users-service', ttlSeconds: 900 })
-  t.ok(Buffer.byteLength(jwt.secret) >= 32, 'a random secret of at least 32 bytes outside production')
-  t.not(loadConfig({}).jwt.secret, jwt.secret, 'generated afresh')
+  t.same(jwt, { signingKeys: undefined, developmentKeysFile: join('data', 'jwt-signing-keys.json'), issuer: 'users-service', audience: 'users-service', ttlSeconds: 900 },
+    'outside production a generated key is kept beside the embedded database')
 })
 
-t.test('JWT_SECRET: at least 32 bytes, and required in production', async (t) => {
-  const secret = 's'.repeat(32)
-  t.match(loadConfig({ JWT_SECRET: secret, NODE_ENV: 'production' }).jwt, { secret, secretGenerated: false })
-  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /^JWT_SECRET is required in production/)
-  t.throws(() => loadConfig({ JWT_SECRET: 's'.repeat(31) }), /^JWT_SECRET must be at least 32 bytes/)
-  t.throws(() => loadConfig({ JWT_SECRET: 'é'.repeat(15) }), /^JWT_SECRET must be at least 32 bytes/, 'bytes, not characters')
+t.test('JWT_SIGNING_KEYS: required in production; without it, where a development key lives', async (t) => {
+  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /^JWT_SIGNING_KEYS is required in production/)
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{"keys":[]}' }).jwt.signingKeys, '{"keys":[]}', 'parsed when the app starts')
+  t.equal(loadConfig({ PGLITE_DATA_DIR: 'memory://' }).jwt.developmentKeysFile, undefined, 'in memory with an in-memory database')
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).jwt.developmentKeysFile, undefined, 'per process with PostgreSQL')
+  t.equal(loadConfig({ JWT_SIGNING_KEYS: '{}' }).jwt.developmentKeysFile, undefined, 'never when keys are configured')
 })
 
 t.test('ADMIN_EMAIL and ADMIN_PASSWORD go together', async (t) => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { buildTestApp } from './helpers/app.js'
+import { buildTestApp, tokenFor } from './helpers/app.js'
 import { type Components, invalidValue, type Schema, validValue } from './helpers/arbitraries.js'
 import { testDatabases } from './helpers/databases.js'
 import { SpecValidator } from './helpers/spec-validator.js'
@@ -78,7 +78,7 @@ t.test(`${numRuns} generated requests (seed ${seed}): no 5xx, every answer as do
   const pglite = testDatabases.find((database) => database.name === 'pglite')!
   const { app, adminId, signUp } = await buildTestApp(t, await pglite.create(t))
   const { user, token: userToken } = await signUp()
-  const adminToken = app.issueToken({ id: adminId, role: 'admin' }).access_token
+  const adminToken = await tokenFor(app, adminId, 'admin')
   const tokens: Record<Credentials, string | undefined> = { none: undefined, user: userToken, admin: adminToken, garbage: 'not.a.token' }
   const document = app.swagger() as unknown as Document
   const validator = new SpecValidator(document as never)

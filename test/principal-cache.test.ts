@@ -1,5 +1,5 @@
 import t from 'tap'
-import { principalCache } from '../src/principal-cache.js'
+import { principalCache, type SessionAccess } from '../src/principal-cache.js'
 
 function cacheWithClock (options: { ttlMs?: number, maxEntries?: number } = {}) {
   // lru-cache reads a start time of 0 as "no TTL", so the injected clock starts elsewhere.
@@ -8,47 +8,52 @@ function cacheWithClock (options: { ttlMs?: number, maxEntries?: number } = {}) 
   return { cache, advance: (ms: number) => { now += ms } }
 }
 
-t.test('a remembered role lasts for the TTL, no longer', async (t) => {
+const ada: SessionAccess = { userId: 'ada', role: 'admin' }
+const bob: SessionAccess = { userId: 'bob', role: 'user' }
+
+t.test('what a session grants is remembered for the TTL, no longer', async (t) => {
   const { cache, advance } = cacheWithClock({ ttlMs: 1000 })
-  cache.set('a', 'admin', cache.generation())
+  cache.set('s1', ada, cache.generation())
   advance(1000)
-  t.equal(cache.get('a'), 'admin', 'still there at the TTL')
+  t.same(cache.get('s1'), ada, 'still there at the TTL')
   advance(1)
-  t.equal(cache.get('a'), undefined, 'gone once the TTL has passed')
+  t.equal(cache.get('s1'), undefined, 'gone once the TTL has passed')
 })
 
-t.test('forget and clear drop entries', async (t) => {
+t.test('forgetting a session, a user, or everything', async (t) => {
   const { cache } = cacheWithClock()
-  cache.set('a', 'admin', cache.generation())
-  cache.set('b', 'user', cache.generation())
-  cache.forget('a')
-  t.equal(cache.get('a'), undefined)
-  t.equal(cache.get('b'), 'user')
+  cache.set('ada-1', ada, cache.generation())
+  cache.set('ada-2', ada, cache.generation())
+  cache.set('bob-1', bob, cache.generation())
+  cache.forgetSession('ada-1')
+  t.equal(cache.get('ada-1'), undefined, 'that session')
+  t.same(cache.get('ada-2'), ada, 'not the user\'s others')
+  cache.forgetUser('ada')
+  t.equal(cache.get('ada-2'), undefined, 'every session of the user')
+  t.same(cache.get('bob-1'), bob, 'not other users\'')
   cache.clear()
-  t.equal(cache.get('b'), undefined)
+  t.equal(cache.get('bob-1'), undefined)
 })
 
 t.test('a read that began before a change is not remembered', async (t) => {
   const { cache } = cacheWithClock()
-  const readAt = cache.generation()
-  cache.forget('a')
-  cache.set('a', 'admin', readAt)
-  t.equal(cache.get('a'), undefined, 'forget happened during the read')
-  const clearedDuring = cache.generation()
-  cache.clear()
-  cache.set('a', 'admin', clearedDuring)
-  t.equal(cache.get('a'), undefined, 'clear happened during the read')
-  cache.set('a', 'admin', cache.generation())
-  t.equal(cache.get('a'), 'admin', 'a read after the change is')
+  for (const change of [() => cache.forgetSession('s1'), () => cache.forgetUser('someone else'), () => cache.clear()]) {
+    const readAt = cache.generation()
+    change()
+    cache.set('s1', ada, readAt)
+    t.equal(cache.get('s1'), undefined, 'a change happened during the read')
+  }
+  cache.set('s1', ada, cache.generation())
+  t.same(cache.get('s1'), ada, 'a read after the change is')
 })
 
-t.test('at capacity the oldest entry goes', async (t) => {
+t.test('at capacity the least recently used entry goes', async (t) => {
   const { cache } = cacheWithClock({ maxEntries: 2 })
-  cache.set('a', 'user', cache.generation())
-  cache.set('b', 'user', cache.generation())
-  cache.set('a', 'admin', cache.generation())
-  cache.set('c', 'user', cache.generation())
+  cache.set('a', bob, cache.generation())
+  cache.set('b', bob, cache.generation())
+  cache.set('a', ada, cache.generation())
+  cache.set('c', bob, cache.generation())
   t.equal(cache.get('b'), undefined, 'b was the oldest write')
-  t.equal(cache.get('a'), 'admin')
-  t.equal(cache.get('c'), 'user')
+  t.same(cache.get('a'), ada)
+  t.same(cache.get('c'), bob)
 })

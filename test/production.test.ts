@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { TEST_SIGNING_KEYS } from './helpers/app.js'
 
 const run = promisify(execFile)
 
@@ -24,7 +25,7 @@ t.test('the production install starts, answers its probes, and stops on SIGTERM'
 
   const child = spawn(process.execPath, ['dist/src/server.js'], {
     cwd: app,
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', JWT_SECRET: 'production-test-secret-of-at-least-32-bytes', PGLITE_DATA_DIR: join(directory, 'data') },
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', JWT_SIGNING_KEYS: TEST_SIGNING_KEYS, PGLITE_DATA_DIR: join(directory, 'data') },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let log = ''

@@ -87,6 +87,20 @@ t.test('the whole user journey through the generated SDK, against a listening se
     const notAllowed = await problemOf(me.listUsers({ query: { limit: 10 } }))
     t.equal(notAllowed.status, 403, 'listing is for admins')
 
+    // A client holding a refresh token refreshes by itself when the access token is refused, and retries once.
+    const stored: string[] = []
+    const secondDevice = await anonymous.createToken({ body: { email: signUp.email, password: signUp.password } })
+    const refreshing = createUsersApi({ baseUrl, token: 'an-expired-access-token', refreshToken: secondDevice.data.refresh_token, onTokens: (tokens) => stored.push(tokens.refresh_token) })
+    const [first, second] = await Promise.all([refreshing.getCurrentUser(), refreshing.listSessions({ path: { id: user.id } })])
+    t.equal(first.data.id, user.id, 'the request succeeded after a refresh')
+    t.equal(second.data.data.length, 2, 'and a concurrent one, through the same single refresh')
+    t.equal(stored.length, 1, 'one exchange, whose new tokens the caller could store')
+    t.not(stored[0], secondDevice.data.refresh_token, 'the refresh token rotated')
+    const revoked = await anonymous.revokeToken({ body: { token: stored[0]! } })
+    t.equal(revoked.response.status, 200, 'logout')
+    const afterLogout = await problemOf(createUsersApi({ baseUrl, token: 'an-expired-access-token', refreshToken: stored[0]! }).getCurrentUser())
+    t.equal(afterLogout.status, 401, 'after logout a refresh cannot help: the 401 reaches the caller')
+
     // List as admin and follow the cursors.
     const adminLogin = await anonymous.createToken({ body: ADMIN })
     const admin = createUsersApi({ baseUrl, token: adminLogin.data.access_token })

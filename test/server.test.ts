@@ -46,14 +46,20 @@ t.test('a bad configuration value stops the process with one line naming it', as
   }
 })
 
-t.test('production refuses to start without a proper JWT_SECRET', async (t) => {
-  const environments: Array<Record<string, string>> = [{ NODE_ENV: 'production' }, { NODE_ENV: 'production', JWT_SECRET: 'too short' }]
+t.test('production refuses to start without proper JWT_SIGNING_KEYS', async (t) => {
+  const environments: Array<Record<string, string>> = [
+    { NODE_ENV: 'production' },
+    { NODE_ENV: 'production', JWT_SIGNING_KEYS: 'not json', PGLITE_DATA_DIR: 'memory://' },
+    { NODE_ENV: 'production', JWT_SIGNING_KEYS: '{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"a"}]}', PGLITE_DATA_DIR: 'memory://' },
+    { NODE_ENV: 'production', JWT_SIGNING_KEYS: '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"public-only"}]}', PGLITE_DATA_DIR: 'memory://' }
+  ]
   for (const env of environments) {
     const { exited, listening } = startServer(env)
     listening.catch(() => {})
     const { code, stderr } = await exited
     t.equal(code, 1)
-    t.match(stderr, /^users-service: invalid configuration: JWT_SECRET (is required in production|must be at least 32 bytes)/)
+    t.match(stderr, /^users-service: invalid configuration: JWT_SIGNING_KEYS (is required in production|is not JSON|key 0 is not an Ed25519|key public-only is not a private key)/)
+    t.notMatch(stderr, /c2VjcmV0/, 'never a key\'s material')
     t.equal(stderr.trim().split('\n').length, 1, 'one line')
   }
 })

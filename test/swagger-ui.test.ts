@@ -16,10 +16,11 @@ const unavailable = !existsSync(executablePath) && process.env.CI !== 'true'
 // Without the background-networking flags Chromium calls home at start; the page itself must not.
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
-t.test('Swagger UI in a real browser: every operation, Authorize, Try it out', { skip: unavailable }, async (t) => {
+t.test('Swagger UI in a real browser: every operation, Authorize with email and password, Try it out', { skip: unavailable }, async (t) => {
   const pglite = testDatabases.find((database) => database.name === 'pglite')!
   const { app, signUp } = await buildTestApp(t, await pglite.create(t))
-  const { user, token } = await signUp()
+  const password = 'a password typed into the dialog'
+  const { user } = await signUp({ password })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const origin = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
 
@@ -42,10 +43,17 @@ t.test('Swagger UI in a real browser: every operation, Authorize, Try it out', {
     t.equal(await page.locator(`#operations-${tags[0]}-${operationId}`).count(), 1, `${operationId} is on the page`)
   }
 
+  // The OAuth 2 password flow: Swagger UI posts the form to the token endpoint itself.
   await page.locator('.auth-wrapper .authorize').click()
-  await page.locator('.modal-ux input').fill(token)
-  await page.locator('.modal-ux .auth-btn-wrapper .authorize').click()
-  await page.locator('.modal-ux .btn-done').click()
+  const oauth = page.locator('.modal-ux .auth-container').filter({ hasText: 'oauth2' })
+  await oauth.locator('#oauth_username').fill(user.email)
+  await oauth.locator('#oauth_password').fill(password)
+  await oauth.locator('.auth-btn-wrapper .authorize').click()
+  // Swagger UI offers Logout once the token endpoint has answered with a token.
+  // Swagger UI says so, and offers Logout, once the token endpoint has answered with a token.
+  await page.locator('.modal-ux').getByText('Authorized', { exact: true }).waitFor()
+  t.equal(await page.locator('.modal-ux button', { hasText: 'Logout' }).count(), 1, 'the dialog is authorized')
+  await page.locator('.modal-ux .close-modal').click()
 
   const me = page.locator('#operations-users-getCurrentUser')
   await me.locator('.opblock-summary').click()

@@ -2,7 +2,7 @@ import t from 'tap'
 import { buildTestApp, newUser } from './helpers/app.js'
 import { forEachDatabase } from './helpers/databases.js'
 
-const USER_MEMBERS = ['created_at', 'email', 'id', 'name', 'role', 'updated_at']
+const USER_MEMBERS = ['created_at', 'email', 'email_verified', 'id', 'last_login_at', 'name', 'role', 'status', 'updated_at']
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 forEachDatabase(t, async (t, database) => {
@@ -16,6 +16,7 @@ forEachDatabase(t, async (t, database) => {
     t.equal(response.body.email, 'grace.hopper@example.com', 'email is lower-cased')
     t.equal(response.body.name, 'Grace Hopper', 'name is trimmed')
     t.equal(response.body.role, 'user')
+    t.match(response.body, { status: 'active', email_verified: false, last_login_at: null }, 'active, unverified, never logged in')
     t.equal(response.headers.location, `/v1/users/${response.body.id}`)
     t.equal(new Date(response.body.created_at).toISOString(), response.body.created_at, 'RFC 3339 UTC with milliseconds')
     t.notMatch(response.text, /cobol-4-ever|argon2/, 'no password or hash in the response')

@@ -1,7 +1,8 @@
 /**
  * The peer: the same endpoints written the way many teams would in Express 5 with its
- * usual middleware (jsonwebtoken, express-rate-limit, ajv, pino-http) over postgres.js.
- * Same semantics where they cost something: HS256 tokens checked for iss/aud/exp, the
+ * usual middleware (jose, express-rate-limit, ajv, pino-http) over postgres.js.
+ * Same semantics where they cost something: EdDSA tokens checked against the JWKS for
+ * typ/iss/aud/exp, the
  * caller's role read from the database on every request, bodies validated.
  */
 import { hash } from '@node-rs/argon2'
@@ -9,14 +10,14 @@ import { Ajv } from 'ajv'
 import formats from 'ajv-formats'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { rateLimit } from 'express-rate-limit'
-import jwt from 'jsonwebtoken'
+import { createLocalJWKSet, jwtVerify } from 'jose'
 import { pinoHttp } from 'pino-http'
 import postgres from 'postgres'
 import { uuidv7 } from 'uuidv7'
 
 const addFormats = formats as unknown as typeof formats.default
 const sql = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_MAX ?? 10), onnotice: () => {} })
-const secret = process.env.JWT_SECRET!
+const publicKeys = createLocalJWKSet(JSON.parse(process.env.JWT_PUBLIC_JWKS!))
 const ajv = new Ajv({ allErrors: true })
 addFormats(ajv)
 const validId = ajv.compile({ type: 'string', format: 'uuid' })
@@ -36,7 +37,7 @@ type Authenticated = Request & { principal?: { id: string, role: string } }
 async function authenticate (request: Authenticated, response: Response, next: NextFunction): Promise<void> {
   const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
   try {
-    const claims = jwt.verify(token ?? '', secret, { algorithms: ['HS256'], issuer: 'users-service', audience: 'users-service' }) as { sub: string }
+    const { payload: claims } = await jwtVerify(token ?? '', publicKeys, { algorithms: ['EdDSA', 'ES256'], issuer: 'users-service', audience: 'users-service', typ: 'at+jwt' }) as { payload: { sub: string } }
     const [user] = await sql`select role from users where id = ${claims.sub}`
     if (user === undefined) throw new Error('no such user')
     request.principal = { id: claims.sub, role: user.role as string }

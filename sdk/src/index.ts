@@ -3,7 +3,7 @@
 /// <reference lib="dom.iterable" />
 import { createClient, createConfig, type Client } from './generated/client/index.js'
 import { UsersApi } from './generated/sdk.gen.js'
-import type { Problem, ValidationProblem } from './generated/types.gen.js'
+import type { Problem, TokenResponse, ValidationProblem } from './generated/types.gen.js'
 
 export { UsersApi } from './generated/sdk.gen.js'
 export type * from './generated/types.gen.js'
@@ -36,8 +36,52 @@ export interface UsersClientOptions {
   baseUrl: string
   /** The bearer token for protected operations, or a function asked before each request (return undefined for none). */
   token?: string | (() => string | undefined | Promise<string | undefined>)
+  /**
+   * A refresh token: when the service refuses the access token (it expired), the client
+   * exchanges this for new tokens once and retries the request. Each exchange rotates the
+   * refresh token; `onTokens` hears of every new pair, to store them.
+   */
+  refreshToken?: string
+  onTokens?: (tokens: TokenResponse) => void
   /** A fetch of your own (retries, proxies, tests); the global fetch by default. */
   fetch?: typeof fetch
+}
+
+const TOKEN_PATH = '/v1/auth/token'
+
+/**
+ * A fetch that, on a 401, refreshes the access token and retries the request once.
+ * Concurrent 401s share one exchange: presenting a refresh token twice would be taken
+ * for theft and end the session.
+ */
+function refreshingFetch (baseUrl: string, refreshToken: string, send: typeof fetch, onTokens: (tokens: TokenResponse) => void): typeof fetch {
+  let current = refreshToken
+  let exchange: Promise<TokenResponse | undefined> | undefined
+
+  async function refresh (): Promise<TokenResponse | undefined> {
+    const response = await send(new URL(TOKEN_PATH, baseUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: current })
+    })
+    if (!response.ok) return undefined
+    const tokens = await response.json() as TokenResponse
+    current = tokens.refresh_token
+    onTokens(tokens)
+    return tokens
+  }
+
+  return async (input, init) => {
+    const request = new Request(input, init)
+    const retry = request.clone()
+    const response = await send(request)
+    if (response.status !== 401 || new URL(request.url).pathname === TOKEN_PATH) return response
+    exchange ??= refresh().finally(() => { exchange = undefined })
+    const tokens = await exchange
+    if (tokens === undefined) return response
+    retry.headers.set('authorization', `Bearer ${tokens.access_token}`)
+    return send(retry)
+  }
 }
 
 /**
@@ -45,13 +89,14 @@ export interface UsersClientOptions {
  * throw a ProblemError; successful ones resolve to `{ data, response }`, so headers such
  * as `ETag` and `Link` are at hand.
  */
-export function createUsersApi ({ baseUrl, token, fetch }: UsersClientOptions): UsersApi {
-  const client: Client = createClient(createConfig({
-    baseUrl,
-    throwOnError: true,
-    ...(fetch === undefined ? {} : { fetch }),
-    ...(token === undefined ? {} : { auth: typeof token === 'function' ? async () => await token() : token })
-  }))
+export function createUsersApi ({ baseUrl, token, refreshToken, onTokens, fetch }: UsersClientOptions): UsersApi {
+  let refreshed: string | undefined
+  const send = fetch ?? globalThis.fetch
+  const transport = refreshToken === undefined
+    ? send
+    : refreshingFetch(baseUrl, refreshToken, send, (tokens) => { refreshed = tokens.access_token; onTokens?.(tokens) })
+  const auth = async (): Promise<string | undefined> => refreshed ?? (typeof token === 'function' ? await token() : token)
+  const client: Client = createClient(createConfig({ baseUrl, throwOnError: true, fetch: transport, auth }))
   client.interceptors.error.use((error, response) => response !== undefined && isProblem(error) ? new ProblemError(response.status, error, response) : error)
   return new UsersApi({ client })
 }

@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm'
-import { index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
-import { ROLES } from '../roles.js'
+import { boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { ROLES, STATUSES } from '../roles.js'
 
 export const userRole = pgEnum('user_role', ROLES)
+export const userStatus = pgEnum('user_status', STATUSES)
 
 // Millisecond precision so a timestamp survives the round trip through a JS Date unchanged.
 const timestamps = {
@@ -16,6 +17,9 @@ export const users = pgTable('users', {
   email: text('email').notNull(),
   name: text('name').notNull(),
   role: userRole('role').notNull().default('user'),
+  status: userStatus('status').notNull().default('active'),
+  emailVerified: boolean('email_verified').notNull().default(false),
+  lastLoginAt: timestamp('last_login_at', { withTimezone: true, precision: 3 }),
   passwordHash: text('password_hash').notNull(),
   // Bumped on every write; the ETag and optimistic concurrency are derived from it.
   version: integer('version').notNull().default(1),
@@ -41,4 +45,33 @@ export const idempotencyKeys = pgTable('idempotency_keys', {
 }, (table) => [
   primaryKey({ columns: [table.scope, table.key] }),
   index('idempotency_keys_expires_at_idx').on(table.expiresAt)
+])
+
+/**
+ * A login: it lasts until `expires_at` unless revoked (logout, theft, a password
+ * change, the user disabled). Access tokens name it in `sid`; refresh tokens extend it.
+ */
+export const sessions = pgTable('sessions', {
+  id: uuid('id').primaryKey(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+  userAgent: text('user_agent')
+}, (table) => [
+  index('sessions_user_id_idx').on(table.userId)
+])
+
+/**
+ * Every refresh token a session was handed, by the SHA-256 of the token (never the
+ * token itself). A used one stays, so presenting it again is recognised as theft.
+ */
+export const refreshTokens = pgTable('refresh_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  sessionId: uuid('session_id').notNull().references(() => sessions.id, { onDelete: 'cascade' }),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  usedAt: timestamp('used_at', { withTimezone: true, precision: 3 })
+}, (table) => [
+  index('refresh_tokens_session_id_idx').on(table.sessionId)
 ])

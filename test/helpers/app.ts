@@ -3,6 +3,9 @@ import type { FastifyInstance, InjectOptions } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { prependNewKey } from '../../src/signing-keys.js'
+import { startSession } from '../../src/sessions.js'
+import type { Role } from '../../src/roles.js'
 import type { DatabaseSettings } from '../../src/db/connect.js'
 import { SpecValidator } from './spec-validator.js'
 
@@ -108,7 +111,8 @@ export class Api {
   }
 }
 
-export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long'
+/** A signing key set made for this test process, as JWT_SIGNING_KEYS would carry it. */
+export const TEST_SIGNING_KEYS = JSON.stringify(await prependNewKey(undefined))
 export const ADMIN = { email: 'admin@example.com', password: 'admin password 1' }
 
 export interface TestApp {
@@ -120,7 +124,7 @@ export interface TestApp {
   adminId: string
   logs: LogCapture
   /** Signs a new user up and logs them in. */
-  signUp (overrides?: Record<string, unknown>): Promise<{ user: any, api: Api, token: string }>
+  signUp (overrides?: Record<string, unknown>): Promise<{ user: any, api: Api, token: string, refreshToken: string }>
 }
 
 /** The real app on the given database with a bootstrap admin, closed when the test ends. */
@@ -128,7 +132,7 @@ export async function buildTestApp (t: Test, database: DatabaseSettings, env: Re
   const logs = new LogCapture()
   const config = loadConfig({
     LOG_LEVEL: 'info',
-    JWT_SECRET: TEST_JWT_SECRET,
+    JWT_SIGNING_KEYS: TEST_SIGNING_KEYS,
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     // Limits far above what a test sends, unless the test is about them.
@@ -149,9 +153,15 @@ export async function buildTestApp (t: Test, database: DatabaseSettings, env: Re
     const body = newUser(overrides)
     const user = (await api.post('/v1/users', body)).body
     const login = await api.post('/v1/auth/token', { email: body.email, password: body.password })
-    return { user, token: login.body.access_token as string, api: api.withToken(login.body.access_token) }
+    return { user, token: login.body.access_token as string, refreshToken: login.body.refresh_token as string, api: api.withToken(login.body.access_token) }
   }
   return { app, api, admin, adminId, logs, signUp }
+}
+
+/** An access token of a new session of this user, minted without a login (no argon2 verification). */
+export async function tokenFor (app: FastifyInstance, userId: string, role: Role = 'user'): Promise<string> {
+  const { sessionId } = await startSession(app.db, { id: userId, role }, { ttlSeconds: 3600, userAgent: 'test' })
+  return app.issueAccessToken({ userId, role, sessionId })
 }
 
 let counter = 0

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
+import type { CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -76,13 +76,47 @@ export class UsersApi extends HeyApiClient {
     }
     
     /**
-     * Log in: exchange email and password for an access token
+     * The public keys that verify access tokens
      *
-     * An unknown email and a wrong password get the same 401, in the same time.
+     * Any service verifies this service's access tokens offline with these keys: check `alg` among the keys' algorithms, pick the key by `kid`, and check `typ: at+jwt`, `iss`, `aud` and `exp`.
+     */
+    public getJwks<ThrowOnError extends boolean = true>(options?: Options<GetJwksData, ThrowOnError>) {
+        return (options?.client ?? this.client).get<GetJwksResponses, unknown, ThrowOnError>({ url: '/.well-known/jwks.json', ...options });
+    }
+    
+    /**
+     * RFC 8414 metadata: the issuer and its endpoints
+     *
+     * Absolute URLs on `PUBLIC_URL` when it is set, else on the origin the request was made to.
+     */
+    public getAuthorizationServerMetadata<ThrowOnError extends boolean = true>(options?: Options<GetAuthorizationServerMetadataData, ThrowOnError>) {
+        return (options?.client ?? this.client).get<GetAuthorizationServerMetadataResponses, unknown, ThrowOnError>({ url: '/.well-known/oauth-authorization-server', ...options });
+    }
+    
+    /**
+     * Log in with email and password, or exchange a refresh token
+     *
+     * The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401, in the same time; a disabled account is a 403 only after the right password.
      */
     public createToken<ThrowOnError extends boolean = true>(options: Options<CreateTokenData, ThrowOnError>) {
         return (options.client ?? this.client).post<CreateTokenResponses, CreateTokenErrors, ThrowOnError>({
             url: '/v1/auth/token',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Log out: end the session of a refresh (or access) token
+     *
+     * RFC 7009: the session ends, with its refresh and access tokens. An unknown or already revoked token is a 200 too, so the answer tells nothing about the token.
+     */
+    public revokeToken<ThrowOnError extends boolean = true>(options: Options<RevokeTokenData, ThrowOnError>) {
+        return (options.client ?? this.client).post<RevokeTokenResponses, RevokeTokenErrors, ThrowOnError>({
+            url: '/v1/auth/revoke',
             ...options,
             headers: {
                 'Content-Type': 'application/json',
@@ -98,7 +132,7 @@ export class UsersApi extends HeyApiClient {
      */
     public listUsers<ThrowOnError extends boolean = true>(options: Options<ListUsersData, ThrowOnError>) {
         return (options.client ?? this.client).get<ListUsersResponses, ListUsersErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }],
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
             url: '/v1/users',
             ...options
         });
@@ -111,7 +145,7 @@ export class UsersApi extends HeyApiClient {
      */
     public createUser<ThrowOnError extends boolean = true>(options: Options<CreateUserData, ThrowOnError>) {
         return (options.client ?? this.client).post<CreateUserResponses, CreateUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }],
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
             url: '/v1/users',
             ...options,
             headers: {
@@ -128,7 +162,7 @@ export class UsersApi extends HeyApiClient {
      */
     public getCurrentUser<ThrowOnError extends boolean = true>(options?: Options<GetCurrentUserData, ThrowOnError>) {
         return (options?.client ?? this.client).get<GetCurrentUserResponses, GetCurrentUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }],
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
             url: '/v1/users/me',
             ...options
         });
@@ -141,7 +175,7 @@ export class UsersApi extends HeyApiClient {
      */
     public deleteUser<ThrowOnError extends boolean = true>(options: Options<DeleteUserData, ThrowOnError>) {
         return (options.client ?? this.client).delete<DeleteUserResponses, DeleteUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }],
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
             url: '/v1/users/{id}',
             ...options
         });
@@ -154,7 +188,7 @@ export class UsersApi extends HeyApiClient {
      */
     public getUser<ThrowOnError extends boolean = true>(options: Options<GetUserData, ThrowOnError>) {
         return (options.client ?? this.client).get<GetUserResponses, GetUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }],
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
             url: '/v1/users/{id}',
             ...options
         });
@@ -163,11 +197,11 @@ export class UsersApi extends HeyApiClient {
     /**
      * Change some of a user's members (role: admins only)
      *
-     * A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id. With `If-Match`, a stale version is a 412.
+     * A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id; users changing their own send `current_password` too (else 403), and every other session of the user ends. `status` (admins only): `disabled` ends every session of the user at once. With `If-Match`, a stale version is a 412.
      */
     public updateUser<ThrowOnError extends boolean = true>(options: Options<UpdateUserData, ThrowOnError>) {
         return (options.client ?? this.client).patch<UpdateUserResponses, UpdateUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }],
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
             url: '/v1/users/{id}',
             ...options,
             headers: {
@@ -184,13 +218,52 @@ export class UsersApi extends HeyApiClient {
      */
     public replaceUser<ThrowOnError extends boolean = true>(options: Options<ReplaceUserData, ThrowOnError>) {
         return (options.client ?? this.client).put<ReplaceUserResponses, ReplaceUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }],
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
             url: '/v1/users/{id}',
             ...options,
             headers: {
                 'Content-Type': 'application/json',
                 ...options.headers
             }
+        });
+    }
+    
+    /**
+     * End every session of a user
+     *
+     * Logs the user out everywhere, the caller's own session included: their refresh and access tokens stop working at once.
+     */
+    public deleteSessions<ThrowOnError extends boolean = true>(options: Options<DeleteSessionsData, ThrowOnError>) {
+        return (options.client ?? this.client).delete<DeleteSessionsResponses, DeleteSessionsErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/users/{id}/sessions',
+            ...options
+        });
+    }
+    
+    /**
+     * List a user's live sessions
+     *
+     * Newest first; `current` marks the session of the caller's own token.
+     */
+    public listSessions<ThrowOnError extends boolean = true>(options: Options<ListSessionsData, ThrowOnError>) {
+        return (options.client ?? this.client).get<ListSessionsResponses, ListSessionsErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/users/{id}/sessions',
+            ...options
+        });
+    }
+    
+    /**
+     * End one session of a user
+     *
+     * Its refresh and access tokens stop working at once.
+     */
+    public deleteSession<ThrowOnError extends boolean = true>(options: Options<DeleteSessionData, ThrowOnError>) {
+        return (options.client ?? this.client).delete<DeleteSessionResponses, DeleteSessionErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/users/{id}/sessions/{session_id}',
+            ...options
         });
     }
 }

@@ -168,20 +168,105 @@ export type NotReady = {
     };
 };
 
+/**
+ * Password grant: `{email, password}` (or RFC 6749 `grant_type=password&username=…&password=…`). Refresh grant: `{grant_type: "refresh_token", refresh_token}`.
+ */
 export type TokenRequest = {
-    email: string;
+    /**
+     * `password` (the default) or `refresh_token`.
+     */
+    grant_type?: 'password' | 'refresh_token';
+    /**
+     * Password grant: the account's email.
+     */
+    email?: string;
+    /**
+     * Password grant, RFC 6749 name for `email`.
+     */
+    username?: string;
+    /**
+     * Accepted and ignored: tokens carry no scopes.
+     */
+    scope?: string;
+    /**
+     * Accepted and ignored: clients are public.
+     */
+    client_id?: string;
 };
 
 export type TokenResponse = {
     /**
-     * A JWT (HS256) to send as `Authorization: Bearer <token>`.
+     * A JWT (EdDSA or ES256, `typ: at+jwt`) to send as `Authorization: Bearer <token>`; verifiable with /.well-known/jwks.json.
      */
     access_token: string;
     token_type: 'Bearer';
     /**
-     * Seconds until the token expires.
+     * Seconds until the access token expires.
      */
     expires_in: number;
+    /**
+     * Opaque, single-use: exchange it for new tokens before the session ends. Using it twice ends the session.
+     */
+    refresh_token: string;
+};
+
+export type RevokeRequest = {
+    token_type_hint?: 'refresh_token' | 'access_token';
+    client_id?: string;
+};
+
+export type Session = {
+    id: string;
+    created_at: string;
+    /**
+     * The login, or the last refresh.
+     */
+    last_used_at: string;
+    expires_at: string;
+    /**
+     * The User-Agent of the login, up to 256 characters.
+     */
+    user_agent: string | null;
+    /**
+     * The session of the caller's own token.
+     */
+    current: boolean;
+};
+
+export type SessionList = {
+    data: Array<Session>;
+};
+
+/**
+ * RFC 7517 JWK Set: the public keys access tokens are signed with. The first signs new tokens; all verify.
+ */
+export type Jwks = {
+    keys: Array<{
+        kty: 'OKP' | 'EC';
+        kid: string;
+        alg: 'EdDSA' | 'ES256';
+        use: 'sig';
+        crv: 'Ed25519' | 'P-256';
+        x: string;
+        y?: string;
+    }>;
+};
+
+/**
+ * RFC 8414 authorization server metadata.
+ */
+export type AuthorizationServerMetadata = {
+    /**
+     * The `iss` of every access token.
+     */
+    issuer: string;
+    token_endpoint: string;
+    jwks_uri: string;
+    revocation_endpoint: string;
+    grant_types_supported: Array<string>;
+    token_endpoint_auth_methods_supported: Array<string>;
+    revocation_endpoint_auth_methods_supported: Array<string>;
+    response_types_supported: Array<string>;
 };
 
 export type User = {
@@ -198,6 +283,18 @@ export type User = {
      * Only an admin may set it; self-registration gets `user`.
      */
     role: 'user' | 'admin';
+    /**
+     * Only an admin may set it; a `disabled` user cannot log in, and their sessions end.
+     */
+    status: 'active' | 'disabled';
+    /**
+     * `false` on sign-up and whenever `email` changes.
+     */
+    email_verified: boolean;
+    /**
+     * The last successful password login; refreshes do not count.
+     */
+    last_login_at: string | null;
     created_at: string;
     updated_at: string;
 };
@@ -248,6 +345,10 @@ export type UserPatch = {
      * Only an admin may set it; self-registration gets `user`.
      */
     role?: 'user' | 'admin';
+    /**
+     * Only an admin may set it; a `disabled` user cannot log in, and their sessions end.
+     */
+    status?: 'active' | 'disabled';
 };
 
 export type UserList = {
@@ -258,9 +359,51 @@ export type UserList = {
     next_cursor: string | null;
 };
 
+/**
+ * Password grant: `{email, password}` (or RFC 6749 `grant_type=password&username=…&password=…`). Refresh grant: `{grant_type: "refresh_token", refresh_token}`.
+ */
 export type TokenRequestWritable = {
-    email: string;
-    password: string;
+    /**
+     * `password` (the default) or `refresh_token`.
+     */
+    grant_type?: 'password' | 'refresh_token';
+    /**
+     * Password grant: the account's email.
+     */
+    email?: string;
+    /**
+     * Password grant, RFC 6749 name for `email`.
+     */
+    username?: string;
+    /**
+     * Password grant.
+     */
+    password?: string;
+    /**
+     * Refresh grant: the newest refresh token of the session; it is used up.
+     */
+    refresh_token?: string;
+    /**
+     * Accepted and ignored: tokens carry no scopes.
+     */
+    scope?: string;
+    /**
+     * Accepted and ignored: clients are public.
+     */
+    client_id?: string;
+    /**
+     * Accepted and ignored: clients are public.
+     */
+    client_secret?: string;
+};
+
+export type RevokeRequestWritable = {
+    /**
+     * A refresh token or an access token: its session ends.
+     */
+    token: string;
+    token_type_hint?: 'refresh_token' | 'access_token';
+    client_id?: string;
 };
 
 export type UserCreateWritable = {
@@ -299,9 +442,17 @@ export type UserPatchWritable = {
      */
     password?: string;
     /**
+     * Required with `password` when users change their own: the password they have now.
+     */
+    current_password?: string;
+    /**
      * Only an admin may set it; self-registration gets `user`.
      */
     role?: 'user' | 'admin';
+    /**
+     * Only an admin may set it; a `disabled` user cannot log in, and their sessions end.
+     */
+    status?: 'active' | 'disabled';
 };
 
 export type GetLivenessData = {
@@ -345,6 +496,38 @@ export type GetReadinessResponses = {
 
 export type GetReadinessResponse = GetReadinessResponses[keyof GetReadinessResponses];
 
+export type GetJwksData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/.well-known/jwks.json';
+};
+
+export type GetJwksResponses = {
+    /**
+     * The JWK Set
+     */
+    200: Jwks;
+};
+
+export type GetJwksResponse = GetJwksResponses[keyof GetJwksResponses];
+
+export type GetAuthorizationServerMetadataData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/.well-known/oauth-authorization-server';
+};
+
+export type GetAuthorizationServerMetadataResponses = {
+    /**
+     * The metadata
+     */
+    200: AuthorizationServerMetadata;
+};
+
+export type GetAuthorizationServerMetadataResponse = GetAuthorizationServerMetadataResponses[keyof GetAuthorizationServerMetadataResponses];
+
 export type CreateTokenData = {
     body: TokenRequestWritable;
     path?: never;
@@ -361,6 +544,10 @@ export type CreateTokenErrors = {
      * Missing or invalid credentials
      */
     401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
     /**
      * The body is over the size limit
      */
@@ -391,12 +578,59 @@ export type CreateTokenError = CreateTokenErrors[keyof CreateTokenErrors];
 
 export type CreateTokenResponses = {
     /**
-     * An access token
+     * An access token and the session's next refresh token
      */
     200: TokenResponse;
 };
 
 export type CreateTokenResponse = CreateTokenResponses[keyof CreateTokenResponses];
+
+export type RevokeTokenData = {
+    body: RevokeRequestWritable;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/revoke';
+};
+
+export type RevokeTokenErrors = {
+    /**
+     * Malformed JSON, or invalid path or query parameters
+     */
+    400: ValidationProblem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     */
+    503: Problem;
+};
+
+export type RevokeTokenError = RevokeTokenErrors[keyof RevokeTokenErrors];
+
+export type RevokeTokenResponses = {
+    /**
+     * Revoked, or there was nothing to revoke
+     */
+    200: unknown;
+};
 
 export type ListUsersData = {
     body?: never;
@@ -815,3 +1049,157 @@ export type ReplaceUserResponses = {
 };
 
 export type ReplaceUserResponse = ReplaceUserResponses[keyof ReplaceUserResponses];
+
+export type DeleteSessionsData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/sessions';
+};
+
+export type DeleteSessionsErrors = {
+    /**
+     * Malformed JSON, or invalid path or query parameters
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     */
+    503: Problem;
+};
+
+export type DeleteSessionsError = DeleteSessionsErrors[keyof DeleteSessionsErrors];
+
+export type DeleteSessionsResponses = {
+    /**
+     * Ended
+     */
+    204: void;
+};
+
+export type DeleteSessionsResponse = DeleteSessionsResponses[keyof DeleteSessionsResponses];
+
+export type ListSessionsData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/sessions';
+};
+
+export type ListSessionsErrors = {
+    /**
+     * Malformed JSON, or invalid path or query parameters
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     */
+    503: Problem;
+};
+
+export type ListSessionsError = ListSessionsErrors[keyof ListSessionsErrors];
+
+export type ListSessionsResponses = {
+    /**
+     * The live sessions
+     */
+    200: SessionList;
+};
+
+export type ListSessionsResponse = ListSessionsResponses[keyof ListSessionsResponses];
+
+export type DeleteSessionData = {
+    body?: never;
+    path: {
+        id: string;
+        session_id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/sessions/{session_id}';
+};
+
+export type DeleteSessionErrors = {
+    /**
+     * Malformed JSON, or invalid path or query parameters
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     */
+    503: Problem;
+};
+
+export type DeleteSessionError = DeleteSessionErrors[keyof DeleteSessionErrors];
+
+export type DeleteSessionResponses = {
+    /**
+     * Ended
+     */
+    204: void;
+};
+
+export type DeleteSessionResponse = DeleteSessionResponses[keyof DeleteSessionResponses];

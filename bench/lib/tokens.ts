@@ -1,0 +1,27 @@
+import { accessTokens } from '../../src/access-tokens.js'
+import { connectDatabase } from '../../src/db/connect.js'
+import { startSession } from '../../src/sessions.js'
+import { parseSigningKeys, prependNewKey } from '../../src/signing-keys.js'
+
+export interface BenchCredentials {
+  /** JWT_SIGNING_KEYS for users-service. */
+  signingKeys: string
+  /** The public keys, as the Express peer verifies tokens: from the JWKS alone. */
+  publicJwks: string
+  /** An admin's access token of a live session, valid for an hour. */
+  token: string
+}
+
+/** A key set, a session of the seeded admin, and an access token of that session. */
+export async function benchCredentials (databaseUrl: string, adminId: string): Promise<BenchCredentials> {
+  const signingKeys = JSON.stringify(await prependNewKey(undefined))
+  const keys = await parseSigningKeys(signingKeys)
+  const connection = await connectDatabase({ url: databaseUrl, pgliteDataDir: 'memory://', poolMax: 1 })
+  try {
+    const { sessionId } = await startSession(connection.db, { id: adminId, role: 'admin' }, { ttlSeconds: 86_400, userAgent: 'bench' })
+    const token = await accessTokens({ keys, issuer: 'users-service', audience: 'users-service', ttlSeconds: 3600 }).issue({ userId: adminId, role: 'admin', sessionId })
+    return { signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token }
+  } finally {
+    await connection.close()
+  }
+}

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { SessionList, SessionParams } from '../schemas/auth.js'
+import { bearer } from '../schemas/security.js'
+import { emptyResponse, jsonResponse } from '../schemas/headers.js'
+import { problemResponses } from '../schemas/problem.js'
+import { UserIdParams } from '../schemas/user.js'
+import { listSessions, revokeUserSession, revokeUserSessions } from '../src/sessions.js'
+import { getUser } from '../src/users.js'
+
+const tags = ['sessions']
+const ended = { 204: emptyResponse('Ended') }
+
+/** A user's sessions (logins): the user themself or an admin sees and ends them. */
+const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes (app) {
+  const selfOrAdmin = { onRequest: app.authenticate, preHandler: app.requireSelfOrAdmin }
+
+  app.get('/users/:id/sessions', {
+    schema: {
+      tags,
+      operationId: 'listSessions',
+      summary: 'List a user\'s live sessions',
+      description: 'Newest first; `current` marks the session of the caller\'s own token.',
+      security: bearer,
+      params: UserIdParams,
+      response: { 200: jsonResponse(SessionList, 'The live sessions'), ...problemResponses(400, 401, 403, 404, 500, 503) }
+    },
+    ...selfOrAdmin
+  }, async (request) => {
+    await getUser(app.db, request.params.id)
+    const sessions = await listSessions(app.db, request.params.id)
+    return { data: sessions.map((session) => ({ ...session, current: session.id === request.sessionId })) }
+  })
+
+  app.delete('/users/:id/sessions', {
+    schema: {
+      tags,
+      operationId: 'deleteSessions',
+      summary: 'End every session of a user',
+      description: 'Logs the user out everywhere, the caller\'s own session included: their refresh and access tokens stop working at once.',
+      security: bearer,
+      params: UserIdParams,
+      response: { ...ended, ...problemResponses(400, 401, 403, 404, 500, 503) }
+    },
+    ...selfOrAdmin
+  }, async (request, reply) => {
+    await getUser(app.db, request.params.id)
+    await revokeUserSessions(app.db, request.params.id)
+    app.forgetUser(request.params.id)
+    return reply.code(204).send()
+  })
+
+  app.delete('/users/:id/sessions/:session_id', {
+    schema: {
+      tags,
+      operationId: 'deleteSession',
+      summary: 'End one session of a user',
+      description: 'Its refresh and access tokens stop working at once.',
+      security: bearer,
+      params: SessionParams,
+      response: { ...ended, ...problemResponses(400, 401, 403, 404, 500, 503) }
+    },
+    ...selfOrAdmin
+  }, async (request, reply) => {
+    await revokeUserSession(app.db, request.params.id, request.params.session_id)
+    app.forgetSession(request.params.session_id)
+    return reply.code(204).send()
+  })
+}
+
+export default sessionsRoutes
