@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build with the dev dependencies, run with the production ones only.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # postinstall applies these (patch-package) to the installed dependencies.
@@ -13,7 +13,7 @@ COPY routes ./routes
 COPY schemas ./schemas
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,12 +1,19 @@
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { parse, parseAllDocuments } from 'yaml'
 import { EnvSchema } from '../src/config.js'
 import { buildTestApp } from './helpers/app.js'
 
-const K8S = 'deploy/k8s'
+const run = promisify(execFile)
+const OVERLAYS = 'deploy/k8s/overlays'
 const knownVariables = new Set(Object.keys(EnvSchema.properties))
+const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((path) => existsSync(path))
+// In CI a missing kubectl is a failure, never a skip.
+const noKubectl = kubectl === undefined && process.env.CI !== 'true' ? 'kubectl is not installed: the overlays cannot be built' : undefined
 
 interface Manifest { apiVersion: string, kind: string, metadata: { name: string }, spec?: any, data?: Record<string, string>, stringData?: Record<string, string> }
 
@@ -18,36 +25,61 @@ async function modelFor (manifest: Manifest): Promise<new (value: unknown) => { 
   return model
 }
 
-async function manifests (): Promise<Array<{ file: string, manifest: Manifest }>> {
-  const files = (await readdir(K8S)).filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
-  const all = []
-  for (const file of files) {
-    for (const document of parseAllDocuments(await readFile(join(K8S, file), 'utf8'))) all.push({ file, manifest: document.toJS() as Manifest })
-  }
-  return all
+/** What `kubectl apply -k` would send: the overlay built by kustomize. */
+async function build (overlay: string): Promise<Manifest[]> {
+  if (kubectl === undefined) throw new Error('kubectl is not installed')
+  const { stdout } = await run(kubectl, ['kustomize', join(OVERLAYS, overlay)])
+  return parseAllDocuments(stdout).map((document) => document.toJS() as Manifest)
 }
 
-t.test('every manifest is valid against the Kubernetes schemas, and kustomize lists them all', async (t) => {
-  const all = await manifests()
-  for (const { file, manifest } of all) {
-    const Model = await modelFor(manifest)
-    t.doesNotThrow(() => new Model(manifest).validate(), `${file}: ${manifest.kind} ${manifest.metadata.name} is valid`)
+const overlays = (await readdir(OVERLAYS, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()
+
+t.test('the overlays', { skip: noKubectl }, async (t) => {
+  t.same(overlays, ['example', 'production'], 'an example to try and a production shape')
+
+  for (const overlay of overlays) {
+    t.test(overlay, async (t) => {
+      const built = await build(overlay)
+      for (const manifest of built) {
+        const Model = await modelFor(manifest)
+        t.doesNotThrow(() => new Model(manifest).validate(), `${manifest.kind} ${manifest.metadata.name} is valid against the Kubernetes schemas`)
+      }
+      const kinds = built.map((manifest) => manifest.kind).sort()
+      t.same(kinds.filter((kind) => kind !== 'Secret'), ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service'])
+      if (overlay !== 'example') t.notOk(kinds.includes('Secret'), 'no Secret: applying it can never overwrite the real one')
+
+      const byKind = Object.fromEntries(built.map((manifest) => [manifest.kind, manifest]))
+      const pod = byKind.Deployment!.spec.template.spec
+      const [app] = pod.containers
+      const [migrate] = pod.initContainers
+      t.equal(migrate.image, app.image, 'the migrations run from the same image as the app')
+      t.not(app.image, 'users-service', 'the image is rewritten to a registry')
+      t.same(migrate.command, ['node', 'dist/src/cli/migrate.js'])
+      t.same(migrate.envFrom, app.envFrom, 'with the same configuration')
+      const scripts = JSON.parse(await readFile('package.json', 'utf8')).scripts as Record<string, string>
+      t.match(scripts['db:migrate'], /dist\/src\/cli\/migrate\.js/, 'what npm run db:migrate runs')
+
+      for (const variable of Object.keys(byKind.ConfigMap!.data!)) t.ok(knownVariables.has(variable), `the ConfigMap sets ${variable}, which the service reads`)
+      for (const variable of Object.keys(byKind.Secret?.stringData ?? {})) t.ok(knownVariables.has(variable), `the Secret sets ${variable}, which the service reads`)
+    })
   }
-  const kustomization = parse(await readFile(join(K8S, 'kustomization.yaml'), 'utf8')) as { resources: string[] }
-  t.same([...kustomization.resources].sort(), [...new Set(all.map(({ file }) => file))].sort(), 'kustomization.yaml lists every manifest')
-  t.same(all.map(({ manifest }) => manifest.kind).sort(), ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Secret', 'Service'])
 })
 
-t.test('the manifests match the app: probe paths, port, variables, grace period, security', async (t) => {
-  const all = Object.fromEntries((await manifests()).map(({ manifest }) => [manifest.kind, manifest]))
-  const config = all.ConfigMap!.data!
-  const secret = all.Secret!.stringData!
-  for (const variable of [...Object.keys(config), ...Object.keys(secret)]) t.ok(knownVariables.has(variable), `${variable} is a variable the service reads`)
+t.test('the example Secret holds every secret the service needs, as placeholders', { skip: noKubectl }, async (t) => {
+  const secret = (await build('example')).find((manifest) => manifest.kind === 'Secret')!
+  t.same(Object.keys(secret.stringData!).sort(), ['DATABASE_URL', 'JWT_SIGNING_KEYS', 'METRICS_TOKEN', 'REDIS_URL'])
+  t.match(secret.stringData!.JWT_SIGNING_KEYS, /example-only-do-not-use/, 'its key says what it is')
+  const readme = await readFile('README.md', 'utf8')
+  for (const name of Object.keys(secret.stringData!)) t.match(readme, new RegExp(`--from-literal=${name}=`), `the README's production steps create ${name}`)
+})
 
-  const pod = all.Deployment!.spec.template.spec
+t.test('the pods match the app: probe paths, port, grace period, security', { skip: noKubectl }, async (t) => {
+  const built = Object.fromEntries((await build('production')).map((manifest) => [manifest.kind, manifest]))
+  const config = built.ConfigMap!.data!
+  const pod = built.Deployment!.spec.template.spec
   const [container] = pod.containers
   t.equal(container.ports[0].containerPort, Number(config.PORT), 'the container port is the PORT the app listens on')
-  t.equal(all.Service!.spec.ports[0].targetPort, container.ports[0].name)
+  t.equal(built.Service!.spec.ports[0].targetPort, container.ports[0].name)
 
   const { app } = await buildTestApp(t, { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 })
   for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
@@ -57,28 +89,28 @@ t.test('the manifests match the app: probe paths, port, variables, grace period,
   }
   t.equal(container.readinessProbe.httpGet.path, '/health/ready')
   t.equal(container.livenessProbe.httpGet.path, '/health/live')
-  t.ok(app.hasRoute({ method: 'GET', url: all.Deployment!.spec.template.metadata.annotations['prometheus.io/path'] }), 'the scrape path exists')
+  t.ok(app.hasRoute({ method: 'GET', url: built.Deployment!.spec.template.metadata.annotations['prometheus.io/path'] }), 'the scrape path exists')
 
   const preStopSeconds = container.lifecycle.preStop.sleep.seconds as number
   t.ok(pod.terminationGracePeriodSeconds * 1000 > Number(config.SHUTDOWN_GRACE_MS) + preStopSeconds * 1000,
     'the kubelet waits longer than the pause plus the app\'s own grace period')
+  t.equal(built.Deployment!.spec.strategy.rollingUpdate.maxUnavailable, 0, 'old pods serve until new ones (migrated, ready) take over')
   t.equal(pod.securityContext.runAsNonRoot, true)
-  t.equal(container.securityContext.readOnlyRootFilesystem, true)
-  t.equal(container.securityContext.allowPrivilegeEscalation, false)
-  t.ok(container.resources.requests.cpu !== undefined && container.resources.limits.memory !== undefined, 'resources are set')
-
-  const job = all.Job!.spec.template.spec.containers[0]
-  t.same(job.command, ['npm', 'run', 'db:migrate'])
-  const scripts = JSON.parse(await readFile('package.json', 'utf8')).scripts as Record<string, string>
-  t.ok(scripts['db:migrate'] !== undefined, 'the Job runs a script that exists')
-  t.equal(all.HorizontalPodAutoscaler!.spec.scaleTargetRef.name, all.Deployment!.metadata.name)
+  for (const each of [...pod.containers, ...pod.initContainers]) {
+    t.equal(each.securityContext.readOnlyRootFilesystem, true, `${each.name}: read-only root`)
+    t.equal(each.securityContext.allowPrivilegeEscalation, false, `${each.name}: no escalation`)
+    t.ok(each.resources.requests.cpu !== undefined && each.resources.limits.memory !== undefined, `${each.name}: resources are set`)
+  }
+  t.equal(built.HorizontalPodAutoscaler!.spec.scaleTargetRef.name, built.Deployment!.metadata.name)
 })
 
-t.test('docker-compose.yml and the Dockerfile use what the app reads', async (t) => {
+t.test('docker-compose.yml and the Dockerfile use what the app reads, on Node 24', async (t) => {
   const compose = parse(await readFile('docker-compose.yml', 'utf8')) as { services: Record<string, { environment?: Record<string, string> }> }
   for (const variable of Object.keys(compose.services.app!.environment!)) t.ok(knownVariables.has(variable), `compose sets ${variable}, which the service reads`)
   const dockerfile = await readFile('Dockerfile', 'utf8')
-  t.match(dockerfile, /^FROM node:20-[a-z]+-slim AS build$/m)
+  const engines = (JSON.parse(await readFile('package.json', 'utf8')) as { engines: { node: string } }).engines.node
+  const major = /\d+/.exec(engines)![0]
+  t.equal([...dockerfile.matchAll(/^FROM node:(\d+)-bookworm-slim AS \w+$/gm)].map((match) => match[1]).join(), `${major},${major}`, `both stages on node:${major}, the major package.json's engines name`)
   t.match(dockerfile, /npm ci --omit=dev/)
   t.match(dockerfile, /^USER node$/m)
   t.match(dockerfile, /^ENV NODE_ENV=production$/m)
