@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import canonicalJson from 'safe-stable-stringify'
 import { claimKey, completeKey, deleteExpiredKeys, releaseKey, type KeyIdentity } from '../src/idempotency-keys.js'
 import { ProblemError } from '../src/http/problems.js'
+import { clientAddress } from '../src/http/client-address.js'
 
 export interface IdempotencyOptions {
   /**
@@ -30,6 +31,15 @@ declare module 'fastify' {
 const REPLAYED_HEADERS = ['content-type', 'location', 'etag']
 
 /**
+ * Kept: successes, and answers that depend on the state at the time (409: the email was
+ * taken). Not kept: failures on our side (a retry should run afresh) and refusals that
+ * cost nothing to repeat (403, …), so a flood of fresh keys leaves no rows behind.
+ */
+function worthReplaying (status: number): boolean {
+  return status < 400 || status === 409
+}
+
+/**
  * Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): the first request
  * with a key runs and its response is kept for `ttlMs`; the same key and body
  * replays it, another body is a 422, and a repeat while the first still runs is a 409.
@@ -46,7 +56,7 @@ async function idempotencyPlugin (app: FastifyInstance, options: IdempotencyOpti
   async function preHandler (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const key = request.headers['idempotency-key']
     if (typeof key !== 'string') return
-    const identity = { scope: request.principal?.id ?? `ip:${request.ip}`, key }
+    const identity = { scope: request.principal?.id ?? `ip:${clientAddress(request)}`, key }
     const prints = fingerprints(request)
     const outcome = await claimKey(app.db, identity, { fingerprint: prints[0]!, ttlMs: options.ttlMs, abandonedAfterMs: options.abandonedAfterMs })
     if (outcome.claimed) {
@@ -67,7 +77,7 @@ async function idempotencyPlugin (app: FastifyInstance, options: IdempotencyOpti
     if (identity === undefined) return payload
     request.idempotencyClaim = undefined
     try {
-      if (reply.statusCode >= 500) {
+      if (!worthReplaying(reply.statusCode)) {
         await releaseKey(app.db, identity)
       } else {
         const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((name) => {

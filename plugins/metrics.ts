@@ -1,12 +1,23 @@
-import type { FastifyInstance } from 'fastify'
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import metricsModule from 'fastify-metrics'
+import { missingCredentialsProblem } from '../src/http/problems.js'
 
 // A CommonJS module whose plugin is its `default` export.
 const fastifyMetrics = metricsModule.default
 
 export interface MetricsPluginOptions {
   poolMax: number
+  /** When set, only requests with `Authorization: Bearer <it>` are answered. */
+  bearerToken?: string | undefined
+}
+
+/** Constant-time, so the token cannot be guessed a character at a time. */
+function bears (authorization: string | undefined, token: string): boolean {
+  const expected = Buffer.from(`Bearer ${token}`)
+  const given = Buffer.from(authorization ?? '')
+  return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
 /**
@@ -15,9 +26,16 @@ export interface MetricsPluginOptions {
  * pool: its size, statements in flight (at the size, requests queue for a connection)
  * and statement durations.
  */
-async function metricsPlugin (app: FastifyInstance, { poolMax }: MetricsPluginOptions): Promise<void> {
+async function metricsPlugin (app: FastifyInstance, { poolMax, bearerToken }: MetricsPluginOptions): Promise<void> {
+  const guard = bearerToken === undefined
+    ? {}
+    : {
+        onRequest: async (request: FastifyRequest) => {
+          if (!bears(request.headers.authorization, bearerToken)) throw missingCredentialsProblem('/metrics needs the bearer token configured in METRICS_TOKEN.')
+        }
+      }
   await app.register(fastifyMetrics, {
-    endpoint: { url: '/metrics', method: 'GET', logLevel: 'warn', schema: { hide: true }, handler: () => {} },
+    endpoint: { url: '/metrics', method: 'GET', logLevel: 'warn', schema: { hide: true }, handler: () => {}, ...guard },
     // One registry per process; a new app (tests build many) starts it afresh.
     clearRegisterOnInit: true,
     // The histogram only: it aggregates across replicas; a summary cannot, and its quantiles are upkeep on every request.

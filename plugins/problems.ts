@@ -2,8 +2,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import Router, { type HTTPMethod } from 'find-my-way'
 import { isDatabaseUnavailable } from '../src/db/errors.js'
-import { AccountDisabledError, DomainError, EmailTakenError, InvalidRefreshTokenError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../src/errors.js'
-import { invalidTokenProblem, missingCredentialsProblem, PROBLEM_KINDS, ProblemError, problemType, type FieldError, type ProblemKind } from '../src/http/problems.js'
+import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, InvalidRefreshTokenError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../src/errors.js'
+import { invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, type FieldError, type ProblemKind } from '../src/http/problems.js'
 
 interface ValidationIssue {
   instancePath: string
@@ -76,6 +76,7 @@ function problemForDomainError (error: DomainError): ProblemError | undefined {
   if (error instanceof SessionNotFoundError) return new ProblemError('not-found', error.message)
   if (error instanceof InvalidRefreshTokenError) return missingCredentialsProblem(error.message)
   if (error instanceof AccountDisabledError) return new ProblemError('forbidden', error.message)
+  if (error instanceof CapacityExceededError) return new ProblemError('service-unavailable', error.message, { headers: { 'retry-after': '1' } })
   return undefined
 }
 
@@ -94,24 +95,9 @@ function toProblem (error: FastifyError): ProblemError | undefined {
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
-function pathOf (url: string): string {
-  const queryStart = url.indexOf('?')
-  return queryStart === -1 ? url : url.slice(0, queryStart)
-}
-
 function sendProblem (request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
-  const { status, title } = PROBLEM_KINDS[problem.kind]
   if (problem.extras.headers !== undefined) reply.headers(problem.extras.headers)
-  return reply.code(status).type('application/problem+json').send({
-    type: problemType(problem.kind),
-    title,
-    status,
-    detail: problem.detail,
-    instance: pathOf(request.url),
-    request_id: request.id,
-    ...(problem.extras.errors === undefined ? {} : { errors: problem.extras.errors }),
-    ...problem.extras.members
-  })
+  return reply.code(problem.status).type('application/problem+json').send(problemDocument(problem, pathOf(request.url), request.id))
 }
 
 const DATABASE_RETRY_AFTER_SECONDS = '5'
@@ -145,7 +131,8 @@ async function problemsPlugin (app: FastifyInstance): Promise<void> {
   app.setNotFoundHandler((request, reply) => {
     const path = pathOf(request.url)
     const allowed = ROUTABLE_METHODS.filter((method) => routes.find(method, path) !== null)
-    if (allowed.length > 0) {
+    // A route of this method exists but found nothing (a missing file under a wildcard): 404.
+    if (allowed.length > 0 && !allowed.includes(request.method as HTTPMethod)) {
       return sendProblem(request, reply, new ProblemError('method-not-allowed', `${request.method} is not supported here; use ${allowed.join(', ')}.`, {
         headers: { allow: allowed.join(', ') }
       }))

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { withResponseHeaders } from '../schemas/headers.js'
 import { rateLimitedResponse, rateLimitHeaders } from '../schemas/rate-limit.js'
 import { ProblemError } from '../src/http/problems.js'
+import { clientAddress } from '../src/http/client-address.js'
 
 export interface RateLimitPolicy {
   /** Names the bucket in the RateLimit headers; routes naming the same policy share one bucket. */
@@ -52,7 +53,7 @@ async function rateLimitPlugin (app: FastifyInstance, { policies }: RateLimitPlu
       const user = await app.tokenSubject(request)
       if (user !== undefined) return `user:${user}`
     }
-    return `ip:${normalizeIP(request.ip)}`
+    return `ip:${normalizeIP(clientAddress(request))}`
   }
 
   const policyOf = (request: FastifyRequest): RateLimitPolicy => request.rateLimitPolicy as RateLimitPolicy

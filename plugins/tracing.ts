@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { clientAddress } from '../src/http/client-address.js'
+import { redactUrl } from '../src/logger.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
@@ -39,11 +41,11 @@ class OneLinePerRequest extends LogController {
     if (this.isLogDisabled(request)) return
     request.log[error == null ? 'info' : 'error']({
       method: request.method,
-      url: request.url,
+      url: redactUrl(request.url),
       route: request.routeOptions.url,
       status: reply.statusCode,
       duration_ms: Number(reply.elapsedTime.toFixed(2)),
-      remote_address: request.ip,
+      remote_address: clientAddress(request),
       user_agent: request.headers['user-agent']
     }, 'request completed')
   }

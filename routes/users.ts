@@ -100,7 +100,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       summary: 'Read the user the token belongs to',
       description: 'The caller\'s own representation, with its `ETag`; a matching `If-None-Match` gets a 304.',
       security: bearer,
-      response: { 200: jsonResponse(User, 'The caller', etagHeader), ...notModified, ...problemResponses(401, 500, 503) }
+      response: { 200: jsonResponse(User, 'The caller', etagHeader), ...notModified, ...problemResponses(400, 401, 500, 503) }
     },
     onRequest: app.authenticate
   }, async (request, reply) => {

@@ -1,5 +1,6 @@
 import Type from 'typebox'
 import { refTo } from './ref.js'
+import { Id } from './strings.js'
 
 const REFRESH_TOKEN = Type.String({ minLength: 1, maxLength: 512, writeOnly: true })
 
@@ -44,7 +45,7 @@ export const RevokeRequest = Type.Object({
 }, { $id: 'RevokeRequest', additionalProperties: false, examples: [{ token: 'q1Yd0qM2m1X8v2c6fQ9mW4mH4oTzq0iXy9p3c4e0Q7s' }] })
 
 export const Session = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: Id(),
   created_at: Type.Unsafe<Date | string>(Type.String({ format: 'date-time' })),
   last_used_at: Type.Unsafe<Date | string>(Type.String({ format: 'date-time', description: 'The login, or the last refresh.' })),
   expires_at: Type.Unsafe<Date | string>(Type.String({ format: 'date-time' })),
@@ -61,8 +62,8 @@ export const SessionList = Type.Object({
 }, { $id: 'SessionList', additionalProperties: false })
 
 export const SessionParams = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  session_id: Type.String({ format: 'uuid' })
+  id: Id(),
+  session_id: Id()
 })
 
 export const Jwks = Type.Object({

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox'
 import { ROLES, STATUSES } from '../src/roles.js'
 import { refTo } from './ref.js'
+import { FORBIDDEN_CHARACTERS, Id } from './strings.js'
 
 const EXAMPLE_USER = {
   id: '0196b5a0-7c1e-7d4a-9f2b-3c4d5e6f7a8b',
@@ -24,11 +25,12 @@ const Email = Type.String({
   description: 'Unique, compared case-insensitively, returned lower-cased.'
 })
 
-// 1–100 characters once surrounding white space is trimmed; the service trims it.
+// 1–100 characters once surrounding white space is trimmed (the service trims it), no
+// control or bidi-override characters, and something visible: not only format characters.
 const Name = Type.String({
   maxLength: 1000,
-  pattern: '^\\s*\\S(?:.{0,98}\\S)?\\s*$',
-  description: '1–100 characters after trimming'
+  pattern: `^(?![\\s\\S]*[${FORBIDDEN_CHARACTERS}])(?=[\\s\\S]*[^\\s\\p{Cf}])\\s*\\S(?:.{0,98}\\S)?\\s*$`,
+  description: '1–100 characters after trimming, with something visible and no control characters'
 })
 
 const Password = Type.String({
@@ -42,7 +44,7 @@ const Password = Type.String({
 const Timestamp = Type.Unsafe<Date | string>(Type.String({ format: 'date-time' }))
 
 export const User = Type.Object({
-  id: Type.String({ format: 'uuid', description: 'Server-assigned UUID v7 (time-ordered).' }),
+  id: Id('Server-assigned UUID v7 (time-ordered), in lower case.'),
   email: Email,
   name: Type.String(),
   role: Role,
@@ -98,11 +100,11 @@ export const UserListQuery = Type.Object({
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Opaque; from `next_cursor`.' })),
   email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'Exact match, case-insensitive.' })),
   role: Type.Optional(Role),
-  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive substring of name or email.' }))
-})
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: `^[^${FORBIDDEN_CHARACTERS}]*$`, description: 'Case-insensitive substring of name or email, without control characters.' }))
+}, { additionalProperties: false })
 
 export const UserIdParams = Type.Object({
-  id: Type.String({ format: 'uuid' })
+  id: Id()
 })
 
 /** What PUT and PATCH may change: the write both share. */

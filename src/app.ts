@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
 import auth from '../plugins/auth.js'
+import bodyParsers from '../plugins/body-parsers.js'
 import bootstrapAdmin from '../plugins/bootstrap-admin.js'
 import database from '../plugins/database.js'
-import draining from '../plugins/draining.js'
+import draining, { drainingServerOptions } from '../plugins/draining.js'
 import hardening from '../plugins/hardening.js'
 import idempotency from '../plugins/idempotency.js'
 import metrics from '../plugins/metrics.js'
@@ -24,7 +25,8 @@ import { loggerOptions } from './logger.js'
 import { sessionAccess } from './sessions.js'
 import { loadSigningKeys, type SigningKeySet } from './signing-keys.js'
 import { watchAccessChanges } from './users.js'
-import { buildValidator } from './http/validation.js'
+import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
+import { buildValidator, refuseUndeclaredQueryParameters } from './http/validation.js'
 
 export interface BuildOptions {
   /** Where log lines go; stdout when omitted. */
@@ -55,21 +57,25 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     schemaController: { compilersFactory: { buildValidator } },
     // The draining plugin answers requests that arrive while closing, as problems.
     return503OnClosing: false,
-    // Explicit limits rather than Node's defaults: a slow client cannot hold a request open forever.
-    requestTimeout: config.requestTimeoutMs,
-    // Longer than the usual load balancer idle timeout (60 s), so the balancer closes first.
-    keepAliveTimeout: 72_000,
-    routerOptions: { maxParamLength: 200 }
+    // The server: explicit limits rather than Node's defaults, enforced within a second, so a slow
+    // client cannot hold a request open; and a drain that does not wait on connections without a request.
+    ...drainingServerOptions({
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      // Longer than the usual load balancer idle timeout (60 s), so the balancer closes first.
+      keepAliveTimeoutMs: 72_000
+    }),
+    routerOptions: { maxParamLength: 200 },
+    // What Node's parser refuses, and URLs Fastify cannot decode, answer as problems too.
+    clientErrorHandler,
+    frameworkErrors
   })
-
-  // Only JSON bodies: anything else is a 415, not a string that fails validation.
-  app.removeContentTypeParser('text/plain')
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
 
   for (const schema of sharedSchemas) app.addSchema(schema)
 
   app.register(tracing)
   app.register(problems)
+  app.register(bodyParsers)
   app.register(draining)
   app.register(loadShedding, { limits: config.pressure, ...options.loadShedding })
   app.register(hardening, { corsOrigins: config.corsOrigins })
@@ -77,7 +83,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   // Before any route, so that every route is instrumented. Imported only when configured:
   // the OpenTelemetry SDK costs ~100 ms of start-up that a service without a collector need not pay.
   if (config.telemetry !== undefined) app.register(import('../plugins/telemetry.js'), config.telemetry)
-  if (config.metricsEnabled) app.register(metrics, { poolMax: config.database.url === undefined ? 1 : config.database.poolMax })
+  if (config.metricsEnabled) app.register(metrics, { poolMax: config.database.url === undefined ? 1 : config.database.poolMax, bearerToken: config.metricsToken })
   // Loaded once, on first use: a generated development key must be the same for every plugin.
   let loadedKeys: Promise<SigningKeySet> | undefined
   const signingKeys = () => (loadedKeys ??= loadSigningKeys(config.jwt))
@@ -102,6 +108,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.register(wellKnownRoutes, { issuer: config.jwt.issuer, publicUrl: config.publicUrl })
   app.register(redis, { url: config.redisUrl })
   app.register(async function api (v1) {
+    v1.addHook('onRoute', refuseUndeclaredQueryParameters)
     // Only the API is limited: probes, metrics and docs are not.
     if (config.rateLimit !== undefined) await v1.register(rateLimit, { policies: rateLimitPolicies(config.rateLimit) })
     v1.register(authRoutes, { sessionTtlSeconds: config.sessionTtlSeconds, accessTokenTtlSeconds: config.jwt.ttlSeconds })

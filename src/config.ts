@@ -19,6 +19,7 @@ export const EnvSchema = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
   LOG_LEVEL: Type.Enum([...LOG_LEVELS], { default: 'info' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576 }),
   TRUST_PROXY: Type.String({ minLength: 1, default: 'false' }),
@@ -33,6 +34,8 @@ export const EnvSchema = Type.Object({
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
   CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 30_000 }),
+  // Unset: 10 s, or REQUEST_TIMEOUT_MS when that is shorter.
+  HEADERS_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 0 })),
   PRESSURE_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
   // Off by default: a saturated process runs at a utilisation near 1 while still answering in time;
   // the event-loop delay is what says requests are waiting.
@@ -40,6 +43,7 @@ export const EnvSchema = Type.Object({
   PRESSURE_MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0 }),
   PRESSURE_MAX_RSS_BYTES: Type.Integer({ minimum: 0, default: 0 }),
   METRICS_ENABLED: Type.Boolean({ default: true }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   RATE_LIMIT_ENABLED: Type.Boolean({ default: true }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 100 }),
@@ -51,7 +55,7 @@ export const EnvSchema = Type.Object({
 
 export type Env = Static<typeof EnvSchema>
 
-export type TrustProxy = boolean | number | string[]
+export type TrustProxy = false | number | string[]
 
 export interface Config {
   nodeEnv: string
@@ -72,8 +76,12 @@ export interface Config {
   bootstrapAdmin: { email: string, password: string } | undefined
   corsOrigins: string[] | undefined
   requestTimeoutMs: number
+  /** How long a request's headers may take to arrive; at most requestTimeoutMs. */
+  headersTimeoutMs: number
   redisUrl: string | undefined
   metricsEnabled: boolean
+  /** When set, /metrics answers only requests bearing it (what Prometheus' bearer_token sends). */
+  metricsToken: string | undefined
   /** Load-shedding thresholds; 0 turns a check off. */
   pressure: { maxEventLoopDelayMs: number, maxEventLoopUtilization: number, maxHeapUsedBytes: number, maxRssBytes: number }
   /** Undefined when rate limiting is turned off. */
@@ -98,12 +106,13 @@ export class ConfigError extends Error {
 }
 
 function parseTrustProxy (raw: string): TrustProxy {
-  if (raw === 'true') return true
+  // Believing every hop means believing the leftmost X-Forwarded-For entry, which the client writes.
+  if (raw === 'true') throw new ConfigError('TRUST_PROXY=true would believe whatever clients write in X-Forwarded-For: give the number of proxies in front (e.g. 1) or their addresses')
   if (raw === 'false') return false
   if (/^\d+$/.test(raw)) return Number(raw)
   const addresses = raw.split(',').map((part) => part.trim()).filter(Boolean)
   if (addresses.length === 0 || addresses.some((address) => !/^[0-9a-fA-F.:/]+$/.test(address))) {
-    throw new ConfigError('TRUST_PROXY must be true, false, a hop count, or a comma-separated list of addresses/CIDRs')
+    throw new ConfigError('TRUST_PROXY must be false, a hop count, or a comma-separated list of addresses/CIDRs')
   }
   return addresses
 }
@@ -127,6 +136,14 @@ function bootstrapAdmin (values: Env): Config['bootstrapAdmin'] {
   const { ADMIN_EMAIL: email, ADMIN_PASSWORD: password } = values
   if ((email === undefined) !== (password === undefined)) throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together')
   return email === undefined || password === undefined ? undefined : { email, password }
+}
+
+// Headers are a few hundred bytes a client sends at once: they must arrive well before a whole
+// request (a body) may. Node refuses a headers timeout longer than the request timeout.
+function headersTimeout ({ HEADERS_TIMEOUT_MS: headers, REQUEST_TIMEOUT_MS: request }: Env): number {
+  if (headers === undefined) return request === 0 ? 10_000 : Math.min(10_000, request)
+  if (request > 0 && headers > request) throw new ConfigError('HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS')
+  return headers
 }
 
 /** Reads the environment; unset and empty variables take their defaults. */
@@ -153,7 +170,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       pgliteDataDir: values.PGLITE_DATA_DIR,
       poolMax: values.DATABASE_POOL_MAX,
       connectTimeoutMs: values.DATABASE_CONNECT_TIMEOUT_MS,
-      statementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS
+      statementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS,
+      queryTimeoutMs: values.DATABASE_QUERY_TIMEOUT_MS
     },
     logLevel: values.LOG_LEVEL,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
@@ -165,8 +183,10 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     bootstrapAdmin: bootstrapAdmin(values),
     corsOrigins: values.CORS_ORIGIN?.split(',').map((origin) => origin.trim()).filter(Boolean),
     requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: headersTimeout(values),
     redisUrl: values.REDIS_URL,
     metricsEnabled: values.METRICS_ENABLED,
+    metricsToken: values.METRICS_TOKEN,
     pressure: {
       maxEventLoopDelayMs: values.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
       maxEventLoopUtilization: values.PRESSURE_MAX_EVENT_LOOP_UTILIZATION,

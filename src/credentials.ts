@@ -13,7 +13,10 @@ let dummyHash: Promise<string> | undefined
  */
 export async function verifyCredentials (db: Database, email: string, password: string): Promise<Principal | undefined> {
   const found = await findCredentials(db, email)
-  dummyHash ??= hashPassword('not the password of anyone')
+  dummyHash ??= hashPassword('not the password of anyone').catch((error: unknown) => {
+    dummyHash = undefined
+    throw error
+  })
   const matches = await verifyPassword(found?.passwordHash ?? await dummyHash, password)
   if (found === undefined || !matches) return undefined
   if (found.status !== 'active') throw new AccountDisabledError()

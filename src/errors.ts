@@ -63,3 +63,11 @@ export class AccountDisabledError extends DomainError {
     super('This account is disabled.')
   }
 }
+
+/** Too much password hashing is waiting already: come back shortly. */
+export class CapacityExceededError extends DomainError {
+  override name = 'CapacityExceededError'
+  constructor () {
+    super('Too many password operations are waiting; retry shortly.')
+  }
+}

@@ -24,8 +24,18 @@ const REDACTED_PATHS = [
  * statement's parameters (emails, password hashes) into its error's message, and so
  * into the stack. What stays: the statement text, the SQLSTATE `code`, the causes.
  */
+function codeInCauses (error: unknown): unknown {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    const { code } = current as { code?: unknown }
+    if (code !== undefined) return code
+  }
+  return undefined
+}
+
 export function serializeError (error: Error): ReturnType<typeof stdSerializers.err> {
   const serialized = stdSerializers.err(error)
+  // The SQLSTATE sits on the driver's error, which drizzle wraps as the cause.
+  serialized.code ??= codeInCauses(error)
   const { query } = error as { query?: unknown }
   if (typeof query !== 'string') return serialized
   const message = `Failed query: ${query}`
@@ -33,6 +43,24 @@ export function serializeError (error: Error): ReturnType<typeof stdSerializers.
   serialized.message = serialized.message.replace(error.message, message)
   delete serialized.params
   return serialized
+}
+
+// Query parameters that carry secrets when a client puts them in a URL (an OAuth habit).
+const SECRET_PARAMETER = /token|password|secret|key|code|signature|session/i
+
+/** A request URL fit for a log line: the values of secret-looking query parameters replaced. */
+export function redactUrl (url: string): string {
+  const queryStart = url.indexOf('?')
+  if (queryStart === -1) return url
+  const parameters = new URLSearchParams(url.slice(queryStart + 1))
+  let redacted = false
+  for (const name of new Set(parameters.keys())) {
+    if (SECRET_PARAMETER.test(name)) {
+      parameters.set(name, '[redacted]')
+      redacted = true
+    }
+  }
+  return redacted ? `${url.slice(0, queryStart)}?${parameters}` : url
 }
 
 export function loggerOptions (level: string): LoggerOptions {

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { hash, verify, type Algorithm } from '@node-rs/argon2'
 import pLimit from 'p-limit'
+import { CapacityExceededError } from './errors.js'
 
 // The library's Algorithm is a const enum, which isolated modules cannot read at run time.
 const ARGON2ID_ALGORITHM: Algorithm.Argon2id = 2
@@ -11,13 +12,31 @@ const ARGON2ID = { algorithm: ARGON2ID_ALGORITHM, memoryCost: 19_456, timeCost: 
 
 // Off the event loop is not enough: four pool threads hashing at once take every core of a
 // small pod, and reads starve for CPU behind a burst of sign-ups (bench/: read p99 ×5).
-// At most one hash fewer than there are cores run at once; the rest wait their turn.
-const hashing = pLimit(Math.max(1, availableParallelism() - 1))
+// At most one hash fewer than there are cores run at once in each queue below.
+const CONCURRENCY = Math.max(1, availableParallelism() - 1)
+
+/**
+ * A queue of argon2 work with a bound: past it, the caller is told to come back
+ * (503 + Retry-After) rather than wait behind a flood. About 85 hashes a second fit
+ * on a core, so a full queue is a wait of about a second.
+ */
+function boundedQueue (maxWaiting: number) {
+  const limit = pLimit(CONCURRENCY)
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    if (limit.pendingCount >= maxWaiting) return Promise.reject(new CapacityExceededError())
+    return limit(work)
+  }
+}
+
+// New passwords (sign-ups, changes) and logins queue apart: a flood of anonymous
+// sign-ups cannot make logins wait, so it cannot lock users out.
+const newPasswords = boundedQueue(64)
+const logins = boundedQueue(128)
 
 export function hashPassword (password: string): Promise<string> {
-  return hashing(() => hash(password, ARGON2ID))
+  return newPasswords(() => hash(password, ARGON2ID))
 }
 
 export function verifyPassword (passwordHash: string, password: string): Promise<boolean> {
-  return hashing(() => verify(passwordHash, password))
+  return logins(() => verify(passwordHash, password))
 }

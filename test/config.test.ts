@@ -10,7 +10,7 @@ t.test('defaults follow the contract', async (t) => {
     publicUrl: undefined,
     sessionTtlSeconds: 2_592_000,
     port: 3000,
-    database: { url: undefined, pgliteDataDir: './data', poolMax: 10, connectTimeoutMs: 5000, statementTimeoutMs: 5000 },
+    database: { url: undefined, pgliteDataDir: './data', poolMax: 10, connectTimeoutMs: 5000, statementTimeoutMs: 5000, queryTimeoutMs: 5000 },
     logLevel: 'info',
     bodyLimitBytes: 1_048_576,
     trustProxy: false,
@@ -19,6 +19,7 @@ t.test('defaults follow the contract', async (t) => {
     bootstrapAdmin: undefined,
     corsOrigins: undefined,
     requestTimeoutMs: 30_000,
+    headersTimeoutMs: 10_000,
     redisUrl: undefined,
     metricsEnabled: true,
     pressure: { maxEventLoopDelayMs: 1000, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, maxRssBytes: 0 },
@@ -57,7 +58,7 @@ t.test('values are converted from strings; empty means unset', async (t) => {
     UNRELATED: 'ignored'
   })
   t.match(config, { port: 8080, bodyLimitBytes: 2048, logLevel: 'warn', shutdownGraceMs: 10_000 })
-  t.same(config.database, { url: 'postgres://app@db:5432/users', pgliteDataDir: 'memory://', poolMax: 10, connectTimeoutMs: 5000, statementTimeoutMs: 5000 })
+  t.same(config.database, { url: 'postgres://app@db:5432/users', pgliteDataDir: 'memory://', poolMax: 10, connectTimeoutMs: 5000, statementTimeoutMs: 5000, queryTimeoutMs: 5000 })
 })
 
 t.test('rate limits: the buckets, Redis, and a switch to turn limiting off', async (t) => {
@@ -67,8 +68,9 @@ t.test('rate limits: the buckets, Redis, and a switch to turn limiting off', asy
   t.equal(loadConfig({ RATE_LIMIT_ENABLED: 'false' }).rateLimit, undefined)
 })
 
-t.test('TRUST_PROXY: a boolean, a hop count or addresses', async (t) => {
-  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+t.test('TRUST_PROXY: off, a hop count or addresses; never "every hop"', async (t) => {
+  t.equal(loadConfig({}).trustProxy, false)
+  t.throws(() => loadConfig({ TRUST_PROXY: 'true' }), /^TRUST_PROXY=true would believe whatever clients write/)
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
   t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, ['10.0.0.0/8', '127.0.0.1'])
   t.throws(() => loadConfig({ TRUST_PROXY: 'everyone' }), /TRUST_PROXY/)

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { buildTestApp, tokenFor } from './helpers/app.js'
-import { type Components, invalidValue, type Schema, validValue } from './helpers/arbitraries.js'
+import { type Components, hostileText, invalidValue, type Schema, validValue } from './helpers/arbitraries.js'
 import { testDatabases } from './helpers/databases.js'
 import { SpecValidator } from './helpers/spec-validator.js'
 
@@ -43,7 +43,17 @@ function requestArbitrary (document: Document, knownIds: string[]): fc.Arbitrary
   const components = document.components.schemas
   const operations = Object.entries(document.paths).flatMap(([template, methods]) =>
     Object.entries(methods).map(([method, operation]) => ({ template, method: method.toUpperCase(), operation })))
-  const id = fc.oneof(fc.constantFrom(...knownIds), fc.uuid(), fc.string({ minLength: 1, maxLength: 40 }))
+  const known = fc.constantFrom(...knownIds)
+  const id = fc.oneof(
+    known,
+    fc.uuid(),
+    fc.string({ minLength: 1, maxLength: 40 }),
+    known.map((value) => value.toUpperCase()),
+    known.map((value) => `urn:uuid:${value}`),
+    hostileText
+  )
+  // Integers written other than in decimal, which Number() would read anyway.
+  const malformedInteger = fc.constantFrom('0x10', '1e1', ' 16', '', '16.0', '+5', '-0', '0b11')
   const tag = fc.constantFrom('"1"', '"2"', '*', 'W/"1"', '"999"', 'garbage')
 
   return fc.constantFrom(...operations).chain(({ template, method, operation }) => {
@@ -51,20 +61,26 @@ function requestArbitrary (document: Document, knownIds: string[]): fc.Arbitrary
     const query = parameters.filter((parameter) => parameter.in === 'query').map((parameter) =>
       fc.option(fc.oneof(
         { weight: 3, arbitrary: validValue(parameter.schema, components) },
-        { weight: 1, arbitrary: fc.string({ maxLength: 20 }) }
+        { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+        { weight: 1, arbitrary: hostileText },
+        { weight: 1, arbitrary: malformedInteger }
       ), { nil: undefined, freq: 2 }).map((value) => [parameter.name, value] as const))
+    // Parameters the operation does not define, the bracketed kind among them.
+    const unknownParameter = fc.option(fc.tuple(fc.constantFrom('role[]', 'admin', 'access_token', 'limit[]', 'x'), fc.string({ maxLength: 10 })), { nil: undefined, freq: 4 })
     const bodySchema = operation.requestBody?.content['application/json']?.schema
     return fc.record({
-      path: id.map((value) => template.replace('{id}', encodeURIComponent(value))),
+      path: fc.tuple(id, id).map(([value, other]) => template.replace('{id}', encodeURIComponent(value)).replace('{session_id}', encodeURIComponent(other))),
       query: fc.tuple(...query),
+      extra: unknownParameter,
       credentials: fc.constantFrom<Credentials>('none', 'user', 'admin', 'garbage'),
       ifMatch: fc.option(tag, { nil: undefined }),
       ifNoneMatch: fc.option(tag, { nil: undefined }),
       idempotencyKey: fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
       body: bodySchema === undefined ? fc.constant(undefined) : bodyArbitrary(bodySchema, components, method)
-    }).map(({ path, query, credentials, ifMatch, ifNoneMatch, idempotencyKey, body }) => {
+    }).map(({ path, query, extra, credentials, ifMatch, ifNoneMatch, idempotencyKey, body }) => {
       const search = new URLSearchParams()
       for (const [name, value] of query) if (value !== undefined) search.set(name, String(value))
+      if (extra !== undefined) search.append(...extra)
       const headers: Record<string, string> = {}
       if (ifMatch !== undefined) headers['if-match'] = ifMatch
       if (ifNoneMatch !== undefined) headers['if-none-match'] = ifNoneMatch

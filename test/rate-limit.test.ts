@@ -142,6 +142,13 @@ t.test('TRUST_PROXY decides whether X-Forwarded-For names the client', async (t)
     t.equal((await spoofed(api, '203.0.113.2, 198.51.100.1')).status, 429, 'one hop trusted: the spoofable left part is ignored')
     t.equal((await spoofed(api, '203.0.113.2, 198.51.100.2')).status, 401)
   })
+
+  t.test('what is not an address names no client: the peer\'s address counts', async (t) => {
+    const { api } = await buildTestApp(t, memory, { RATE_LIMIT_MAX: '2', TRUST_PROXY: '1' })
+    t.equal(remaining(await spoofed(api, 'not-an-address')).r, 1)
+    t.equal(remaining(await spoofed(api, 'another word')).r, 0, 'no fresh bucket per made-up value')
+    t.equal((await spoofed(api, '127.0.0.1')).status, 429, 'the same bucket as the peer itself')
+  })
   t.end()
 })
 

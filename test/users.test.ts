@@ -88,7 +88,7 @@ forEachDatabase(t, async (t, database) => {
     t.equal(missing.body.type, '/problems/not-found')
     const malformed = await api.get('/v1/users/not-a-uuid')
     t.equal(malformed.status, 400)
-    t.same(malformed.body.errors, [{ pointer: 'id', detail: 'must be a UUID' }])
+    t.match(malformed.body.errors, [{ pointer: 'id', detail: /^must be a UUID/ }])
     t.equal((await api.delete('/v1/users/123')).status, 400)
   })
 })

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { migrationsFolder } from '../project-root.js'
+import { promiseWithDeadline, queryWithDeadline } from './deadline.js'
 import { observePromise, observeThenable, queryObservers, type QueryObservers } from './observe.js'
 import * as schema from './schema.js'
 
@@ -17,6 +18,12 @@ export interface DatabaseSettings {
   connectTimeoutMs?: number
   /** PostgreSQL only: longer statements are cancelled (default 5 s), so an outage is a quick 503, not a hang. */
   statementTimeoutMs?: number
+  /**
+   * PostgreSQL only: the client's own deadline for a statement or a transaction, the wait
+   * for a connection included (default 5 s). Unlike statement_timeout it holds when the
+   * server is frozen and cannot enforce anything.
+   */
+  queryTimeoutMs?: number
 }
 
 export interface DatabaseConnection {
@@ -40,7 +47,7 @@ export interface DatabaseConnection {
 // Any constant shared by all replicas; it serialises concurrent migrations.
 const MIGRATION_LOCK_ID = 0x75736572
 
-async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, statementTimeoutMs = 5000 }: DatabaseSettings & { url: string }): Promise<DatabaseConnection> {
+async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, statementTimeoutMs = 5000, queryTimeoutMs = 5000 }: DatabaseSettings & { url: string }): Promise<DatabaseConnection> {
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const { migrate } = await import('drizzle-orm/postgres-js/migrator')
@@ -53,10 +60,14 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
   // The migration lock waits for other replicas' migrations, so only the pool gets the statement timeout.
   const client = postgres(url, { ...options, max: poolMax, connection: { ...options.connection, statement_timeout: statementTimeoutMs } })
   const observers = queryObservers()
-  // drizzle sends every statement outside transactions through unsafe().
+  // drizzle sends every statement outside transactions through unsafe(), and each
+  // transaction through begin(). A call whose deadline passed may still be carried out
+  // when a frozen server thaws: its statement is already in the server's socket.
   const unsafe = client.unsafe.bind(client)
   client.unsafe = ((query: string, ...rest: Parameters<typeof unsafe> extends [unknown, ...infer R] ? R : never) =>
-    observeThenable(unsafe(query, ...rest), query, observers)) as typeof client.unsafe
+    observeThenable(queryWithDeadline(unsafe(query, ...rest), queryTimeoutMs), query, observers)) as typeof client.unsafe
+  const begin = client.begin.bind(client)
+  client.begin = ((...args: Parameters<typeof begin>) => promiseWithDeadline(begin(...args), queryTimeoutMs)) as typeof client.begin
   const db = drizzle({ client, schema })
 
   // Replicas starting together must not run the same migration twice: one

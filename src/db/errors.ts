@@ -1,7 +1,9 @@
 // Node socket errors and postgres.js's own connection errors.
 const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED'
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+  // Our own client-side deadline (deadline.ts): a frozen or swamped server.
+  'QUERY_DEADLINE'
 ])
 
 // SQLSTATEs that mean "the database cannot serve now", not "this query is wrong":

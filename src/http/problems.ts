@@ -9,6 +9,7 @@ export const PROBLEM_KINDS = {
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'request-timeout': { status: 408, title: 'Request timeout' },
   'email-taken': { status: 409, title: 'Email already taken' },
   'idempotency-key-in-flight': { status: 409, title: 'A request with this Idempotency-Key is still running' },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
@@ -17,6 +18,7 @@ export const PROBLEM_KINDS = {
   'validation-failed': { status: 422, title: 'Validation failed' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused with a different request' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
+  'request-header-fields-too-large': { status: 431, title: 'Request header fields too large' },
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'Service unavailable' }
 } as const satisfies Record<string, { status: number, title: string }>
@@ -65,4 +67,25 @@ export function invalidTokenProblem (detail: string): ProblemError {
 /** A 401 for a request that sent no credentials at all. */
 export function missingCredentialsProblem (detail: string): ProblemError {
   return new ProblemError('unauthorized', detail, { headers: { 'www-authenticate': `Bearer ${REALM}` } })
+}
+
+/** The RFC 9457 document of a problem, as every error response carries it. */
+export function problemDocument (problem: ProblemError, instance: string, requestId: string): Record<string, unknown> {
+  const { status, title } = PROBLEM_KINDS[problem.kind]
+  return {
+    type: problemType(problem.kind),
+    title,
+    status,
+    detail: problem.detail,
+    instance,
+    request_id: requestId,
+    ...(problem.extras.errors === undefined ? {} : { errors: problem.extras.errors }),
+    ...problem.extras.members
+  }
+}
+
+/** The request path: `instance` leaves out the query string, which can carry emails. */
+export function pathOf (url: string): string {
+  const queryStart = url.indexOf('?')
+  return queryStart === -1 ? url : url.slice(0, queryStart)
 }

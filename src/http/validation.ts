@@ -6,10 +6,42 @@ const buildCompiler = AjvCompiler()
 // silently, and keep the failing schema so errors can quote its description.
 const common = { allErrors: true, removeAdditional: false, verbose: true } as const
 
+type Validate = ((data: unknown) => boolean) & { errors?: unknown[] | null }
+
+const DECIMAL_INTEGER = /^-?(?:0|[1-9][0-9]{0,14})$/
+
+function integerMembers (schema: unknown): string[] {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties ?? {}
+  return Object.entries(properties).filter(([, property]) => property.type === 'integer').map(([name]) => name)
+}
+
+/**
+ * ajv coerces a parameter with Number(), which reads `0x10`, `1e1`, ` 16` and an empty
+ * string as integers: a parameter declared an integer must be written as one, in decimal.
+ */
+function decimalIntegersOnly (validate: Validate, schema: unknown): Validate {
+  const members = integerMembers(schema)
+  if (members.length === 0) return validate
+  const strict: Validate = (data) => {
+    const values = data as Record<string, unknown>
+    const malformed = members.filter((name) => typeof values[name] === 'string' && !DECIMAL_INTEGER.test(values[name] as string))
+    if (malformed.length === 0) {
+      const valid = validate(data)
+      strict.errors = validate.errors
+      return valid
+    }
+    strict.errors = malformed.map((name) => ({ instancePath: `/${name}`, keyword: 'type', message: 'must be a decimal integer', params: { type: 'integer' } }))
+    return false
+  }
+  return strict
+}
+
 function buildPartAwareValidator (externalSchemas: Parameters<BuildCompilerFromPool>[0]) {
   const forBody = buildCompiler(externalSchemas, { customOptions: { ...common, coerceTypes: false } })
   const forParameters = buildCompiler(externalSchemas, { customOptions: { ...common, coerceTypes: 'array' } })
-  return (route: RouteDefinition) => (route.httpPart === 'body' ? forBody(route) : forParameters(route))
+  return (route: RouteDefinition) => route.httpPart === 'body'
+    ? forBody(route)
+    : decimalIntegersOnly(forParameters(route) as Validate, route.schema)
 }
 
 /**
@@ -19,3 +51,8 @@ function buildPartAwareValidator (externalSchemas: Parameters<BuildCompilerFromP
  * argument as a bare schema, while Fastify passes it the route definition.
  */
 export const buildValidator = buildPartAwareValidator as unknown as BuildCompilerFromPool
+
+/** For an API scope's onRoute hook: a route that declares no query parameters accepts none. */
+export function refuseUndeclaredQueryParameters (route: { schema?: { querystring?: unknown } }): void {
+  route.schema = { ...route.schema, querystring: route.schema?.querystring ?? { type: 'object', properties: {}, additionalProperties: false } }
+}

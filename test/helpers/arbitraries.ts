@@ -36,9 +36,21 @@ function stringFor (schema: Schema): fc.Arbitrary<string> {
     case 'uuid': return fc.uuid()
     case 'date-time': return fc.date({ noInvalidDate: true }).map((date) => date.toISOString())
   }
-  if (schema.pattern !== undefined) return fc.stringMatching(new RegExp(schema.pattern)).filter((text) => text.length <= length.maxLength)
+  if (schema.pattern !== undefined) {
+    const pattern = new RegExp(schema.pattern, 'u')
+    // fast-check cannot generate from lookarounds or \p{…}: draw text and keep what matches.
+    const generated = /\(\?[=!]|\\p\{/.test(schema.pattern) ? fc.string({ ...length, unit: 'grapheme' }) : fc.stringMatching(pattern)
+    return generated.filter((text) => text.length <= length.maxLength && text.length >= length.minLength && pattern.test(text))
+  }
   return fc.string(length)
 }
+
+/** Text that no stored or searched string should accept: NUL, controls, bidi overrides, invisible-only. */
+export const hostileText = fc.tuple(
+  fc.string({ maxLength: 8 }),
+  fc.constantFrom('\u0000', '\u0007', '\u001b', '\u007f', '\u202e', '\u2066', '\u200b\u200b', '\u0085'),
+  fc.string({ maxLength: 8 })
+).map(([before, hostile, after]) => `${before}${hostile}${after}`)
 
 /** Values that satisfy the schema. */
 export function validValue (schema: Schema, components: Components): fc.Arbitrary<unknown> {
@@ -67,11 +79,12 @@ export function validValue (schema: Schema, components: Components): fc.Arbitrar
 export function invalidValue (schema: Schema, components: Components): fc.Arbitrary<unknown> {
   const resolved = resolve(schema, components)
   const names = Object.keys(resolved.properties ?? {})
-  const spoilers: Array<fc.Arbitrary<unknown>> = [fc.jsonValue()]
+  const spoilers: Array<fc.Arbitrary<unknown>> = [fc.jsonValue(), hostileText]
   if (names.length > 0) {
     const valid = validValue(resolved, components) as fc.Arbitrary<Record<string, unknown>>
     spoilers.push(
       fc.tuple(valid, fc.constantFrom(...names), fc.jsonValue()).map(([value, name, junk]) => ({ ...value, [name]: junk })),
+      fc.tuple(valid, fc.constantFrom(...names), hostileText).map(([value, name, junk]) => ({ ...value, [name]: junk })),
       fc.tuple(valid, fc.constantFrom(...names)).map(([value, name]) => Object.fromEntries(Object.entries(value).filter(([key]) => key !== name))),
       fc.tuple(valid, fc.string({ minLength: 1, maxLength: 10 }), fc.jsonValue()).map(([value, name, junk]) => ({ ...value, [name]: junk }))
     )

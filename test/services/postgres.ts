@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -28,6 +28,11 @@ export interface PostgresServer {
   start (): Promise<void>
   /** Stops the server and deletes its files. */
   destroy (): Promise<void>
+  /**
+   * SIGSTOPs the postmaster and every backend, as a hung host or a stalled volume would
+   * leave them: connections stay open and nothing answers. Resolves to a function that thaws them.
+   */
+  freeze (): () => void
 }
 
 async function waitUntilAccepting (url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -90,12 +95,31 @@ export async function startPostgres (): Promise<PostgresServer> {
     await exited
   }
 
+  function freeze (): () => void {
+    const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+    const backends = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number)
+    const frozen = [postmaster, ...backends]
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP')
+    // runuser stops itself when its child stops (job control): it must be continued too.
+    const wrapper = child?.pid !== undefined && child.pid !== postmaster ? [child.pid] : []
+    return () => {
+      for (const pid of [...frozen, ...wrapper]) {
+        try {
+          process.kill(pid, 'SIGCONT')
+        } catch {
+          // Gone meanwhile: nothing to thaw.
+        }
+      }
+    }
+  }
+
   await start()
   return {
     url,
     port,
     start,
     stop,
+    freeze,
     async destroy () {
       await stop()
       rmSync(directory, { recursive: true, force: true })

@@ -16,6 +16,7 @@ export type Problem = {
      * - `/problems/forbidden` (403): Forbidden
      * - `/problems/not-found` (404): Not found
      * - `/problems/method-not-allowed` (405): Method not allowed
+     * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/precondition-failed` (412): Precondition failed
@@ -24,6 +25,7 @@ export type Problem = {
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
+     * - `/problems/request-header-fields-too-large` (431): Request header fields too large
      * - `/problems/internal-error` (500): Internal server error
      * - `/problems/service-unavailable` (503): Service unavailable
      */
@@ -59,6 +61,7 @@ export type ValidationProblem = {
      * - `/problems/forbidden` (403): Forbidden
      * - `/problems/not-found` (404): Not found
      * - `/problems/method-not-allowed` (405): Method not allowed
+     * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/precondition-failed` (412): Precondition failed
@@ -67,6 +70,7 @@ export type ValidationProblem = {
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
+     * - `/problems/request-header-fields-too-large` (431): Request header fields too large
      * - `/problems/internal-error` (500): Internal server error
      * - `/problems/service-unavailable` (503): Service unavailable
      */
@@ -128,6 +132,7 @@ export type NotReady = {
      * - `/problems/forbidden` (403): Forbidden
      * - `/problems/not-found` (404): Not found
      * - `/problems/method-not-allowed` (405): Method not allowed
+     * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/precondition-failed` (412): Precondition failed
@@ -136,6 +141,7 @@ export type NotReady = {
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
+     * - `/problems/request-header-fields-too-large` (431): Request header fields too large
      * - `/problems/internal-error` (500): Internal server error
      * - `/problems/service-unavailable` (503): Service unavailable
      */
@@ -216,6 +222,9 @@ export type RevokeRequest = {
 };
 
 export type Session = {
+    /**
+     * a UUID, in lower case
+     */
     id: string;
     created_at: string;
     /**
@@ -271,7 +280,7 @@ export type AuthorizationServerMetadata = {
 
 export type User = {
     /**
-     * Server-assigned UUID v7 (time-ordered).
+     * Server-assigned UUID v7 (time-ordered), in lower case.
      */
     id: string;
     /**
@@ -305,7 +314,7 @@ export type UserCreate = {
      */
     email: string;
     /**
-     * 1–100 characters after trimming
+     * 1–100 characters after trimming, with something visible and no control characters
      */
     name: string;
     /**
@@ -320,7 +329,7 @@ export type UserReplace = {
      */
     email: string;
     /**
-     * 1–100 characters after trimming
+     * 1–100 characters after trimming, with something visible and no control characters
      */
     name: string;
     /**
@@ -338,7 +347,7 @@ export type UserPatch = {
      */
     email?: string;
     /**
-     * 1–100 characters after trimming
+     * 1–100 characters after trimming, with something visible and no control characters
      */
     name?: string;
     /**
@@ -412,7 +421,7 @@ export type UserCreateWritable = {
      */
     email: string;
     /**
-     * 1–100 characters after trimming
+     * 1–100 characters after trimming, with something visible and no control characters
      */
     name: string;
     /**
@@ -434,7 +443,7 @@ export type UserPatchWritable = {
      */
     email?: string;
     /**
-     * 1–100 characters after trimming
+     * 1–100 characters after trimming, with something visible and no control characters
      */
     name?: string;
     /**
@@ -653,7 +662,7 @@ export type ListUsersData = {
          */
         role?: 'user' | 'admin';
         /**
-         * Case-insensitive substring of name or email.
+         * Case-insensitive substring of name or email, without control characters.
          */
         q?: string;
     };
@@ -774,6 +783,10 @@ export type GetCurrentUserData = {
 
 export type GetCurrentUserErrors = {
     /**
+     * Malformed JSON, or invalid path or query parameters
+     */
+    400: ValidationProblem;
+    /**
      * Missing or invalid credentials
      */
     401: Problem;
@@ -805,6 +818,9 @@ export type GetCurrentUserResponse = GetCurrentUserResponses[keyof GetCurrentUse
 export type DeleteUserData = {
     body?: never;
     path: {
+        /**
+         * a UUID, in lower case
+         */
         id: string;
     };
     query?: never;
@@ -860,6 +876,9 @@ export type DeleteUserResponse = DeleteUserResponses[keyof DeleteUserResponses];
 export type GetUserData = {
     body?: never;
     path: {
+        /**
+         * a UUID, in lower case
+         */
         id: string;
     };
     query?: never;
@@ -911,6 +930,9 @@ export type GetUserResponse = GetUserResponses[keyof GetUserResponses];
 export type UpdateUserData = {
     body: UserPatchWritable;
     path: {
+        /**
+         * a UUID, in lower case
+         */
         id: string;
     };
     query?: never;
@@ -982,6 +1004,9 @@ export type UpdateUserResponse = UpdateUserResponses[keyof UpdateUserResponses];
 export type ReplaceUserData = {
     body: UserReplace;
     path: {
+        /**
+         * a UUID, in lower case
+         */
         id: string;
     };
     query?: never;
@@ -1053,6 +1078,9 @@ export type ReplaceUserResponse = ReplaceUserResponses[keyof ReplaceUserResponse
 export type DeleteSessionsData = {
     body?: never;
     path: {
+        /**
+         * a UUID, in lower case
+         */
         id: string;
     };
     query?: never;
@@ -1104,6 +1132,9 @@ export type DeleteSessionsResponse = DeleteSessionsResponses[keyof DeleteSession
 export type ListSessionsData = {
     body?: never;
     path: {
+        /**
+         * a UUID, in lower case
+         */
         id: string;
     };
     query?: never;
@@ -1155,7 +1186,13 @@ export type ListSessionsResponse = ListSessionsResponses[keyof ListSessionsRespo
 export type DeleteSessionData = {
     body?: never;
     path: {
+        /**
+         * a UUID, in lower case
+         */
         id: string;
+        /**
+         * a UUID, in lower case
+         */
         session_id: string;
     };
     query?: never;
