@@ -5,7 +5,7 @@ import type { Role } from './roles.js'
 import { ALGORITHMS, type SigningKeySet } from './signing-keys.js'
 
 /** RFC 9068: the `typ` of an access token, so an ID token or another JWT cannot pass for one. */
-export const ACCESS_TOKEN_TYPE = 'at+jwt'
+const ACCESS_TOKEN_TYPE = 'at+jwt'
 
 export interface AccessClaims {
   /** The user. */

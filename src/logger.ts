@@ -32,7 +32,7 @@ function codeInCauses (error: unknown): unknown {
   return undefined
 }
 
-export function serializeError (error: Error): ReturnType<typeof stdSerializers.err> {
+function serializeError (error: Error): ReturnType<typeof stdSerializers.err> {
   const serialized = stdSerializers.err(error)
   // The SQLSTATE sits on the driver's error, which drizzle wraps as the cause.
   serialized.code ??= codeInCauses(error)

@@ -81,7 +81,7 @@ export async function parseSigningKeys (json: string): Promise<SigningKeySet> {
 }
 
 /** A new private key as a JWK with a fresh kid. */
-export async function generateSigningJwk (alg: SigningAlgorithm = 'EdDSA'): Promise<JWK> {
+async function generateSigningJwk (alg: SigningAlgorithm = 'EdDSA'): Promise<JWK> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) })
   return { ...await exportJWK(privateKey), kid: randomUUID(), alg, use: 'sig' }
 }
@@ -98,7 +98,7 @@ export async function prependNewKey (existing: string | undefined, alg: SigningA
  * first use, readable by the owner only), or one that lives as long as the process
  * when `file` is undefined (an in-memory database).
  */
-export async function developmentSigningKeys (file: string | undefined): Promise<SigningKeySet> {
+async function developmentSigningKeys (file: string | undefined): Promise<SigningKeySet> {
   if (file === undefined) return parseSigningKeys(JSON.stringify(await prependNewKey(undefined)))
   try {
     return await parseSigningKeys(await readFile(file, 'utf8'))

@@ -29,7 +29,7 @@ export type ProblemKind = keyof typeof PROBLEM_KINDS
 // origin, where GET /problems/{kind} describes the kind.
 export const PROBLEM_TYPE_BASE = '/problems/'
 
-export function problemType (kind: ProblemKind): string {
+function problemType (kind: ProblemKind): string {
   return PROBLEM_TYPE_BASE + kind
 }
 
