@@ -1,6 +1,7 @@
 import t from 'tap'
 import { buildTestApp, newUser } from './helpers/app.js'
 import { startPostgres } from './services/postgres.js'
+import { until } from './helpers/wait.js'
 
 // This test freezes its database, so it starts a PostgreSQL of its own rather than the suite's shared one.
 const unavailable = process.env.TEST_POSTGRES_URL === undefined && process.env.CI !== 'true'
@@ -17,15 +18,6 @@ function answeredWithin<T> (answer: Promise<T>): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${CLIENT_ABORT_MS} ms: the request hangs`)), CLIENT_ABORT_MS)
   })
   return Promise.race([answer, hang]).finally(() => clearTimeout(timer))
-}
-
-async function until<T> (probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (done(value) || Date.now() > deadline) return value
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }
 
 t.test('a frozen PostgreSQL is a 503 with Retry-After at the client-side deadline, not a hang; service recovers on thaw', { skip: unavailable }, async (t) => {

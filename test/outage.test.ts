@@ -1,20 +1,12 @@
 import t from 'tap'
 import { buildTestApp, newUser } from './helpers/app.js'
 import { startPostgres } from './services/postgres.js'
+import { until } from './helpers/wait.js'
 
 // This test stops its database, so it starts a PostgreSQL of its own rather than the suite's shared one.
 const unavailable = process.env.TEST_POSTGRES_URL === undefined && process.env.CI !== 'true'
   ? 'TEST_POSTGRES_URL is not set (no PostgreSQL for this run): run the suite with `npm test`'
   : undefined
-
-async function until<T> (probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (done(value) || Date.now() > deadline) return value
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 t.test('PostgreSQL goes away and comes back: 503s with Retry-After, readiness follows, nothing acknowledged is lost', { skip: unavailable }, async (t) => {
   const server = await startPostgres()
