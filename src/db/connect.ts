@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { migrationsFolder } from '../project-root.js'
-import { promiseWithDeadline, queryWithDeadline } from './deadline.js'
+import { queryWithDeadline, transactionWithDeadline } from './deadline.js'
 import { observePromise, observeThenable, queryObservers, type QueryObservers } from './observe.js'
 import * as schema from './schema.js'
 
@@ -61,13 +61,23 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
   const client = postgres(url, { ...options, max: poolMax, connection: { ...options.connection, statement_timeout: statementTimeoutMs } })
   const observers = queryObservers()
   // drizzle sends every statement outside transactions through unsafe(), and each
-  // transaction through begin(). A call whose deadline passed may still be carried out
-  // when a frozen server thaws: its statement is already in the server's socket.
+  // transaction through begin() (whose own BEGIN comes through unsafe() too): each gets the
+  // client-side deadline of deadline.ts. What a caller that got a QueryDeadlineError may
+  // assume: a statement that was sent (postgres.js also pipelines onto busy connections)
+  // may still run when a frozen server thaws, unless the cancel sent at the deadline gets
+  // there first; a transaction is rolled back then, unless its COMMIT had been sent. So a
+  // deadline on a write means "maybe written": retry it with a condition (README).
   const unsafe = client.unsafe.bind(client)
-  client.unsafe = ((query: string, ...rest: Parameters<typeof unsafe> extends [unknown, ...infer R] ? R : never) =>
-    observeThenable(queryWithDeadline(unsafe(query, ...rest), queryTimeoutMs), query, observers)) as typeof client.unsafe
-  const begin = client.begin.bind(client)
-  client.begin = ((...args: Parameters<typeof begin>) => promiseWithDeadline(begin(...args), queryTimeoutMs)) as typeof client.begin
+  client.unsafe = ((query: string, ...rest: Parameters<typeof unsafe> extends [unknown, ...infer R] ? R : never) => {
+    const pending = unsafe(query, ...rest)
+    // begin()'s own BEGIN (the one with onexecute) is left to the transaction's deadline:
+    // were begin() to give up on it, a BEGIN that completes at the thaw would leave its
+    // connection reserved in an open transaction for good.
+    const ownBegin = (rest[1] as { onexecute?: unknown } | undefined)?.onexecute !== undefined
+    return observeThenable(ownBegin ? pending : queryWithDeadline(pending, queryTimeoutMs), query, observers)
+  }) as typeof client.unsafe
+  const begin = client.begin.bind(client) as (...args: unknown[]) => Promise<unknown>
+  client.begin = ((...args: unknown[]) => transactionWithDeadline(begin, args, queryTimeoutMs)) as typeof client.begin
   const db = drizzle({ client, schema })
 
   // Replicas starting together must not run the same migration twice: one

@@ -43,7 +43,23 @@ export function queryWithDeadline<T extends PromiseLike<unknown>> (pending: T, m
   return pending
 }
 
-/** The same deadline for a whole transaction (postgres.js `begin`). */
-export function promiseWithDeadline<T> (pending: Promise<T>, milliseconds: number): Promise<T> {
-  return raced((resolve, reject) => { pending.then(resolve, reject) }, milliseconds, () => {})
+/**
+ * The same deadline for a whole transaction: `begin(fn)` or `begin(options, fn)` of
+ * postgres.js. A transaction whose deadline passed is rolled back, not committed, once the
+ * server answers again: its callback then throws, which makes postgres.js send ROLLBACK.
+ * Only a transaction whose COMMIT was already sent when the deadline passed may still commit.
+ */
+export function transactionWithDeadline<T> (begin: (...args: unknown[]) => Promise<T>, args: unknown[], milliseconds: number): Promise<T> {
+  let expired = false
+  const fn = args.at(-1)
+  if (typeof fn !== 'function') return begin(...args)
+  const guarded = async (sql: unknown): Promise<unknown> => {
+    if (expired) throw new QueryDeadlineError(milliseconds)
+    const returned: unknown = fn(sql)
+    // postgres.js awaits every query of an array the callback returns.
+    const result: unknown = await (Array.isArray(returned) ? Promise.all(returned) : returned)
+    if (expired) throw new QueryDeadlineError(milliseconds)
+    return result
+  }
+  return raced((resolve, reject) => { begin(...args.slice(0, -1), guarded).then(resolve, reject) }, milliseconds, () => { expired = true })
 }
