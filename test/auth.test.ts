@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm'
 import t from 'tap'
 import { ADMIN, buildTestApp, newUser } from './helpers/app.js'
 import { forEachDatabase, testDatabases } from './helpers/databases.js'
+import { until } from './helpers/wait.js'
 
 const INVALID_TOKEN = /^Bearer realm="users-service", error="invalid_token"/
 
@@ -10,12 +11,7 @@ const INVALID_TOKEN = /^Bearer realm="users-service", error="invalid_token"/
  * asserted here (`npm test` asserts no durations): only that it happens without a restart.
  */
 async function eventually (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return true
-    if (Date.now() > deadline) return false
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  return until(check, (held) => held, timeoutMs)
 }
 
 forEachDatabase(t, async (t, database) => {

@@ -4,6 +4,7 @@ import { prependNewKey } from '../src/signing-keys.js'
 import { ADMIN, buildTestApp, newUser, TEST_SIGNING_KEYS, type Api, type TestApp } from './helpers/app.js'
 import { forEachDatabase, testDatabases } from './helpers/databases.js'
 import { decodePart, forgeToken } from './helpers/tokens.js'
+import { until } from './helpers/wait.js'
 
 const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43,}$/
 
@@ -306,12 +307,8 @@ t.test('replicas sharing PostgreSQL refuse an ended session or a disabled user w
 
   async function refusedOnB (token: string): Promise<boolean> {
     // Generous: the notice usually arrives within milliseconds; the cache would keep the answer for 30 s.
-    const deadline = Date.now() + 10_000
-    while (Date.now() < deadline) {
-      if ((await replicaB.api.withToken(token).get('/v1/users/me')).status === 401) return true
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    return false
+    const last = await until(() => replicaB.api.withToken(token).get('/v1/users/me'), (response) => response.status === 401, 10_000)
+    return last.status === 401
   }
 
   const loggedOut = await replicaA.signUp()
