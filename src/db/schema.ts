@@ -25,7 +25,11 @@ export const users = pgTable('users', {
   version: integer('version').notNull().default(1),
   ...timestamps
 }, (table) => [
-  uniqueIndex('users_email_lower_key').on(sql`lower(${table.email})`)
+  uniqueIndex('users_email_lower_key').on(sql`lower(${table.email})`),
+  // One per listing sort, with id as the tie-breaker, so a keyset page costs the same at any depth.
+  index('users_created_at_id_idx').on(table.createdAt, table.id),
+  index('users_email_id_idx').on(table.email, table.id),
+  index('users_name_id_idx').on(table.name, table.id)
 ])
 
 /**
