@@ -13,7 +13,7 @@ import { encodeCursor } from '../src/http/cursor.js'
 import { startPostgres } from '../test/services/postgres.js'
 import { type LoadOptions, type LoadResult, measure } from './lib/load.js'
 import { type ServerSpec, startServer } from './lib/servers.js'
-import { seedUsers } from './seed.js'
+import { createdAtOf, seedUsers } from './seed.js'
 import { benchCredentials } from './lib/tokens.js'
 
 const { values } = parseArgs({
@@ -28,7 +28,8 @@ const { values } = parseArgs({
 const load: LoadOptions = { connections: Number(values.connections), durationSeconds: Number(values.duration), warmupSeconds: Number(values.warmup) }
 const MB = 1024 * 1024
 
-interface Contender { spec: ServerSpec, cursor (id: string): string }
+// Each server's own cursor to the page after the same user: ours is keyed by the default sort (created_at, id).
+interface Contender { spec: ServerSpec, cursor (user: { id: string, createdAt: string }): string }
 
 interface Row { scenario: string, server: string, result: LoadResult }
 
@@ -45,14 +46,14 @@ try {
     {
       // As shipped: production mode, auth, rate limiting (limit above the load), tracing, request log at info to a file.
       spec: { name: 'users-service', entry: 'dist/src/server.js', env: { ...common, NODE_ENV: 'production', AUTH_RATE_LIMIT_MAX: '1000000000' }, logFile: join(scratch, 'users-service.log') },
-      cursor: encodeCursor
+      cursor: ({ id, createdAt }) => encodeCursor({ sort: 'created_at', filters: {} }, { key: createdAt, id })
     },
-    { spec: { name: 'ceiling', entry: 'bench/servers/ceiling.ts', nodeArgs: ['--import', 'tsx'], env: common }, cursor: (id) => id },
-    { spec: { name: 'express', entry: 'bench/servers/express-peer.ts', nodeArgs: ['--import', 'tsx'], env: { ...common, NODE_ENV: 'production' }, logFile: join(scratch, 'express.log') }, cursor: (id) => id }
+    { spec: { name: 'ceiling', entry: 'bench/servers/ceiling.ts', nodeArgs: ['--import', 'tsx'], env: common }, cursor: ({ id }) => id },
+    { spec: { name: 'express', entry: 'bench/servers/express-peer.ts', nodeArgs: ['--import', 'tsx'], env: { ...common, NODE_ENV: 'production' }, logFile: join(scratch, 'express.log') }, cursor: ({ id }) => id }
   ]
   const auth = { authorization: `Bearer ${credentials.token}` }
   const hotId = seeded.userIds[Math.floor(seeded.userIds.length / 2)]!
-  const deepId = seeded.userIds[Math.floor(seeded.userIds.length * 0.9)]!
+  const deepUser = await createdAtOf(postgresServer.url, seeded.userIds[Math.floor(seeded.userIds.length * 0.9)]!)
   const signUp: LoadOptions = {
     ...load,
     connections: 10,
@@ -68,7 +69,7 @@ try {
       const scenarios: Array<[string, string, LoadOptions]> = [
         ['GET /v1/users/{id}', `/v1/users/${hotId}`, { ...load, headers: auth }],
         ['GET /v1/users page 1', '/v1/users?limit=20', { ...load, headers: auth }],
-        ['GET /v1/users deep page', `/v1/users?limit=20&cursor=${cursor(deepId)}`, { ...load, headers: auth }],
+        ['GET /v1/users deep page', `/v1/users?limit=20&cursor=${cursor(deepUser)}`, { ...load, headers: auth }],
         ['GET /health/ready', '/health/ready', load],
         ['POST /v1/users', '/v1/users', signUp]
       ]

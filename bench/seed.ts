@@ -56,6 +56,17 @@ export async function seedUsers (databaseUrl: string, count: number): Promise<Se
   }
 }
 
+/** A seeded user with its created_at as the service writes it in a cursor (ISO, milliseconds). */
+export async function createdAtOf (databaseUrl: string, id: string): Promise<{ id: string, createdAt: string }> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+  try {
+    const [row] = await sql<Array<{ created_at: Date }>>`select created_at from users where id = ${id}`
+    return { id, createdAt: row!.created_at.toISOString() }
+  } finally {
+    await sql.end()
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({ options: { 'database-url': { type: 'string' }, users: { type: 'string', default: '100000' } } })
   if (values['database-url'] === undefined) throw new Error('--database-url is required')

@@ -5,14 +5,14 @@ import { emptyResponse, etagHeader, jsonResponse, linkHeader, locationHeader } f
 import { problemResponses } from '../schemas/problem.js'
 import { refTo } from '../schemas/ref.js'
 import { bearer } from '../schemas/security.js'
-import { User, UserCreate, UserIdParams, UserList, UserListQuery, UserPatch, UserReplace, type UserChangesBody } from '../schemas/user.js'
+import { DEFAULT_USER_SORT, User, UserCreate, UserIdParams, UserList, UserListQuery, UserPatch, UserReplace, type UserChangesBody } from '../schemas/user.js'
 import { assertMaySetRole, assertMaySetStatus } from '../src/access.js'
 import { assertCurrentPassword } from '../src/credentials.js'
 import { UnknownPrincipalError } from '../src/errors.js'
 import { decodeCursor, encodeCursor } from '../src/http/cursor.js'
 import { etagFor, ifNoneMatchMatches, versionsFromIfMatch } from '../src/http/etag.js'
-import { ProblemError } from '../src/http/problems.js'
-import { createUser, deleteUser, findUserById, getUser, listUsers, updateUser, type UserRecord } from '../src/users.js'
+import { isPositionFor, listUsers, positionAfter } from '../src/user-listing.js'
+import { createUser, deleteUser, findUserById, getUser, updateUser, type UserRecord } from '../src/users.js'
 
 const tags = ['users']
 
@@ -42,7 +42,7 @@ function nextPageLink (path: string, query: Record<string, unknown>, cursor: str
   return `<${path}?${parameters}>; rel="next"`
 }
 
-/** The users resource: HTTP in, calls into src/users.ts, HTTP out. */
+/** The users resource: HTTP in, calls into src/users.ts and src/user-listing.ts, HTTP out. */
 const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) {
   const collectionPath = `${app.prefix}/users`
 
@@ -71,7 +71,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       tags,
       operationId: 'listUsers',
       summary: 'List users, one keyset page at a time',
-      description: 'Users come in ascending id order (UUID v7, so creation order). Following `next_cursor` visits every user exactly once, even while users are created: new users sort after every existing one.',
+      description: '`sort` orders users by `created_at` (the default), `email` or `name`, ascending, or descending with a leading `-`; ties are broken by id, in the same direction. Pagination is by keyset, so a deep page costs what the first does. Following `next_cursor` (or the `Link` header, which keeps `sort`, the filters and `include_total`) visits every matching user exactly once, even while users are created: those that sort after the page reached appear later on. A cursor is valid only with the sort and filters it was issued for, else 400. `include_total=true` adds `total`, the number of all matching users (whatever the cursor and limit), at the cost of counting them.',
       security: bearer,
       querystring: UserListQuery,
       response: { 200: jsonResponse(UserList, 'A page of users', linkHeader), ...problemResponses(400, 401, 403, 500, 503) }
@@ -79,18 +79,15 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
     onRequest: app.authenticate,
     preHandler: app.requireAdmin
   }, async (request, reply) => {
-    const { cursor, limit, email, role, q } = request.query
-    const after = cursor === undefined ? undefined : decodeCursor(cursor)
-    if (cursor !== undefined && after === undefined) {
-      throw new ProblemError('invalid-parameters', 'The cursor is not one this service issued.', {
-        errors: [{ pointer: 'cursor', detail: 'is not a valid cursor' }]
-      })
-    }
-    const page = await listUsers(app.db, { limit, after, email, role, q })
+    const { cursor, limit, sort = DEFAULT_USER_SORT, include_total: includeTotal, ...filters } = request.query
+    // Emails match case-insensitively: a cursor serves every spelling of the same filter.
+    const scope = { sort, filters: { ...filters, email: filters.email?.toLowerCase() } }
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, scope, (position) => isPositionFor(sort, position))
+    const page = await listUsers(app.db, { ...filters, sort, limit, after, includeTotal })
     const last = page.users.at(-1)
-    const nextCursor = page.hasMore && last !== undefined ? encodeCursor(last.id) : null
+    const nextCursor = page.hasMore && last !== undefined ? encodeCursor(scope, positionAfter(sort, last)) : null
     if (nextCursor !== null) reply.header('link', nextPageLink(collectionPath, request.query, nextCursor))
-    return { data: page.users, next_cursor: nextCursor }
+    return { data: page.users, next_cursor: nextCursor, total: page.total }
   })
 
   app.get('/users/me', {
@@ -164,7 +161,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       tags,
       operationId: 'updateUser',
       summary: 'Change some of a user\'s members (role: admins only)',
-      description: 'A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id; users changing their own send `current_password` too (else 403), and every other session of the user ends. `status` (admins only): `disabled` ends every session of the user at once. With `If-Match`, a stale version is a 412.',
+      description: 'A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id; users changing their own send `current_password` too (else 403), and every other session of the user ends. `status` (admins only): `disabled` ends every session of the user at once; `active` lets them log in again (their old sessions stay ended). The last active admin cannot be demoted or disabled (409). A new password on the list of common or breached passwords, or only white space, is a 422. With `If-Match`, a stale version is a 412.',
       security: bearer,
       params: UserIdParams,
       body: refTo(UserPatch),
@@ -178,10 +175,10 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       tags,
       operationId: 'deleteUser',
       summary: 'Delete a user (themself, or any as an admin)',
-      description: 'Deletes for good; the user\'s tokens stop working at once. With `If-Match`, a stale version is a 412.',
+      description: 'Deletes for good; the user\'s tokens stop working at once. The last active admin cannot be deleted (409). With `If-Match`, a stale version is a 412.',
       security: bearer,
       params: UserIdParams,
-      response: { 204: emptyResponse('Deleted'), ...problemResponses(400, 401, 403, 404, 412, 500, 503) }
+      response: { 204: emptyResponse('Deleted'), ...problemResponses(400, 401, 403, 404, 409, 412, 500, 503) }
     },
     ...selfOrAdmin
   }, async (request, reply) => {

@@ -19,7 +19,7 @@ const Role = Type.Enum(ROLES, { description: 'Only an admin may set it; self-reg
 
 const Status = Type.Enum(STATUSES, { description: 'Only an admin may set it; a `disabled` user cannot log in, and their sessions end.' })
 
-const Email = Type.String({
+export const Email = Type.String({
   format: 'email',
   maxLength: 254,
   description: 'Unique, compared case-insensitively, returned lower-cased.'
@@ -33,7 +33,7 @@ const Name = Type.String({
   description: '1–100 characters after trimming, with something visible and no control characters'
 })
 
-const Password = Type.String({
+export const Password = Type.String({
   minLength: 8,
   maxLength: 128,
   writeOnly: true,
@@ -92,15 +92,33 @@ export const UserList = Type.Object({
   data: Type.Array(refTo(User)),
   next_cursor: Type.Union([Type.String(), Type.Null()], {
     description: 'Pass as `cursor` to get the next page; null on the last page.'
-  })
-}, { $id: 'UserList', additionalProperties: false, examples: [{ data: [EXAMPLE_USER], next_cursor: 'dTE6MDE5NmI1YTAtN2MxZS03ZDRhLTlmMmItM2M0ZDVlNmY3YThi' }] })
+  }),
+  total: Type.Optional(Type.Integer({
+    minimum: 0,
+    description: 'How many users match the filters, over all pages; only with `include_total=true`.'
+  }))
+}, { $id: 'UserList', additionalProperties: false, examples: [{ data: [EXAMPLE_USER], next_cursor: 'dTI6WyJjcmVhdGVkX2F0IiwiUkJOdm8xV3paNG9SIiwiMjAyNi0xMS0yMVQxMjowMDowMC4wMDBaIiwiMDE5NmI1YTAtN2MxZS03ZDRhLTlmMmItM2M0ZDVlNmY3YThiIl0' }] })
+
+/** The listing's order when the query names none. */
+export const DEFAULT_USER_SORT = 'created_at'
 
 export const UserListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size.' }),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Opaque; from `next_cursor`.' })),
+  cursor: Type.Optional(Type.String({
+    minLength: 1,
+    // Room for the longest name a cursor may carry.
+    maxLength: 1024,
+    description: 'Opaque; from `next_cursor`. Valid only with the `sort` and filters it was issued for.'
+  })),
   email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'Exact match, case-insensitive.' })),
   role: Type.Optional(Role),
-  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: `^[^${FORBIDDEN_CHARACTERS}]*$`, description: 'Case-insensitive substring of name or email, without control characters.' }))
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: `^[^${FORBIDDEN_CHARACTERS}]*$`, description: 'Case-insensitive substring of name or email, without control characters.' })),
+  status: Type.Optional(Type.Enum(STATUSES, { description: 'Only users with this status.' })),
+  sort: Type.Optional(Type.Enum(['created_at', '-created_at', 'email', '-email', 'name', '-name'], {
+    default: DEFAULT_USER_SORT,
+    description: 'The order: by `created_at` (the default), `email` or `name`, ascending, or descending with a leading `-`. Ties go by id, in the same direction.'
+  })),
+  include_total: Type.Optional(Type.Boolean({ description: '`true` adds `total` to the body: how many users match the filters, over all pages. It costs a count of them.' }))
 }, { additionalProperties: false })
 
 export const UserIdParams = Type.Object({

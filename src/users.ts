@@ -1,15 +1,15 @@
-import { and, asc, eq, gt, ilike, inArray, ne, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import type { Database, DatabaseConnection } from './db/connect.js'
 import { preparedPerDatabase } from './db/prepared.js'
 import { users } from './db/schema.js'
-import { EmailTakenError, UserNotFoundError, VersionMismatchError } from './errors.js'
+import { EmailTakenError, LastActiveAdminError, UserNotFoundError, VersionMismatchError } from './errors.js'
 import { hashPassword } from './passwords.js'
 import type { Role, Status } from './roles.js'
 import { revokeUserSessions } from './sessions.js'
 
 /** What the API shows of a user, plus the version its ETag derives from. Never the hash. */
-const publicColumns = {
+export const publicColumns = {
   id: users.id,
   email: users.email,
   name: users.name,
@@ -48,15 +48,6 @@ export interface UpdateOptions {
   keepSession?: string | undefined
 }
 
-export interface ListUsersQuery {
-  limit: number
-  /** Only users whose id sorts after this one (the keyset cursor). */
-  after?: string | undefined
-  email?: string | undefined
-  role?: Role | undefined
-  q?: string | undefined
-}
-
 const UNIQUE_VIOLATION = '23505'
 
 function isUniqueViolation (error: unknown): boolean {
@@ -81,12 +72,8 @@ function normalizeEmail (email: string): string {
 }
 
 // Matches the unique index on lower(email), so lookups by email use it.
-function hasEmail (email: string): SQL {
+export function hasEmail (email: string): SQL {
   return sql`lower(${users.email}) = ${normalizeEmail(email)}`
-}
-
-function escapeLikePattern (text: string): string {
-  return text.replace(/[\\%_]/g, (character) => `\\${character}`)
 }
 
 export async function createUser (db: Database, input: NewUser): Promise<UserRecord> {
@@ -155,23 +142,6 @@ export async function ensureAdmin (db: Database, email: string, password: string
     .where(and(hasEmail(email), ne(users.role, 'admin')))
 }
 
-/** One page in id order; `hasMore` tells whether a next page exists. */
-export async function listUsers (db: Database, query: ListUsersQuery): Promise<{ users: UserRecord[], hasMore: boolean }> {
-  const conditions: SQL[] = []
-  if (query.after !== undefined) conditions.push(gt(users.id, query.after))
-  if (query.email !== undefined) conditions.push(hasEmail(query.email))
-  if (query.role !== undefined) conditions.push(eq(users.role, query.role))
-  if (query.q !== undefined) {
-    const pattern = `%${escapeLikePattern(query.q)}%`
-    conditions.push(or(ilike(users.name, pattern), ilike(users.email, pattern))!)
-  }
-  const rows = await db.select(publicColumns).from(users)
-    .where(and(...conditions))
-    .orderBy(asc(users.id))
-    .limit(query.limit + 1)
-  return { users: rows.slice(0, query.limit), hasMore: rows.length > query.limit }
-}
-
 /**
  * The versions a write is conditional on (from If-Match); undefined makes it
  * unconditional. The check is part of the write's WHERE clause, so a concurrent
@@ -190,12 +160,31 @@ async function missReason (db: Database, id: string): Promise<Error> {
 }
 
 /**
+ * Refuses to take the last active admin away (demoted, disabled or deleted). The active
+ * admins are locked first, so two requests that each remove a different one of the last
+ * two cannot both pass: the second sees what the first did.
+ */
+async function assertAdminRemains (tx: Database, id: string): Promise<void> {
+  const activeAdmins = await tx.select({ id: users.id }).from(users)
+    .where(and(eq(users.role, 'admin'), eq(users.status, 'active')))
+    // One lock order for every transaction that takes these locks: no deadlocks between them.
+    .orderBy(asc(users.id))
+    .for('update')
+  if (activeAdmins.length === 1 && activeAdmins[0]!.id === id) throw new LastActiveAdminError()
+}
+
+function removesAnAdmin (changes: UserChanges): boolean {
+  return changes.role === 'user' || changes.status === 'disabled'
+}
+
+/**
  * Applies the changes and bumps the version. In the same transaction, a new password
  * ends the user's other sessions, and disabling the user ends all of them.
  */
 export async function updateUser (db: Database, id: string, changes: UserChanges, { expected, keepSession }: UpdateOptions = {}): Promise<UserRecord> {
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
   return db.transaction(async (tx) => {
+    if (removesAnAdmin(changes)) await assertAdminRemains(tx, id)
     const email = changes.email === undefined ? undefined : normalizeEmail(changes.email)
     const [updated] = await rejectingDuplicateEmail(tx.update(users).set({
       email,
@@ -216,8 +205,11 @@ export async function updateUser (db: Database, id: string, changes: UserChanges
 }
 
 export async function deleteUser (db: Database, id: string, expected?: ExpectedVersions): Promise<void> {
-  const deleted = await db.delete(users).where(targetOf(id, expected)).returning({ id: users.id })
-  if (deleted.length === 0) throw await missReason(db, id)
+  await db.transaction(async (tx) => {
+    await assertAdminRemains(tx, id)
+    const deleted = await tx.delete(users).where(targetOf(id, expected)).returning({ id: users.id })
+    if (deleted.length === 0) throw await missReason(tx, id)
+  })
 }
 
 /** Sent by the triggers of migration 0004: 'user:<id>' or 'session:<id>'. */
