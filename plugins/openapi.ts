@@ -55,6 +55,7 @@ async function openapiPlugin (app: FastifyInstance): Promise<void> {
         { name: 'auth', description: 'Log in, refresh, log out' },
         { name: 'users', description: 'The users resource' },
         { name: 'sessions', description: 'A user\'s logins' },
+        { name: 'account', description: 'Password reset and email verification, with tokens sent by mail' },
         { name: 'discovery', description: 'Keys and metadata for services that verify this service\'s tokens' },
         { name: 'health', description: 'Liveness and readiness probes' }
       ]

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import Router, { type HTTPMethod } from 'find-my-way'
 import { isDatabaseUnavailable } from '../src/db/errors.js'
-import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, InvalidRefreshTokenError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../src/errors.js'
+import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, WeakPasswordError } from '../src/errors.js'
 import { invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, type FieldError, type ProblemKind } from '../src/http/problems.js'
 
 interface ValidationIssue {
@@ -77,6 +77,11 @@ function problemForDomainError (error: DomainError): ProblemError | undefined {
   if (error instanceof InvalidRefreshTokenError) return missingCredentialsProblem(error.message)
   if (error instanceof AccountDisabledError) return new ProblemError('forbidden', error.message)
   if (error instanceof CapacityExceededError) return new ProblemError('service-unavailable', error.message, { headers: { 'retry-after': '1' } })
+  if (error instanceof WeakPasswordError) return new ProblemError('validation-failed', 'The request body does not match the schema.', { errors: [{ pointer: '/password', detail: error.message }] })
+  if (error instanceof LoginDelayedError) return new ProblemError('login-delayed', error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) } })
+  if (error instanceof LastActiveAdminError) return new ProblemError('last-active-admin', error.message)
+  if (error instanceof InvalidAccountTokenError) return new ProblemError('invalid-account-token', error.message)
+  if (error instanceof MailUnavailableError) return new ProblemError('mail-unavailable', error.message)
   return undefined
 }
 

@@ -5,7 +5,8 @@ import { RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.js'
 import { emptyResponse, jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { refTo } from '../schemas/ref.js'
-import { verifyCredentials } from '../src/credentials.js'
+import { logIn } from '../src/credentials.js'
+import type { LoginThrottlePolicy } from '../src/login-throttle.js'
 import { missingCredentialsProblem, ProblemError, type FieldError } from '../src/http/problems.js'
 import { revokeByRefreshToken, revokeSession, rotateRefreshToken, startSession, type SessionGrant } from '../src/sessions.js'
 
@@ -25,10 +26,11 @@ function assertPresent (members: Record<string, unknown>, grant: string): void {
 export interface AuthRoutesOptions {
   sessionTtlSeconds: number
   accessTokenTtlSeconds: number
+  loginThrottle: LoginThrottlePolicy
 }
 
 /** Logging in, refreshing and logging out: the RFC 6749 token endpoint and RFC 7009 revocation. */
-const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function authRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds }) {
+const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function authRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds, loginThrottle }) {
   await app.register(formbody)
 
   async function tokensFor (grant: SessionGrant) {
@@ -47,11 +49,11 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
       tags: ['auth'],
       operationId: 'createToken',
       summary: 'Log in with email and password, or exchange a refresh token',
-      description: 'The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401, in the same time; a disabled account is a 403 only after the right password.',
+      description: 'The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401, in the same time; a disabled account is a 403 only after the right password. After `LOGIN_MAX_FAILURES` consecutive failures for one email (known or not), every attempt for it, from any address and right or wrong, gets a 429 `login-delayed` with `Retry-After` until a delay ends that starts at 1 s and doubles with each further failure, up to 15 minutes; a successful login or a password reset clears the count.',
       security: [],
       consumes,
       body: refTo(TokenRequest),
-      response: { 200: jsonResponse(TokenResponse, 'An access token and the session\'s next refresh token', cacheControlNoStore), ...problemResponses(400, 401, 403, 413, 415, 422, 500, 503) }
+      response: { 200: jsonResponse(TokenResponse, 'An access token and the session\'s next refresh token', cacheControlNoStore), ...problemResponses(400, 401, 403, 413, 415, 422, 429, 500, 503) }
     }
   }, async (request, reply) => {
     const body = request.body
@@ -64,7 +66,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
     }
     const email = body.email ?? body.username
     assertPresent({ [body.username === undefined ? 'email' : 'username']: email, password: body.password }, 'password')
-    const principal = await verifyCredentials(app.db, email!, body.password!)
+    const principal = await logIn(app.db, email!, body.password!, loginThrottle)
     if (principal === undefined) throw missingCredentialsProblem('The email or password is wrong.')
     return tokensFor(await startSession(app.db, principal, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] }))
   })

@@ -1,3 +1,4 @@
+import { EmailVerificationConfirmation, PasswordResetConfirmation, PasswordResetRequest } from './account.js'
 import { AuthorizationServerMetadata, Jwks, RevokeRequest, Session, SessionList, TokenRequest, TokenResponse } from './auth.js'
 import { Health, NotReady } from './health.js'
 import { Problem, ValidationProblem } from './problem.js'
@@ -7,5 +8,6 @@ import { User, UserCreate, UserList, UserPatch, UserReplace } from './user.js'
 export const sharedSchemas = [
   Problem, ValidationProblem, Health, NotReady,
   TokenRequest, TokenResponse, RevokeRequest, Session, SessionList, Jwks, AuthorizationServerMetadata,
+  PasswordResetRequest, PasswordResetConfirmation, EmailVerificationConfirmation,
   User, UserCreate, UserReplace, UserPatch, UserList
 ]

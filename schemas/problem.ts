@@ -42,18 +42,18 @@ export const ValidationProblem = Type.Object({ ...problemMembers, errors: Type.O
 })
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
-  400: 'Malformed JSON, or invalid path or query parameters',
+  400: 'Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token',
   401: 'Missing or invalid credentials',
   403: 'Not allowed for this caller',
   404: 'No such resource',
-  409: 'The email is already taken',
+  409: 'The email is already taken, or the change would leave no active admin',
   412: 'If-Match does not match the current ETag',
   413: 'The body is over the size limit',
   415: 'The body is not JSON',
   422: 'The body breaks the schema',
-  429: 'Rate limit exceeded',
+  429: 'Rate limit exceeded, or too many failed logins for this email',
   500: 'An unexpected error',
-  503: 'Unavailable: the database is unreachable, the server is draining, or it is overloaded'
+  503: 'Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured'
 }
 
 export const retryAfterHeader = { 'Retry-After': Type.Integer({ minimum: 1, description: 'Seconds to wait before trying again.' }) }

@@ -9,11 +9,13 @@ import hardening from '../plugins/hardening.js'
 import idempotency from '../plugins/idempotency.js'
 import metrics from '../plugins/metrics.js'
 import loadShedding from '../plugins/load-shedding.js'
+import mail, { type MailPluginOptions } from '../plugins/mail.js'
 import openapi from '../plugins/openapi.js'
 import problems from '../plugins/problems.js'
 import rateLimit, { type RateLimitPolicy } from '../plugins/rate-limit.js'
 import redis from '../plugins/redis.js'
 import tracing, { tracingServerOptions } from '../plugins/tracing.js'
+import accountRoutes from '../routes/account.js'
 import authRoutes from '../routes/auth.js'
 import healthRoutes from '../routes/health.js'
 import sessionsRoutes from '../routes/sessions.js'
@@ -33,6 +35,10 @@ export interface BuildOptions {
   logStream?: DestinationStream
   /** Tests sample the process more often than production does. */
   loadShedding?: { sampleIntervalMs: number }
+  /** Tests retry mail sooner than production does. */
+  mail?: Pick<MailPluginOptions, 'retry' | 'pollIntervalMs'>
+  /** Milliseconds since the epoch, for failed-login delays; tests move it instead of sleeping. */
+  clock?: () => number
 }
 
 // Fastify honours a hop count, but its typings only admit the function form of it.
@@ -97,6 +103,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     watchAccessChanges: (listener) => watchAccessChanges(app.database, listener)
   })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
+  app.register(mail, { ...config.mail, ...options.mail })
   app.register(idempotency, {
     secrets: async () => (await signingKeys()).all.map((key) => key.derivedSecret),
     ttlMs: 24 * 60 * 60 * 1000,
@@ -111,7 +118,12 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     v1.addHook('onRoute', refuseUndeclaredQueryParameters)
     // Only the API is limited: probes, metrics and docs are not.
     if (config.rateLimit !== undefined) await v1.register(rateLimit, { policies: rateLimitPolicies(config.rateLimit) })
-    v1.register(authRoutes, { sessionTtlSeconds: config.sessionTtlSeconds, accessTokenTtlSeconds: config.jwt.ttlSeconds })
+    v1.register(authRoutes, {
+      sessionTtlSeconds: config.sessionTtlSeconds,
+      accessTokenTtlSeconds: config.jwt.ttlSeconds,
+      loginThrottle: { maxFailures: config.loginMaxFailures, now: options.clock ?? Date.now }
+    })
+    v1.register(accountRoutes)
     v1.register(usersRoutes)
     v1.register(sessionsRoutes)
   }, { prefix: '/v1' })

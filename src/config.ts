@@ -2,6 +2,8 @@ import { join } from 'node:path'
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 import type { DatabaseSettings } from './db/connect.js'
+import type { MailTransport } from './mail/sender.js'
+import { assertAcceptablePassword } from './password-policy.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -30,6 +32,10 @@ export const EnvSchema = Type.Object({
   JWT_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 2_592_000 }),
   PRINCIPAL_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
+  LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  MAIL_FROM: Type.String({ minLength: 3, default: 'users-service@localhost' }),
+  MAIL_OUTBOX_DIR: Type.String({ minLength: 1, default: './data/outbox' }),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
   CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
@@ -74,6 +80,10 @@ export interface Config {
   /** How long a user's role may be reused without a change notification; 0 reads it on every request. */
   principalCacheTtlMs: number
   bootstrapAdmin: { email: string, password: string } | undefined
+  /** Consecutive failed logins per email before each further attempt must wait. */
+  loginMaxFailures: number
+  /** `transport` is undefined when the service cannot send mail (production without SMTP_URL). */
+  mail: { transport: MailTransport | undefined, from: string }
   corsOrigins: string[] | undefined
   requestTimeoutMs: number
   /** How long a request's headers may take to arrive; at most requestTimeoutMs. */
@@ -135,7 +145,13 @@ function jwtSettings (values: Env): JwtSettings {
 function bootstrapAdmin (values: Env): Config['bootstrapAdmin'] {
   const { ADMIN_EMAIL: email, ADMIN_PASSWORD: password } = values
   if ((email === undefined) !== (password === undefined)) throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together')
-  return email === undefined || password === undefined ? undefined : { email, password }
+  if (email === undefined || password === undefined) return undefined
+  try {
+    assertAcceptablePassword(password)
+  } catch (error) {
+    throw new ConfigError(`ADMIN_PASSWORD is refused: ${(error as Error).message}`)
+  }
+  return { email, password }
 }
 
 // Headers are a few hundred bytes a client sends at once: they must arrive well before a whole
@@ -144,6 +160,14 @@ function headersTimeout ({ HEADERS_TIMEOUT_MS: headers, REQUEST_TIMEOUT_MS: requ
   if (headers === undefined) return request === 0 ? 10_000 : Math.min(10_000, request)
   if (request > 0 && headers > request) throw new ConfigError('HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS')
   return headers
+}
+
+// Without an SMTP server, development mail lands in a folder; production has no such fallback.
+function mailSettings (values: Env): Config['mail'] {
+  const transport: MailTransport | undefined = values.SMTP_URL !== undefined
+    ? { kind: 'smtp', url: values.SMTP_URL }
+    : values.NODE_ENV === 'production' ? undefined : { kind: 'outbox', directory: values.MAIL_OUTBOX_DIR }
+  return { transport, from: values.MAIL_FROM }
 }
 
 /** Reads the environment; unset and empty variables take their defaults. */
@@ -181,6 +205,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     sessionTtlSeconds: values.SESSION_TTL_SECONDS,
     principalCacheTtlMs: values.PRINCIPAL_CACHE_TTL_MS,
     bootstrapAdmin: bootstrapAdmin(values),
+    loginMaxFailures: values.LOGIN_MAX_FAILURES,
+    mail: mailSettings(values),
     corsOrigins: values.CORS_ORIGIN?.split(',').map((origin) => origin.trim()).filter(Boolean),
     requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: headersTimeout(values),

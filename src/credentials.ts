@@ -1,6 +1,7 @@
 import type { Principal } from './access.js'
 import type { Database } from './db/connect.js'
 import { AccountDisabledError, NotAllowedError } from './errors.js'
+import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import { findCredentials, findPasswordHash } from './users.js'
 
@@ -11,7 +12,7 @@ let dummyHash: Promise<string> | undefined
  * same argon2 verification as a wrong password, so timing does not tell them apart.
  * A disabled user is told so only after giving the right password.
  */
-export async function verifyCredentials (db: Database, email: string, password: string): Promise<Principal | undefined> {
+async function verifyCredentials (db: Database, email: string, password: string): Promise<Principal | undefined> {
   const found = await findCredentials(db, email)
   dummyHash ??= hashPassword('not the password of anyone').catch((error: unknown) => {
     dummyHash = undefined
@@ -21,6 +22,19 @@ export async function verifyCredentials (db: Database, email: string, password: 
   if (found === undefined || !matches) return undefined
   if (found.status !== 'active') throw new AccountDisabledError()
   return { id: found.id, role: found.role }
+}
+
+/**
+ * A password login: refused while the email's failed-login delay runs (right password or
+ * wrong), a failure counted, a success clearing the count. A disabled account's right
+ * password is neither: it is refused without counting against the email.
+ */
+export async function logIn (db: Database, email: string, password: string, throttle: LoginThrottlePolicy): Promise<Principal | undefined> {
+  const hasFailures = await assertLoginAllowed(db, email, throttle)
+  const principal = await verifyCredentials(db, email, password)
+  if (principal === undefined) await recordLoginFailure(db, email, throttle)
+  else if (hasFailures) await clearLoginFailures(db, email)
+  return principal
 }
 
 /** A user changing their own password proves they know the current one. */

@@ -71,3 +71,40 @@ export class CapacityExceededError extends DomainError {
     super('Too many password operations are waiting; retry shortly.')
   }
 }
+
+/** A new password that is on the list of common and breached ones, or only white space. */
+export class WeakPasswordError extends DomainError {
+  override name = 'WeakPasswordError'
+}
+
+/** Too many consecutive failed logins for this email: no attempt counts until the delay ends. */
+export class LoginDelayedError extends DomainError {
+  override name = 'LoginDelayedError'
+  constructor (readonly retryAfterSeconds: number) {
+    super(`Too many failed logins for this email; try again in ${retryAfterSeconds} s.`)
+  }
+}
+
+/** The change would leave nobody able to administer the service. */
+export class LastActiveAdminError extends DomainError {
+  override name = 'LastActiveAdminError'
+  constructor () {
+    super('This is the last active admin: promote or enable another admin first.')
+  }
+}
+
+/** A mailed token that is unknown, used, expired, or for an address the user no longer has. */
+export class InvalidAccountTokenError extends DomainError {
+  override name = 'InvalidAccountTokenError'
+  constructor () {
+    super('The token is invalid, used or expired, or the email it was sent to has changed.')
+  }
+}
+
+/** This deployment has no way to send mail (production without SMTP_URL). */
+export class MailUnavailableError extends DomainError {
+  override name = 'MailUnavailableError'
+  constructor () {
+    super('This service cannot send mail: it has no SMTP server configured.')
+  }
+}

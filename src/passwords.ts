@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import { hash, verify, type Algorithm } from '@node-rs/argon2'
 import pLimit from 'p-limit'
 import { CapacityExceededError } from './errors.js'
+import { assertAcceptablePassword } from './password-policy.js'
 
 // The library's Algorithm is a const enum, which isolated modules cannot read at run time.
 const ARGON2ID_ALGORITHM: Algorithm.Argon2id = 2
@@ -33,7 +34,9 @@ function boundedQueue (maxWaiting: number) {
 const newPasswords = boundedQueue(64)
 const logins = boundedQueue(128)
 
-export function hashPassword (password: string): Promise<string> {
+/** The hash of a new password, once it is known not to be one that people guess. */
+export async function hashPassword (password: string): Promise<string> {
+  assertAcceptablePassword(password)
   return newPasswords(() => hash(password, ARGON2ID))
 }
 

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto'
 import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import type { Principal } from './access.js'
@@ -7,19 +6,10 @@ import { preparedPerDatabase } from './db/prepared.js'
 import { refreshTokens, sessions, users } from './db/schema.js'
 import { InvalidRefreshTokenError, SessionNotFoundError } from './errors.js'
 import type { SessionAccess } from './principal-cache.js'
+import { hashOfToken, newSecretToken } from './secret-tokens.js'
 
-/** 256 bits: a refresh token cannot be guessed, so a fast hash is enough to store it. */
-const REFRESH_TOKEN_BYTES = 32
 /** Browsers send long User-Agent strings; a session only needs enough to be recognised. */
 const USER_AGENT_MAX_LENGTH = 256
-
-function newRefreshToken (): string {
-  return randomBytes(REFRESH_TOKEN_BYTES).toString('base64url')
-}
-
-function hashOf (refreshToken: string): string {
-  return createHash('sha256').update(refreshToken).digest('base64url')
-}
 
 export interface SessionGrant {
   sessionId: string
@@ -46,7 +36,7 @@ function isLive () {
  */
 export async function startSession (db: Database, user: Principal, options: { ttlSeconds: number, userAgent: string | undefined }): Promise<SessionGrant> {
   const sessionId = uuidv7()
-  const refreshToken = newRefreshToken()
+  const refreshToken = newSecretToken()
   await db.transaction(async (tx) => {
     await tx.insert(sessions).values({
       id: sessionId,
@@ -54,7 +44,7 @@ export async function startSession (db: Database, user: Principal, options: { tt
       expiresAt: sql`now() + make_interval(secs => ${options.ttlSeconds})`,
       userAgent: options.userAgent?.slice(0, USER_AGENT_MAX_LENGTH)
     })
-    await tx.insert(refreshTokens).values({ tokenHash: hashOf(refreshToken), sessionId })
+    await tx.insert(refreshTokens).values({ tokenHash: hashOfToken(refreshToken), sessionId })
     await tx.update(users).set({ lastLoginAt: sql`now()` }).where(eq(users.id, user.id))
   })
   return { sessionId, refreshToken, principal: user }
@@ -72,7 +62,7 @@ export async function revokeSession (db: Database, sessionId: string): Promise<s
  * Of concurrent exchanges of one token exactly one wins; the others count as reuse.
  */
 export async function rotateRefreshToken (db: Database, refreshToken: string): Promise<SessionGrant> {
-  const tokenHash = hashOf(refreshToken)
+  const tokenHash = hashOfToken(refreshToken)
   const outcome = await db.transaction(async (tx) => {
     const [claimed] = await tx.update(refreshTokens).set({ usedAt: sql`now()` })
       .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt)))
@@ -82,8 +72,8 @@ export async function rotateRefreshToken (db: Database, refreshToken: string): P
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(and(eq(sessions.id, claimed.sessionId), isLive(), eq(users.status, 'active')))
     if (live === undefined) return null
-    const next = newRefreshToken()
-    await tx.insert(refreshTokens).values({ tokenHash: hashOf(next), sessionId: claimed.sessionId })
+    const next = newSecretToken()
+    await tx.insert(refreshTokens).values({ tokenHash: hashOfToken(next), sessionId: claimed.sessionId })
     await tx.update(sessions).set({ lastUsedAt: sql`now()` }).where(eq(sessions.id, claimed.sessionId))
     return { sessionId: claimed.sessionId, refreshToken: next, principal: { id: live.userId, role: live.role } }
   })
@@ -96,7 +86,7 @@ export async function rotateRefreshToken (db: Database, refreshToken: string): P
 
 /** Logout (RFC 7009): ends the session of a refresh token and returns its id; an unknown token changes nothing. */
 export async function revokeByRefreshToken (db: Database, refreshToken: string): Promise<string | undefined> {
-  const [known] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hashOf(refreshToken)))
+  const [known] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hashOfToken(refreshToken)))
   return known === undefined ? undefined : revokeSession(db, known.sessionId)
 }
 

@@ -17,6 +17,8 @@ t.test('defaults follow the contract', async (t) => {
     shutdownGraceMs: 10_000,
     principalCacheTtlMs: 30_000,
     bootstrapAdmin: undefined,
+    loginMaxFailures: 5,
+    mail: { transport: { kind: 'outbox', directory: './data/outbox' }, from: 'users-service@localhost' },
     corsOrigins: undefined,
     requestTimeoutMs: 30_000,
     headersTimeoutMs: 10_000,
@@ -41,6 +43,14 @@ t.test('ADMIN_EMAIL and ADMIN_PASSWORD go together', async (t) => {
   t.same(loadConfig({ ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'long enough' }).bootstrapAdmin, { email: 'root@example.com', password: 'long enough' })
   t.throws(() => loadConfig({ ADMIN_EMAIL: 'root@example.com' }), /ADMIN_EMAIL and ADMIN_PASSWORD/)
   t.throws(() => loadConfig({ ADMIN_EMAIL: 'root', ADMIN_PASSWORD: 'long enough' }), /^ADMIN_EMAIL /)
+})
+
+t.test('mail goes over SMTP_URL; without it to the outbox folder, except in production', async (t) => {
+  t.same(loadConfig({ SMTP_URL: 'smtp://mail.example:587', MAIL_FROM: 'accounts@example.com' }).mail, { transport: { kind: 'smtp', url: 'smtp://mail.example:587' }, from: 'accounts@example.com' })
+  t.same(loadConfig({ MAIL_OUTBOX_DIR: '/tmp/mails' }).mail.transport, { kind: 'outbox', directory: '/tmp/mails' })
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}' }).mail.transport, undefined, 'production has no fallback')
+  t.throws(() => loadConfig({ SMTP_URL: 'mail.example:25' }), /^SMTP_URL /)
+  t.throws(() => loadConfig({ LOGIN_MAX_FAILURES: '0' }), /^LOGIN_MAX_FAILURES /)
 })
 
 t.test('CORS_ORIGIN is a comma-separated list', async (t) => {

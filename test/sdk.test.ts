@@ -9,6 +9,8 @@ import type { User, UserCreateWritable } from '../sdk/src/index.js'
 import { projectRoot } from '../src/project-root.js'
 import { ADMIN, buildTestApp, newUser } from './helpers/app.js'
 import { forEachDatabase } from './helpers/databases.js'
+import { until } from './helpers/wait.js'
+import { startSmtpServer, tokenIn } from './services/smtp.js'
 
 const run = promisify(execFile)
 
@@ -46,7 +48,9 @@ async function problemOf (call: Promise<unknown>): Promise<InstanceType<typeof S
 
 t.test('the whole user journey through the generated SDK, against a listening server', async (t) => {
   forEachDatabase(t, async (t, database) => {
-    const { app } = await buildTestApp(t, await database.create(t))
+    const smtp = await startSmtpServer()
+    t.teardown(() => smtp.stop())
+    const { app } = await buildTestApp(t, await database.create(t), { SMTP_URL: smtp.url })
     await app.listen({ host: '127.0.0.1', port: 0 })
     const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
     const anonymous = createUsersApi({ baseUrl })
@@ -119,6 +123,18 @@ t.test('the whole user journey through the generated SDK, against a listening se
     t.equal(new Set(seen).size, seen.length, 'nobody twice')
     t.ok(seen.includes(user.id))
     t.ok(pages >= 3, `${pages} pages of two`)
+
+    // Verify the address and recover a forgotten password, with the tokens the mails carry.
+    t.equal((await me.requestEmailVerification({ path: { id: user.id } })).response.status, 202)
+    const verification = tokenIn(await until(async () => smtp.mailsTo(user.email), (mails) => mails.length > 0, 20_000).then((mails) => mails[0]!))
+    t.equal((await anonymous.confirmEmailVerification({ body: { token: verification } })).response.status, 204)
+    t.equal((await me.getCurrentUser()).data.email_verified, true, 'verified')
+    t.equal((await anonymous.requestPasswordReset({ body: { email: user.email } })).response.status, 202)
+    const reset = tokenIn(await until(async () => smtp.mailsTo(user.email), (mails) => mails.length > 1, 20_000).then((mails) => mails[1]!))
+    const usedUp = await problemOf(anonymous.confirmEmailVerification({ body: { token: verification } }))
+    t.equal(usedUp.type, '/problems/invalid-account-token', 'a used token is a typed 400')
+    t.equal((await anonymous.confirmPasswordReset({ body: { token: reset, password: 'recovered through the sdk' } })).response.status, 204)
+    token = (await anonymous.createToken({ body: { email: user.email, password: 'recovered through the sdk' } })).data.access_token
 
     // Delete; the token stops working.
     const deleted = await me.deleteUser({ path: { id: user.id } })

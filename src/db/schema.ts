@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { ROLES, STATUSES } from '../roles.js'
 
 export const userRole = pgEnum('user_role', ROLES)
@@ -78,4 +78,60 @@ export const refreshTokens = pgTable('refresh_tokens', {
   usedAt: timestamp('used_at', { withTimezone: true, precision: 3 })
 }, (table) => [
   index('refresh_tokens_session_id_idx').on(table.sessionId)
+])
+
+export const accountTokenPurpose = pgEnum('account_token_purpose', ['password_reset', 'email_verification'])
+
+/**
+ * Single-use tokens handed out by mail, by the SHA-256 of the token. `email` is the
+ * address the token was mailed to: it proves control of that address only.
+ */
+export const accountTokens = pgTable('account_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  purpose: accountTokenPurpose('purpose').notNull(),
+  email: text('email').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true, precision: 3 })
+}, (table) => [
+  index('account_tokens_user_id_idx').on(table.userId),
+  index('account_tokens_expires_at_idx').on(table.expiresAt)
+])
+
+/**
+ * Consecutive failed logins per email (known or not, so the table tells nothing), in the
+ * database so that every replica counts the same failures.
+ */
+export const loginFailures = pgTable('login_failures', {
+  email: text('email').primaryKey(),
+  failures: integer('failures').notNull(),
+  lastFailedAt: timestamp('last_failed_at', { withTimezone: true, precision: 3 }).notNull(),
+  blockedUntil: timestamp('blocked_until', { withTimezone: true, precision: 3 })
+}, (table) => [
+  index('login_failures_last_failed_at_idx').on(table.lastFailedAt)
+])
+
+/**
+ * Work for the world outside (a mail, a webhook call), written in the same transaction
+ * as the change that causes it and deleted once delivered. Rows with the same
+ * destination and ordering key go out one at a time, oldest first.
+ */
+export const deliveries = pgTable('deliveries', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  channel: text('channel').notNull(),
+  destination: text('destination').notNull(),
+  orderingKey: text('ordering_key'),
+  payload: jsonb('payload').notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  availableAt: timestamp('available_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  // A replica that claimed the row holds it until then; after that, another may retry it.
+  lockedUntil: timestamp('locked_until', { withTimezone: true, precision: 3 }),
+  lastError: text('last_error'),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  // Set when retrying stopped; the row stays for an operator to see.
+  failedAt: timestamp('failed_at', { withTimezone: true, precision: 3 })
+}, (table) => [
+  index('deliveries_due_idx').on(table.channel, table.availableAt).where(sql`${table.failedAt} is null`),
+  index('deliveries_ordering_idx').on(table.channel, table.destination, table.orderingKey, table.id).where(sql`${table.failedAt} is null`)
 ])

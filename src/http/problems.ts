@@ -5,6 +5,7 @@
 export const PROBLEM_KINDS = {
   'malformed-request': { status: 400, title: 'Malformed request' },
   'invalid-parameters': { status: 400, title: 'Invalid path or query parameters' },
+  'invalid-account-token': { status: 400, title: 'Invalid, used or expired token' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
@@ -12,15 +13,18 @@ export const PROBLEM_KINDS = {
   'request-timeout': { status: 408, title: 'Request timeout' },
   'email-taken': { status: 409, title: 'Email already taken' },
   'idempotency-key-in-flight': { status: 409, title: 'A request with this Idempotency-Key is still running' },
+  'last-active-admin': { status: 409, title: 'The last active admin must stay' },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'validation-failed': { status: 422, title: 'Validation failed' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused with a different request' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
+  'login-delayed': { status: 429, title: 'Too many failed logins for this email' },
   'request-header-fields-too-large': { status: 431, title: 'Request header fields too large' },
   'internal-error': { status: 500, title: 'Internal server error' },
-  'service-unavailable': { status: 503, title: 'Service unavailable' }
+  'service-unavailable': { status: 503, title: 'Service unavailable' },
+  'mail-unavailable': { status: 503, title: 'Mail cannot be sent' }
 } as const satisfies Record<string, { status: number, title: string }>
 
 export type ProblemKind = keyof typeof PROBLEM_KINDS

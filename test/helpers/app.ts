@@ -1,7 +1,9 @@
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import type { Test } from 'tap'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type BuildOptions } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { prependNewKey } from '../../src/signing-keys.js'
 import { startSession } from '../../src/sessions.js'
@@ -113,6 +115,7 @@ export class Api {
 
 /** A signing key set made for this test process, as JWT_SIGNING_KEYS would carry it. */
 export const TEST_SIGNING_KEYS = JSON.stringify(await prependNewKey(undefined))
+export const TEST_OUTBOX_DIR = join(tmpdir(), `users-service-test-outbox-${process.pid}`)
 export const ADMIN = { email: 'admin@example.com', password: 'admin password 1' }
 
 export interface TestApp {
@@ -128,7 +131,7 @@ export interface TestApp {
 }
 
 /** The real app on the given database with a bootstrap admin, closed when the test ends. */
-export async function buildTestApp (t: Test, database: DatabaseSettings, env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp (t: Test, database: DatabaseSettings, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<TestApp> {
   const logs = new LogCapture()
   const config = loadConfig({
     LOG_LEVEL: 'info',
@@ -141,9 +144,11 @@ export async function buildTestApp (t: Test, database: DatabaseSettings, env: Re
     // A test process is busier than a server (many apps, tap): no load shedding unless the test is about it.
     PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
     PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0',
+    // Mail a test causes without an SMTP server of its own lands here, never in the repository.
+    MAIL_OUTBOX_DIR: TEST_OUTBOX_DIR,
     ...env
   })
-  const app = buildApp({ ...config, database }, { logStream: logs })
+  const app = buildApp({ ...config, database }, { logStream: logs, ...options })
   t.teardown(() => app.close())
   await app.ready()
   const api = new Api(t, app)

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
+import type { ConfirmEmailVerificationData, ConfirmEmailVerificationErrors, ConfirmEmailVerificationResponses, ConfirmPasswordResetData, ConfirmPasswordResetErrors, ConfirmPasswordResetResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -96,7 +96,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Log in with email and password, or exchange a refresh token
      *
-     * The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401, in the same time; a disabled account is a 403 only after the right password.
+     * The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401, in the same time; a disabled account is a 403 only after the right password. After `LOGIN_MAX_FAILURES` consecutive failures for one email (known or not), every attempt for it, from any address and right or wrong, gets a 429 `login-delayed` with `Retry-After` until a delay ends that starts at 1 s and doubles with each further failure, up to 15 minutes; a successful login or a password reset clears the count.
      */
     public createToken<ThrowOnError extends boolean = true>(options: Options<CreateTokenData, ThrowOnError>) {
         return (options.client ?? this.client).post<CreateTokenResponses, CreateTokenErrors, ThrowOnError>({
@@ -126,9 +126,70 @@ export class UsersApi extends HeyApiClient {
     }
     
     /**
+     * Mail a password-reset token
+     *
+     * Always a 202, for unknown emails too and in the same time, so the answer tells nobody whether an account exists. An active account with this email gets a mail with a token valid for 30 minutes.
+     */
+    public requestPasswordReset<ThrowOnError extends boolean = true>(options: Options<RequestPasswordResetData, ThrowOnError>) {
+        return (options.client ?? this.client).post<RequestPasswordResetResponses, RequestPasswordResetErrors, ThrowOnError>({
+            url: '/v1/auth/password-reset',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Set a new password with a mailed reset token
+     *
+     * The token works once. Every session of the user ends, and failed-login delays for the email are cleared. A token that is unknown, used, expired, or was mailed to an address the user no longer has is a 400.
+     */
+    public confirmPasswordReset<ThrowOnError extends boolean = true>(options: Options<ConfirmPasswordResetData, ThrowOnError>) {
+        return (options.client ?? this.client).post<ConfirmPasswordResetResponses, ConfirmPasswordResetErrors, ThrowOnError>({
+            url: '/v1/auth/password-reset/confirm',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Mail a verification token to the user's current address
+     *
+     * For the user themself or an admin. The token is valid for 24 hours, and only while the user keeps this address.
+     */
+    public requestEmailVerification<ThrowOnError extends boolean = true>(options: Options<RequestEmailVerificationData, ThrowOnError>) {
+        return (options.client ?? this.client).post<RequestEmailVerificationResponses, RequestEmailVerificationErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/users/{id}/email-verification',
+            ...options
+        });
+    }
+    
+    /**
+     * Confirm an email address with a mailed verification token
+     *
+     * `email_verified` becomes true. A token that is unknown, used, expired, or for an address the user no longer has is a 400.
+     */
+    public confirmEmailVerification<ThrowOnError extends boolean = true>(options: Options<ConfirmEmailVerificationData, ThrowOnError>) {
+        return (options.client ?? this.client).post<ConfirmEmailVerificationResponses, ConfirmEmailVerificationErrors, ThrowOnError>({
+            url: '/v1/auth/email-verification/confirm',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
      * List users, one keyset page at a time
      *
-     * Users come in ascending id order (UUID v7, so creation order). Following `next_cursor` visits every user exactly once, even while users are created: new users sort after every existing one.
+     * `sort` orders users by `created_at` (the default), `email` or `name`, ascending, or descending with a leading `-`; ties are broken by id, in the same direction. Pagination is by keyset, so a deep page costs what the first does. Following `next_cursor` (or the `Link` header, which keeps `sort`, the filters and `include_total`) visits every matching user exactly once, even while users are created: those that sort after the page reached appear later on. A cursor is valid only with the sort and filters it was issued for, else 400. `include_total=true` adds `total`, the number of all matching users (whatever the cursor and limit), at the cost of counting them.
      */
     public listUsers<ThrowOnError extends boolean = true>(options: Options<ListUsersData, ThrowOnError>) {
         return (options.client ?? this.client).get<ListUsersResponses, ListUsersErrors, ThrowOnError>({
@@ -171,7 +232,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Delete a user (themself, or any as an admin)
      *
-     * Deletes for good; the user's tokens stop working at once. With `If-Match`, a stale version is a 412.
+     * Deletes for good; the user's tokens stop working at once. The last active admin cannot be deleted (409). With `If-Match`, a stale version is a 412.
      */
     public deleteUser<ThrowOnError extends boolean = true>(options: Options<DeleteUserData, ThrowOnError>) {
         return (options.client ?? this.client).delete<DeleteUserResponses, DeleteUserErrors, ThrowOnError>({
@@ -197,7 +258,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Change some of a user's members (role: admins only)
      *
-     * A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id; users changing their own send `current_password` too (else 403), and every other session of the user ends. `status` (admins only): `disabled` ends every session of the user at once. With `If-Match`, a stale version is a 412.
+     * A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id; users changing their own send `current_password` too (else 403), and every other session of the user ends. `status` (admins only): `disabled` ends every session of the user at once; `active` lets them log in again (their old sessions stay ended). The last active admin cannot be demoted or disabled (409). A new password on the list of common or breached passwords, or only white space, is a 422. With `If-Match`, a stale version is a 412.
      */
     public updateUser<ThrowOnError extends boolean = true>(options: Options<UpdateUserData, ThrowOnError>) {
         return (options.client ?? this.client).patch<UpdateUserResponses, UpdateUserErrors, ThrowOnError>({

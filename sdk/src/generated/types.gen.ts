@@ -12,6 +12,7 @@ export type Problem = {
      * Identifies the kind of problem. Known types:
      * - `/problems/malformed-request` (400): Malformed request
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
+     * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/forbidden` (403): Forbidden
      * - `/problems/not-found` (404): Not found
@@ -19,15 +20,18 @@ export type Problem = {
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
+     * - `/problems/last-active-admin` (409): The last active admin must stay
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
+     * - `/problems/login-delayed` (429): Too many failed logins for this email
      * - `/problems/request-header-fields-too-large` (431): Request header fields too large
      * - `/problems/internal-error` (500): Internal server error
      * - `/problems/service-unavailable` (503): Service unavailable
+     * - `/problems/mail-unavailable` (503): Mail cannot be sent
      */
     type: string;
     /**
@@ -57,6 +61,7 @@ export type ValidationProblem = {
      * Identifies the kind of problem. Known types:
      * - `/problems/malformed-request` (400): Malformed request
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
+     * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/forbidden` (403): Forbidden
      * - `/problems/not-found` (404): Not found
@@ -64,15 +69,18 @@ export type ValidationProblem = {
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
+     * - `/problems/last-active-admin` (409): The last active admin must stay
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
+     * - `/problems/login-delayed` (429): Too many failed logins for this email
      * - `/problems/request-header-fields-too-large` (431): Request header fields too large
      * - `/problems/internal-error` (500): Internal server error
      * - `/problems/service-unavailable` (503): Service unavailable
+     * - `/problems/mail-unavailable` (503): Mail cannot be sent
      */
     type: string;
     /**
@@ -128,6 +136,7 @@ export type NotReady = {
      * Identifies the kind of problem. Known types:
      * - `/problems/malformed-request` (400): Malformed request
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
+     * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/forbidden` (403): Forbidden
      * - `/problems/not-found` (404): Not found
@@ -135,15 +144,18 @@ export type NotReady = {
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
+     * - `/problems/last-active-admin` (409): The last active admin must stay
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
+     * - `/problems/login-delayed` (429): Too many failed logins for this email
      * - `/problems/request-header-fields-too-large` (431): Request header fields too large
      * - `/problems/internal-error` (500): Internal server error
      * - `/problems/service-unavailable` (503): Service unavailable
+     * - `/problems/mail-unavailable` (503): Mail cannot be sent
      */
     type: string;
     /**
@@ -278,6 +290,31 @@ export type AuthorizationServerMetadata = {
     response_types_supported: Array<string>;
 };
 
+export type PasswordResetRequest = {
+    /**
+     * Unique, compared case-insensitively, returned lower-cased.
+     */
+    email: string;
+};
+
+export type PasswordResetConfirmation = {
+    /**
+     * The token from the mail, verbatim.
+     */
+    token: string;
+    /**
+     * Write-only; stored as an argon2id hash and never returned.
+     */
+    password: string;
+};
+
+export type EmailVerificationConfirmation = {
+    /**
+     * The token from the mail, verbatim.
+     */
+    token: string;
+};
+
 export type User = {
     /**
      * Server-assigned UUID v7 (time-ordered), in lower case.
@@ -366,6 +403,10 @@ export type UserList = {
      * Pass as `cursor` to get the next page; null on the last page.
      */
     next_cursor: string | null;
+    /**
+     * How many users match the filters, over all pages; only with `include_total=true`.
+     */
+    total?: number;
 };
 
 /**
@@ -489,7 +530,7 @@ export type GetReadinessData = {
 
 export type GetReadinessErrors = {
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: NotReady;
 };
@@ -546,7 +587,7 @@ export type CreateTokenData = {
 
 export type CreateTokenErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -570,7 +611,7 @@ export type CreateTokenErrors = {
      */
     422: ValidationProblem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -578,7 +619,7 @@ export type CreateTokenErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -603,7 +644,7 @@ export type RevokeTokenData = {
 
 export type RevokeTokenErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -619,7 +660,7 @@ export type RevokeTokenErrors = {
      */
     422: ValidationProblem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -627,7 +668,7 @@ export type RevokeTokenErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -641,6 +682,203 @@ export type RevokeTokenResponses = {
     200: unknown;
 };
 
+export type RequestPasswordResetData = {
+    body: PasswordResetRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/password-reset';
+};
+
+export type RequestPasswordResetErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type RequestPasswordResetError = RequestPasswordResetErrors[keyof RequestPasswordResetErrors];
+
+export type RequestPasswordResetResponses = {
+    /**
+     * Recorded: the mail goes out shortly
+     */
+    202: unknown;
+};
+
+export type ConfirmPasswordResetData = {
+    body: PasswordResetConfirmation;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/password-reset/confirm';
+};
+
+export type ConfirmPasswordResetErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type ConfirmPasswordResetError = ConfirmPasswordResetErrors[keyof ConfirmPasswordResetErrors];
+
+export type ConfirmPasswordResetResponses = {
+    /**
+     * The password is changed
+     */
+    204: void;
+};
+
+export type ConfirmPasswordResetResponse = ConfirmPasswordResetResponses[keyof ConfirmPasswordResetResponses];
+
+export type RequestEmailVerificationData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/email-verification';
+};
+
+export type RequestEmailVerificationErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type RequestEmailVerificationError = RequestEmailVerificationErrors[keyof RequestEmailVerificationErrors];
+
+export type RequestEmailVerificationResponses = {
+    /**
+     * Recorded: the mail goes out shortly
+     */
+    202: unknown;
+};
+
+export type ConfirmEmailVerificationData = {
+    body: EmailVerificationConfirmation;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/email-verification/confirm';
+};
+
+export type ConfirmEmailVerificationErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type ConfirmEmailVerificationError = ConfirmEmailVerificationErrors[keyof ConfirmEmailVerificationErrors];
+
+export type ConfirmEmailVerificationResponses = {
+    /**
+     * The address is verified
+     */
+    204: void;
+};
+
+export type ConfirmEmailVerificationResponse = ConfirmEmailVerificationResponses[keyof ConfirmEmailVerificationResponses];
+
 export type ListUsersData = {
     body?: never;
     path?: never;
@@ -650,7 +888,7 @@ export type ListUsersData = {
          */
         limit: number;
         /**
-         * Opaque; from `next_cursor`.
+         * Opaque; from `next_cursor`. Valid only with the `sort` and filters it was issued for.
          */
         cursor?: string;
         /**
@@ -665,13 +903,25 @@ export type ListUsersData = {
          * Case-insensitive substring of name or email, without control characters.
          */
         q?: string;
+        /**
+         * Only users with this status.
+         */
+        status?: 'active' | 'disabled';
+        /**
+         * The order: by `created_at` (the default), `email` or `name`, ascending, or descending with a leading `-`. Ties go by id, in the same direction.
+         */
+        sort?: 'created_at' | '-created_at' | 'email' | '-email' | 'name' | '-name';
+        /**
+         * `true` adds `total` to the body: how many users match the filters, over all pages. It costs a count of them.
+         */
+        include_total?: boolean;
     };
     url: '/v1/users';
 };
 
 export type ListUsersErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -683,7 +933,7 @@ export type ListUsersErrors = {
      */
     403: Problem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -691,7 +941,7 @@ export type ListUsersErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -722,7 +972,7 @@ export type CreateUserData = {
 
 export type CreateUserErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -734,7 +984,7 @@ export type CreateUserErrors = {
      */
     403: Problem;
     /**
-     * The email is already taken
+     * The email is already taken, or the change would leave no active admin
      */
     409: Problem;
     /**
@@ -750,7 +1000,7 @@ export type CreateUserErrors = {
      */
     422: ValidationProblem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -758,7 +1008,7 @@ export type CreateUserErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -783,7 +1033,7 @@ export type GetCurrentUserData = {
 
 export type GetCurrentUserErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -791,7 +1041,7 @@ export type GetCurrentUserErrors = {
      */
     401: Problem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -799,7 +1049,7 @@ export type GetCurrentUserErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -829,7 +1079,7 @@ export type DeleteUserData = {
 
 export type DeleteUserErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -845,11 +1095,15 @@ export type DeleteUserErrors = {
      */
     404: Problem;
     /**
+     * The email is already taken, or the change would leave no active admin
+     */
+    409: Problem;
+    /**
      * If-Match does not match the current ETag
      */
     412: Problem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -857,7 +1111,7 @@ export type DeleteUserErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -887,7 +1141,7 @@ export type GetUserData = {
 
 export type GetUserErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -903,7 +1157,7 @@ export type GetUserErrors = {
      */
     404: Problem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -911,7 +1165,7 @@ export type GetUserErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -941,7 +1195,7 @@ export type UpdateUserData = {
 
 export type UpdateUserErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -957,7 +1211,7 @@ export type UpdateUserErrors = {
      */
     404: Problem;
     /**
-     * The email is already taken
+     * The email is already taken, or the change would leave no active admin
      */
     409: Problem;
     /**
@@ -977,7 +1231,7 @@ export type UpdateUserErrors = {
      */
     422: ValidationProblem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -985,7 +1239,7 @@ export type UpdateUserErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -1015,7 +1269,7 @@ export type ReplaceUserData = {
 
 export type ReplaceUserErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -1031,7 +1285,7 @@ export type ReplaceUserErrors = {
      */
     404: Problem;
     /**
-     * The email is already taken
+     * The email is already taken, or the change would leave no active admin
      */
     409: Problem;
     /**
@@ -1051,7 +1305,7 @@ export type ReplaceUserErrors = {
      */
     422: ValidationProblem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -1059,7 +1313,7 @@ export type ReplaceUserErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -1089,7 +1343,7 @@ export type DeleteSessionsData = {
 
 export type DeleteSessionsErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -1105,7 +1359,7 @@ export type DeleteSessionsErrors = {
      */
     404: Problem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -1113,7 +1367,7 @@ export type DeleteSessionsErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -1143,7 +1397,7 @@ export type ListSessionsData = {
 
 export type ListSessionsErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -1159,7 +1413,7 @@ export type ListSessionsErrors = {
      */
     404: Problem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -1167,7 +1421,7 @@ export type ListSessionsErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };
@@ -1201,7 +1455,7 @@ export type DeleteSessionData = {
 
 export type DeleteSessionErrors = {
     /**
-     * Malformed JSON, or invalid path or query parameters
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
      */
     400: ValidationProblem;
     /**
@@ -1217,7 +1471,7 @@ export type DeleteSessionErrors = {
      */
     404: Problem;
     /**
-     * Rate limit exceeded
+     * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
@@ -1225,7 +1479,7 @@ export type DeleteSessionErrors = {
      */
     500: Problem;
     /**
-     * Unavailable: the database is unreachable, the server is draining, or it is overloaded
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
      */
     503: Problem;
 };

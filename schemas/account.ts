@@ -1,0 +1,20 @@
+import Type from 'typebox'
+import { Email, Password } from './user.js'
+
+// Loose on purpose: a token of the wrong shape is an invalid token (400), like a wrong one.
+const MailedToken = Type.String({ minLength: 1, maxLength: 512, writeOnly: true, description: 'The token from the mail, verbatim.' })
+
+const EXAMPLE_TOKEN = 'Xb3Jx9kq0yqkS0mF2Qf1sTtq2W4dO7lY8cN5vR6pZ1A'
+
+export const PasswordResetRequest = Type.Object({
+  email: Email
+}, { $id: 'PasswordResetRequest', additionalProperties: false, examples: [{ email: 'ada@example.com' }] })
+
+export const PasswordResetConfirmation = Type.Object({
+  token: MailedToken,
+  password: Password
+}, { $id: 'PasswordResetConfirmation', additionalProperties: false, examples: [{ token: EXAMPLE_TOKEN, password: 'a new passphrase 42' }] })
+
+export const EmailVerificationConfirmation = Type.Object({
+  token: MailedToken
+}, { $id: 'EmailVerificationConfirmation', additionalProperties: false, examples: [{ token: EXAMPLE_TOKEN }] })
