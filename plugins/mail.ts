@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { startDeliveryWorker, type DeliveryWorker, type RetryPolicy } from '../src/delivery/worker.js'
+import type { Loop } from '../src/delivery/loop.js'
+import { startDeliveryWorker, type RetryPolicy } from '../src/delivery/worker.js'
 import { MailUnavailableError } from '../src/errors.js'
 import { createMailSender, type MailMessage, type MailTransport } from '../src/mail/sender.js'
 
@@ -35,7 +36,7 @@ async function mailPlugin (app: FastifyInstance, { transport, from, retry, pollI
     return
   }
   const sender = createMailSender(transport, from)
-  let worker: DeliveryWorker | undefined
+  let worker: Loop | undefined
   app.decorate('mail', { assertAvailable () {}, wake: () => worker?.wake() })
   app.addHook('onReady', async () => {
     worker = startDeliveryWorker({

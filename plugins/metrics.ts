@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import metricsModule from 'fastify-metrics'
+import { deliveryBacklog, DELIVERY_CHANNELS } from '../src/delivery/queue.js'
 import { missingCredentialsProblem } from '../src/http/problems.js'
 
 // A CommonJS module whose plugin is its `default` export.
@@ -50,6 +51,23 @@ async function metricsPlugin (app: FastifyInstance, { poolMax, bearerToken }: Me
     labelNames: ['outcome'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
   })
+  // Read from the deliveries table at each scrape: what every replica together has left to send.
+  for (const [name, help, field] of [
+    ['deliveries_pending', 'Mails and webhook calls waiting to be sent (retries included)', 'pending'],
+    ['deliveries_failing', 'Pending deliveries whose last attempt failed', 'failing'],
+    ['deliveries_given_up', 'Deliveries retried until their deadline and given up (kept for an operator)', 'givenUp'],
+    ['deliveries_oldest_pending_age_seconds', 'Age of the oldest delivery still waiting to be sent', 'oldestPendingAgeSeconds']
+  ] as const) {
+    // The constructor already registered it (registering it again is a no-op); collect() fills it at each scrape.
+    client.register.registerMetric(new client.Gauge({
+      name,
+      help,
+      labelNames: ['channel'],
+      async collect () {
+        for (const channel of DELIVERY_CHANNELS) this.set({ channel }, (await deliveryBacklog(app.db, channel))[field])
+      }
+    }))
+  }
   app.database.observers.add(() => {
     inFlight.inc()
     const stop = duration.startTimer()

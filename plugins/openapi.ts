@@ -34,6 +34,27 @@ function shareHeaders (document: Document): Document {
   return document
 }
 
+// OpenAPI 3.1 describes calls the service makes as `webhooks`: here, each change event.
+const WEBHOOKS = {
+  userChange: {
+    post: {
+      summary: 'A change to a user, POSTed to every WEBHOOK_URLS receiver',
+      description: 'The CloudEvent in structured mode, signed per the Standard Webhooks specification: `webhook-id` is the event id (drop duplicates by it: delivery is at least once), `webhook-timestamp` the Unix time of this attempt, `webhook-signature` `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded part of WEBHOOK_SECRET after `whsec_`. Answer 2xx within 10 s; anything else is retried with exponential backoff for at least 24 hours. A user\'s events arrive in the order of their changes.',
+      operationId: 'receiveUserChange',
+      // The receiver authenticates the call by its signature, not by credentials of ours.
+      security: [],
+      tags: ['events'],
+      parameters: [
+        { name: 'webhook-id', in: 'header', required: true, schema: { type: 'string' } },
+        { name: 'webhook-timestamp', in: 'header', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+        { name: 'webhook-signature', in: 'header', required: true, schema: { type: 'string', pattern: '^v1,' } }
+      ],
+      requestBody: { required: true, content: { 'application/cloudevents+json': { schema: { $ref: '#/components/schemas/CloudEvent' } } } },
+      responses: { '2XX': { description: 'Delivered' }, default: { description: 'Not delivered: the event is sent again later' } }
+    }
+  }
+}
+
 /**
  * The OpenAPI 3.1 document, built from the route schemas; shared schemas keep their
  * `$id` as their name under components.schemas. Served at /openapi.json, rendered at /docs.
@@ -56,6 +77,7 @@ async function openapiPlugin (app: FastifyInstance): Promise<void> {
         { name: 'users', description: 'The users resource' },
         { name: 'sessions', description: 'A user\'s logins' },
         { name: 'account', description: 'Password reset and email verification, with tokens sent by mail' },
+        { name: 'events', description: 'The change feed (also delivered as webhooks)' },
         { name: 'discovery', description: 'Keys and metadata for services that verify this service\'s tokens' },
         { name: 'health', description: 'Liveness and readiness probes' }
       ]
@@ -65,7 +87,7 @@ async function openapiPlugin (app: FastifyInstance): Promise<void> {
       url,
       schema: schema?.response === undefined ? schema : { ...schema, response: withResponseHeaders(schema.response as Record<string, unknown>, requestIdHeader) }
     }),
-    transformObject: (document) => shareHeaders(structuredClone('openapiObject' in document ? document.openapiObject : {}) as Document) as never,
+    transformObject: (document) => ({ ...shareHeaders(structuredClone('openapiObject' in document ? document.openapiObject : {}) as Document), webhooks: WEBHOOKS }) as never,
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`)
     }

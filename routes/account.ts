@@ -6,6 +6,7 @@ import { refTo } from '../schemas/ref.js'
 import { bearer } from '../schemas/security.js'
 import { UserIdParams } from '../schemas/user.js'
 import { confirmEmailVerification, confirmPasswordReset, requestEmailVerification, requestPasswordReset } from '../src/account-recovery.js'
+import { changeContextOf } from '../src/http/change-context.js'
 
 const tags = ['account']
 const accepted = { 202: emptyResponse('Recorded: the mail goes out shortly') }
@@ -45,7 +46,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async function accountRoutes (a
       response: { 204: emptyResponse('The password is changed'), ...problemResponses(400, 413, 415, 422, 500, 503) }
     }
   }, async (request, reply) => {
-    const userId = await confirmPasswordReset(app.db, request.body.token, request.body.password)
+    const userId = await confirmPasswordReset(app.db, request.body.token, request.body.password, changeContextOf(request))
     app.forgetUser(userId)
     return reply.code(204).send()
   })
@@ -81,7 +82,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async function accountRoutes (a
       response: { 204: emptyResponse('The address is verified'), ...problemResponses(400, 413, 415, 422, 500, 503) }
     }
   }, async (request, reply) => {
-    await confirmEmailVerification(app.db, request.body.token)
+    await confirmEmailVerification(app.db, request.body.token, changeContextOf(request))
     return reply.code(204).send()
   })
 }

@@ -6,6 +6,7 @@ import { emptyResponse, jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { refTo } from '../schemas/ref.js'
 import { logIn } from '../src/credentials.js'
+import { changeContextOf } from '../src/http/change-context.js'
 import type { LoginThrottlePolicy } from '../src/login-throttle.js'
 import { missingCredentialsProblem, ProblemError, type FieldError } from '../src/http/problems.js'
 import { revokeByRefreshToken, revokeSession, rotateRefreshToken, startSession, type SessionGrant } from '../src/sessions.js'
@@ -61,14 +62,14 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
     reply.header('cache-control', 'no-store')
     if (body.grant_type === 'refresh_token') {
       assertPresent({ refresh_token: body.refresh_token }, 'refresh_token')
-      const grant = await rotateRefreshToken(app.db, body.refresh_token!)
+      const grant = await rotateRefreshToken(app.db, body.refresh_token!, changeContextOf(request))
       return tokensFor(grant)
     }
     const email = body.email ?? body.username
     assertPresent({ [body.username === undefined ? 'email' : 'username']: email, password: body.password }, 'password')
     const principal = await logIn(app.db, email!, body.password!, loginThrottle)
     if (principal === undefined) throw missingCredentialsProblem('The email or password is wrong.')
-    return tokensFor(await startSession(app.db, principal, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] }))
+    return tokensFor(await startSession(app.db, principal, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] }, changeContextOf(request)))
   })
 
   app.post('/auth/revoke', {
@@ -85,7 +86,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
   }, async (request, reply) => {
     const { token } = request.body
     const accessClaims = await app.verifyAccessToken(token)
-    const sessionId = accessClaims === undefined ? await revokeByRefreshToken(app.db, token) : await revokeSession(app.db, accessClaims.sid)
+    const sessionId = accessClaims === undefined ? await revokeByRefreshToken(app.db, token, changeContextOf(request)) : await revokeSession(app.db, accessClaims.sid, changeContextOf(request))
     if (sessionId !== undefined) app.forgetSession(sessionId)
     return reply.code(200).send()
   })

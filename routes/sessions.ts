@@ -4,6 +4,7 @@ import { bearer } from '../schemas/security.js'
 import { emptyResponse, jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { UserIdParams } from '../schemas/user.js'
+import { changeContextOf } from '../src/http/change-context.js'
 import { listSessions, revokeUserSession, revokeUserSessions } from '../src/sessions.js'
 import { getUser } from '../src/users.js'
 
@@ -44,7 +45,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
     ...selfOrAdmin
   }, async (request, reply) => {
     await getUser(app.db, request.params.id)
-    await revokeUserSessions(app.db, request.params.id)
+    await revokeUserSessions(app.db, request.params.id, changeContextOf(request))
     app.forgetUser(request.params.id)
     return reply.code(204).send()
   })
@@ -61,7 +62,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
     },
     ...selfOrAdmin
   }, async (request, reply) => {
-    await revokeUserSession(app.db, request.params.id, request.params.session_id)
+    await revokeUserSession(app.db, request.params.id, request.params.session_id, changeContextOf(request))
     app.forgetSession(request.params.session_id)
     return reply.code(204).send()
   })

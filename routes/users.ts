@@ -9,6 +9,7 @@ import { DEFAULT_USER_SORT, User, UserCreate, UserIdParams, UserList, UserListQu
 import { assertMaySetRole, assertMaySetStatus } from '../src/access.js'
 import { assertCurrentPassword } from '../src/credentials.js'
 import { UnknownPrincipalError } from '../src/errors.js'
+import { changeContextOf } from '../src/http/change-context.js'
 import { decodeCursor, encodeCursor } from '../src/http/cursor.js'
 import { etagFor, ifNoneMatchMatches, versionsFromIfMatch } from '../src/http/etag.js'
 import { isPositionFor, listUsers, positionAfter } from '../src/user-listing.js'
@@ -62,7 +63,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
     onSend: app.idempotency.onSend
   }, async (request, reply) => {
     assertMaySetRole(request.principal, 'user', request.body.role)
-    const user = await createUser(app.db, request.body)
+    const user = await createUser(app.db, request.body, changeContextOf(request))
     return sendUser(request, reply.code(201).header('location', `${collectionPath}/${user.id}`), user)
   })
 
@@ -134,7 +135,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
     if (self && 'password' in changes && changes.password !== undefined) await assertCurrentPassword(app.db, id, changes.current_password)
     const expected = versionsFromIfMatch(request.headers['if-match'])
     try {
-      return sendUser(request, reply, await updateUser(app.db, id, changes, { expected, keepSession: self ? request.sessionId : undefined }))
+      return sendUser(request, reply, await updateUser(app.db, id, changes, { expected, keepSession: self ? request.sessionId : undefined }, changeContextOf(request)))
     } finally {
       // Other replicas hear of a role or status change from the database; this one must not wait for it.
       app.forgetUser(id)
@@ -183,7 +184,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
     ...selfOrAdmin
   }, async (request, reply) => {
     try {
-      await deleteUser(app.db, request.params.id, versionsFromIfMatch(request.headers['if-match']))
+      await deleteUser(app.db, request.params.id, versionsFromIfMatch(request.headers['if-match']), changeContextOf(request))
     } finally {
       app.forgetUser(request.params.id)
     }

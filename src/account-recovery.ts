@@ -1,13 +1,15 @@
-import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import { and, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { Database } from './db/connect.js'
 import { accountTokens, users } from './db/schema.js'
-import { enqueueDelivery } from './delivery/queue.js'
+import { enqueueDeliveries } from './delivery/queue.js'
 import { InvalidAccountTokenError, UserNotFoundError } from './errors.js'
 import { clearLoginFailures } from './login-throttle.js'
 import { emailVerificationMail, passwordResetMail } from './mail/messages.js'
 import { hashPassword } from './passwords.js'
 import { hashOfToken, newSecretToken } from './secret-tokens.js'
-import { revokeUserSessions } from './sessions.js'
+import { recordChanges, type ChangeContext } from './events.js'
+import { endUserSessions } from './sessions.js'
+import { publicColumns, userEventData } from './users.js'
 
 const PASSWORD_RESET_TTL_SECONDS = 30 * 60
 const EMAIL_VERIFICATION_TTL_SECONDS = 24 * 60 * 60
@@ -52,7 +54,7 @@ export async function requestEmailVerification (db: Database, userId: string): P
       email: user.email,
       expiresAt: expiresIn(EMAIL_VERIFICATION_TTL_SECONDS)
     })
-    await enqueueDelivery(tx, { channel: 'mail', destination: user.email, payload: emailVerificationMail(user.email, token, EMAIL_VERIFICATION_TTL_SECONDS) })
+    await enqueueDeliveries(tx, [{ channel: 'mail', destination: user.email, payload: emailVerificationMail(user.email, token, EMAIL_VERIFICATION_TTL_SECONDS) }])
   })
 }
 
@@ -79,7 +81,7 @@ function stillAt (consumed: { userId: string, email: string }) {
  * user's other reset tokens stop working and failed-login delays are cleared.
  * Resolves to the user's id.
  */
-export async function confirmPasswordReset (db: Database, token: string, newPassword: string): Promise<string> {
+export async function confirmPasswordReset (db: Database, token: string, newPassword: string, context: ChangeContext): Promise<string> {
   // A cheap look first: a guessed token must not cost an argon2 hash.
   const [usable] = await db.select({ userId: accountTokens.userId }).from(accountTokens).where(isUsable(token, 'password_reset'))
   if (usable === undefined) throw new InvalidAccountTokenError()
@@ -89,24 +91,34 @@ export async function confirmPasswordReset (db: Database, token: string, newPass
     const [updated] = await tx.update(users)
       .set({ passwordHash, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
       .where(stillAt(consumed))
-      .returning({ id: users.id })
+      .returning(publicColumns)
     if (updated === undefined) throw new InvalidAccountTokenError()
     await tx.update(accountTokens).set({ usedAt: sql`now()` })
       .where(and(eq(accountTokens.userId, consumed.userId), eq(accountTokens.purpose, 'password_reset'), isNull(accountTokens.usedAt)))
-    await revokeUserSessions(tx, consumed.userId)
+    const endedSessions = await endUserSessions(tx, consumed.userId)
     await clearLoginFailures(tx, consumed.email)
+    await recordChanges(tx, context, [{ type: 'user.password_changed', subject: updated.id, data: userEventData(updated) }, ...endedSessions])
     return consumed.userId
   })
 }
 
 /** Marks the address verified, if the user still has the one the token was mailed to. */
-export async function confirmEmailVerification (db: Database, token: string): Promise<void> {
+export async function confirmEmailVerification (db: Database, token: string, context: ChangeContext): Promise<void> {
   await db.transaction(async (tx) => {
     const consumed = await consumeToken(tx, token, 'email_verification')
     const [verified] = await tx.update(users)
       .set({ emailVerified: true, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
       .where(stillAt(consumed))
-      .returning({ id: users.id })
+      .returning(publicColumns)
     if (verified === undefined) throw new InvalidAccountTokenError()
+    await recordChanges(tx, context, [{ type: 'user.email_verified', subject: verified.id, data: userEventData(verified) }])
   })
+}
+
+/** Deletes tokens that can no longer be used (expired or used) a day after the fact. */
+export async function deleteSpentAccountTokens (db: Database, batch: number): Promise<number> {
+  const spent = db.select({ tokenHash: accountTokens.tokenHash }).from(accountTokens)
+    .where(lt(accountTokens.expiresAt, sql`now() - interval '1 day'`)).limit(batch)
+  const deleted = await db.delete(accountTokens).where(inArray(accountTokens.tokenHash, spent)).returning({ tokenHash: accountTokens.tokenHash })
+  return deleted.length
 }

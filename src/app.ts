@@ -6,6 +6,7 @@ import bootstrapAdmin from '../plugins/bootstrap-admin.js'
 import database from '../plugins/database.js'
 import draining, { drainingServerOptions } from '../plugins/draining.js'
 import hardening from '../plugins/hardening.js'
+import housekeeping from '../plugins/housekeeping.js'
 import idempotency from '../plugins/idempotency.js'
 import metrics from '../plugins/metrics.js'
 import loadShedding from '../plugins/load-shedding.js'
@@ -15,8 +16,10 @@ import problems from '../plugins/problems.js'
 import rateLimit, { type RateLimitPolicy } from '../plugins/rate-limit.js'
 import redis from '../plugins/redis.js'
 import tracing, { tracingServerOptions } from '../plugins/tracing.js'
+import webhooks, { type WebhooksPluginOptions } from '../plugins/webhooks.js'
 import accountRoutes from '../routes/account.js'
 import authRoutes from '../routes/auth.js'
+import eventsRoutes from '../routes/events.js'
 import healthRoutes from '../routes/health.js'
 import sessionsRoutes from '../routes/sessions.js'
 import usersRoutes from '../routes/users.js'
@@ -35,8 +38,11 @@ export interface BuildOptions {
   logStream?: DestinationStream
   /** Tests sample the process more often than production does. */
   loadShedding?: { sampleIntervalMs: number }
-  /** Tests retry mail sooner than production does. */
+  /** Tests retry mail and webhooks sooner than production does. */
   mail?: Pick<MailPluginOptions, 'retry' | 'pollIntervalMs'>
+  webhooks?: Pick<WebhooksPluginOptions, 'retry' | 'pollIntervalMs' | 'timeoutMs'>
+  /** Tests clean up more often than every 15 minutes. */
+  housekeepingIntervalMs?: number
   /** Milliseconds since the epoch, for failed-login delays; tests move it instead of sleeping. */
   clock?: () => number
 }
@@ -104,6 +110,8 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
   app.register(mail, { ...config.mail, ...options.mail })
+  app.register(webhooks, { receivers: config.webhooks, ...options.webhooks })
+  app.register(housekeeping, { eventsRetentionDays: config.eventsRetentionDays, intervalMs: options.housekeepingIntervalMs })
   app.register(idempotency, {
     secrets: async () => (await signingKeys()).all.map((key) => key.derivedSecret),
     ttlMs: 24 * 60 * 60 * 1000,
@@ -126,6 +134,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     v1.register(accountRoutes)
     v1.register(usersRoutes)
     v1.register(sessionsRoutes)
+    v1.register(eventsRoutes)
   }, { prefix: '/v1' })
   return app
 }

@@ -4,6 +4,7 @@ import Value from 'typebox/value'
 import type { DatabaseSettings } from './db/connect.js'
 import type { MailTransport } from './mail/sender.js'
 import { assertAcceptablePassword } from './password-policy.js'
+import { WEBHOOK_SECRET_PATTERN } from './webhooks/sender.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -36,6 +37,9 @@ export const EnvSchema = Type.Object({
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
   MAIL_FROM: Type.String({ minLength: 3, default: 'users-service@localhost' }),
   MAIL_OUTBOX_DIR: Type.String({ minLength: 1, default: './data/outbox' }),
+  WEBHOOK_URLS: Type.Optional(Type.String({ minLength: 1 })),
+  WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: WEBHOOK_SECRET_PATTERN.source, description: 'whsec_ and the base64 of 24–64 random bytes' })),
+  EVENTS_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 7 }),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
   CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
@@ -84,6 +88,9 @@ export interface Config {
   loginMaxFailures: number
   /** `transport` is undefined when the service cannot send mail (production without SMTP_URL). */
   mail: { transport: MailTransport | undefined, from: string }
+  /** Receivers of every change event, signed with the secret; undefined when none are configured. */
+  webhooks: { urls: string[], secret: string } | undefined
+  eventsRetentionDays: number
   corsOrigins: string[] | undefined
   requestTimeoutMs: number
   /** How long a request's headers may take to arrive; at most requestTimeoutMs. */
@@ -170,6 +177,25 @@ function mailSettings (values: Env): Config['mail'] {
   return { transport, from: values.MAIL_FROM }
 }
 
+function parseWebhookUrl (raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`WEBHOOK_URLS holds "${raw}", which is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`WEBHOOK_URLS holds "${raw}": only http and https receivers are supported`)
+  return url.href
+}
+
+function webhookSettings ({ WEBHOOK_URLS: rawUrls, WEBHOOK_SECRET: secret }: Env): Config['webhooks'] {
+  if (rawUrls === undefined) return undefined
+  const urls = [...new Set(rawUrls.split(',').map((part) => part.trim()).filter(Boolean).map(parseWebhookUrl))]
+  if (urls.length === 0) return undefined
+  if (secret === undefined) throw new ConfigError('WEBHOOK_SECRET is required when WEBHOOK_URLS is set (whsec_ and the base64 of 24–64 random bytes)')
+  return { urls, secret }
+}
+
 /** Reads the environment; unset and empty variables take their defaults. */
 export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
   const present = Object.fromEntries(
@@ -207,6 +233,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     bootstrapAdmin: bootstrapAdmin(values),
     loginMaxFailures: values.LOGIN_MAX_FAILURES,
     mail: mailSettings(values),
+    webhooks: webhookSettings(values),
+    eventsRetentionDays: values.EVENTS_RETENTION_DAYS,
     corsOrigins: values.CORS_ORIGIN?.split(',').map((origin) => origin.trim()).filter(Boolean),
     requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: headersTimeout(values),

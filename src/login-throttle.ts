@@ -1,4 +1,4 @@
-import { eq, sql, type SQL } from 'drizzle-orm'
+import { eq, inArray, lt, sql, type SQL } from 'drizzle-orm'
 import type { Database } from './db/connect.js'
 import { loginFailures } from './db/schema.js'
 import { LoginDelayedError } from './errors.js'
@@ -54,4 +54,12 @@ export async function recordLoginFailure (db: Database, email: string, { maxFail
 /** A successful login or a password reset: the email starts with a clean slate. */
 export async function clearLoginFailures (db: Database, email: string): Promise<void> {
   await db.delete(loginFailures).where(eq(loginFailures.email, normalized(email)))
+}
+
+/** Deletes the counts of emails whose last failure is older than the forgetting age: they count from zero anyway. */
+export async function forgetStaleLoginFailures (db: Database, now: number, batch: number): Promise<number> {
+  const stale = db.select({ email: loginFailures.email }).from(loginFailures)
+    .where(lt(loginFailures.lastFailedAt, new Date(now - FORGET_AFTER_SECONDS * 1000))).limit(batch)
+  const deleted = await db.delete(loginFailures).where(inArray(loginFailures.email, stale)).returning({ email: loginFailures.email })
+  return deleted.length
 }

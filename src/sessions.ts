@@ -5,6 +5,7 @@ import type { Database } from './db/connect.js'
 import { preparedPerDatabase } from './db/prepared.js'
 import { refreshTokens, sessions, users } from './db/schema.js'
 import { InvalidRefreshTokenError, SessionNotFoundError } from './errors.js'
+import { recordChanges, type Change, type ChangeContext } from './events.js'
 import type { SessionAccess } from './principal-cache.js'
 import { hashOfToken, newSecretToken } from './secret-tokens.js'
 
@@ -25,6 +26,22 @@ export interface SessionRecord {
   user_agent: string | null
 }
 
+// What an event tells of a session: its representation, and whose it is.
+const sessionEventColumns = {
+  id: sessions.id,
+  user_id: sessions.userId,
+  created_at: sessions.createdAt,
+  last_used_at: sessions.lastUsedAt,
+  expires_at: sessions.expiresAt,
+  user_agent: sessions.userAgent
+}
+
+type SessionEventData = { id: string, user_id: string } & Record<string, unknown>
+
+function revoked (ended: SessionEventData[]): Change[] {
+  return ended.map((session) => ({ type: 'session.revoked', subject: session.user_id, data: session }))
+}
+
 /** A session counts while it is neither revoked nor expired, and its user is active. */
 function isLive () {
   return and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`))
@@ -34,25 +51,31 @@ function isLive () {
  * Starts a session for a user who just proved their password, and records the login.
  * Returns the session's first refresh token (the only time it exists in clear).
  */
-export async function startSession (db: Database, user: Principal, options: { ttlSeconds: number, userAgent: string | undefined }): Promise<SessionGrant> {
+export async function startSession (db: Database, user: Principal, options: { ttlSeconds: number, userAgent: string | undefined }, context: ChangeContext): Promise<SessionGrant> {
   const sessionId = uuidv7()
   const refreshToken = newSecretToken()
   await db.transaction(async (tx) => {
-    await tx.insert(sessions).values({
+    const [started] = await tx.insert(sessions).values({
       id: sessionId,
       userId: user.id,
       expiresAt: sql`now() + make_interval(secs => ${options.ttlSeconds})`,
       userAgent: options.userAgent?.slice(0, USER_AGENT_MAX_LENGTH)
-    })
+    }).returning(sessionEventColumns)
     await tx.insert(refreshTokens).values({ tokenHash: hashOfToken(refreshToken), sessionId })
     await tx.update(users).set({ lastLoginAt: sql`now()` }).where(eq(users.id, user.id))
+    await recordChanges(tx, context, [{ type: 'session.created', subject: user.id, data: started! }])
   })
   return { sessionId, refreshToken, principal: user }
 }
 
 /** Ends a session now; its refresh and access tokens stop working. Returns its id. */
-export async function revokeSession (db: Database, sessionId: string): Promise<string> {
-  await db.update(sessions).set({ revokedAt: sql`now()` }).where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
+export async function revokeSession (db: Database, sessionId: string, context: ChangeContext): Promise<string> {
+  await db.transaction(async (tx) => {
+    const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
+      .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
+      .returning(sessionEventColumns)
+    await recordChanges(tx, context, revoked(ended))
+  })
   return sessionId
 }
 
@@ -61,7 +84,7 @@ export async function revokeSession (db: Database, sessionId: string): Promise<s
  * is taken as stolen (RFC 9700 §4.14): its whole session ends, the newest token too.
  * Of concurrent exchanges of one token exactly one wins; the others count as reuse.
  */
-export async function rotateRefreshToken (db: Database, refreshToken: string): Promise<SessionGrant> {
+export async function rotateRefreshToken (db: Database, refreshToken: string, context: ChangeContext): Promise<SessionGrant> {
   const tokenHash = hashOfToken(refreshToken)
   const outcome = await db.transaction(async (tx) => {
     const [claimed] = await tx.update(refreshTokens).set({ usedAt: sql`now()` })
@@ -80,14 +103,14 @@ export async function rotateRefreshToken (db: Database, refreshToken: string): P
   if (outcome === null) throw new InvalidRefreshTokenError()
   if (outcome !== undefined) return outcome
   const [used] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash))
-  if (used !== undefined) await revokeSession(db, used.sessionId)
+  if (used !== undefined) await revokeSession(db, used.sessionId, context)
   throw new InvalidRefreshTokenError()
 }
 
 /** Logout (RFC 7009): ends the session of a refresh token and returns its id; an unknown token changes nothing. */
-export async function revokeByRefreshToken (db: Database, refreshToken: string): Promise<string | undefined> {
+export async function revokeByRefreshToken (db: Database, refreshToken: string, context: ChangeContext): Promise<string | undefined> {
   const [known] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hashOfToken(refreshToken)))
-  return known === undefined ? undefined : revokeSession(db, known.sessionId)
+  return known === undefined ? undefined : revokeSession(db, known.sessionId, context)
 }
 
 /** The user's live sessions, newest first. */
@@ -103,18 +126,31 @@ export async function listSessions (db: Database, userId: string): Promise<Sessi
     .orderBy(desc(sessions.createdAt), desc(sessions.id))
 }
 
-/** Ends every live session of a user, except `keep` (the caller's own, after a password change). */
-export async function revokeUserSessions (db: Database, userId: string, keep?: string): Promise<void> {
-  await db.update(sessions).set({ revokedAt: sql`now()` })
+/**
+ * Ends every live session of a user, except `keep` (the caller's own, after a password
+ * change), inside the caller's transaction; resolves to the events to record for them.
+ */
+export async function endUserSessions (tx: Database, userId: string, keep?: string): Promise<Change[]> {
+  const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
     .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keep === undefined ? undefined : ne(sessions.id, keep)))
+    .returning(sessionEventColumns)
+  return revoked(ended)
+}
+
+/** Ends every live session of a user. */
+export async function revokeUserSessions (db: Database, userId: string, context: ChangeContext): Promise<void> {
+  await db.transaction(async (tx) => recordChanges(tx, context, await endUserSessions(tx, userId)))
 }
 
 /** Ends one live session of a user. */
-export async function revokeUserSession (db: Database, userId: string, sessionId: string): Promise<void> {
-  const ended = await db.update(sessions).set({ revokedAt: sql`now()` })
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isLive()))
-    .returning({ id: sessions.id })
-  if (ended.length === 0) throw new SessionNotFoundError(sessionId)
+export async function revokeUserSession (db: Database, userId: string, sessionId: string, context: ChangeContext): Promise<void> {
+  await db.transaction(async (tx) => {
+    const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
+      .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isLive()))
+      .returning(sessionEventColumns)
+    if (ended.length === 0) throw new SessionNotFoundError(sessionId)
+    await recordChanges(tx, context, revoked(ended))
+  })
 }
 
 const liveSessionAccess = preparedPerDatabase((db) => db.select({ userId: users.id, role: users.role }).from(sessions)

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, ne, sql, type SQL } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import type { Database, DatabaseConnection } from './db/connect.js'
 import { preparedPerDatabase } from './db/prepared.js'
@@ -6,7 +6,8 @@ import { users } from './db/schema.js'
 import { EmailTakenError, LastActiveAdminError, UserNotFoundError, VersionMismatchError } from './errors.js'
 import { hashPassword } from './passwords.js'
 import type { Role, Status } from './roles.js'
-import { revokeUserSessions } from './sessions.js'
+import { recordChanges, SYSTEM_CHANGE, type Change, type ChangeContext } from './events.js'
+import { endUserSessions } from './sessions.js'
 
 /** What the API shows of a user, plus the version its ETag derives from. Never the hash. */
 export const publicColumns = {
@@ -76,16 +77,24 @@ export function hasEmail (email: string): SQL {
   return sql`lower(${users.email}) = ${normalizeEmail(email)}`
 }
 
-export async function createUser (db: Database, input: NewUser): Promise<UserRecord> {
+/** What events carry of a user: the API's representation, without the version behind the ETag. */
+export function userEventData ({ version: _version, ...user }: UserRecord): Record<string, unknown> {
+  return user
+}
+
+export async function createUser (db: Database, input: NewUser, context: ChangeContext): Promise<UserRecord> {
   const passwordHash = await hashPassword(input.password)
-  const [created] = await rejectingDuplicateEmail(db.insert(users).values({
-    id: uuidv7(),
-    email: normalizeEmail(input.email),
-    name: input.name.trim(),
-    role: input.role ?? 'user',
-    passwordHash
-  }).returning(publicColumns))
-  return created!
+  return db.transaction(async (tx) => {
+    const [created] = await rejectingDuplicateEmail(tx.insert(users).values({
+      id: uuidv7(),
+      email: normalizeEmail(input.email),
+      name: input.name.trim(),
+      role: input.role ?? 'user',
+      passwordHash
+    }).returning(publicColumns))
+    await recordChanges(tx, context, [{ type: 'user.created', subject: created!.id, data: userEventData(created!) }])
+    return created!
+  })
 }
 
 const userById = preparedPerDatabase((db) => db.select(publicColumns).from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_by_id'))
@@ -128,35 +137,49 @@ export async function findPasswordHash (db: Database, id: string): Promise<strin
  * replicas run it at once: the unique email index decides who inserts.
  */
 export async function ensureAdmin (db: Database, email: string, password: string): Promise<void> {
-  if (await findCredentials(db, email) === undefined) {
-    await db.insert(users).values({
-      id: uuidv7(),
-      email: normalizeEmail(email),
-      name: 'Administrator',
-      role: 'admin',
-      passwordHash: await hashPassword(password)
-    }).onConflictDoNothing()
-  }
-  await db.update(users)
-    .set({ role: 'admin', version: sql`${users.version} + 1`, updatedAt: sql`now()` })
-    .where(and(hasEmail(email), ne(users.role, 'admin')))
+  const passwordHash = await findCredentials(db, email) === undefined ? await hashPassword(password) : undefined
+  await db.transaction(async (tx) => {
+    const created = passwordHash === undefined
+      ? []
+      : await tx.insert(users).values({ id: uuidv7(), email: normalizeEmail(email), name: 'Administrator', role: 'admin', passwordHash })
+        .onConflictDoNothing().returning(publicColumns)
+    const promoted = await tx.update(users)
+      .set({ role: 'admin', version: sql`${users.version} + 1`, updatedAt: sql`now()` })
+      .where(and(hasEmail(email), ne(users.role, 'admin')))
+      .returning(publicColumns)
+    await recordChanges(tx, SYSTEM_CHANGE, [
+      ...created.map((user): Change => ({ type: 'user.created', subject: user.id, data: userEventData(user) })),
+      ...promoted.map((user): Change => ({ type: 'user.updated', subject: user.id, data: { ...userEventData(user), changed: ['role'] } }))
+    ])
+  })
 }
 
 /**
  * The versions a write is conditional on (from If-Match); undefined makes it
- * unconditional. The check is part of the write's WHERE clause, so a concurrent
- * writer can never slip in between a check and the write.
+ * unconditional. The check is made on the locked row, so a concurrent writer can
+ * never slip in between the check and the write.
  */
 export type ExpectedVersions = number[] | undefined
 
-function targetOf (id: string, expected: ExpectedVersions): SQL | undefined {
-  return and(eq(users.id, id), expected === undefined ? undefined : inArray(users.version, expected))
+/** The user as it is before a write, locked until the transaction ends. */
+async function lockForWrite (tx: Database, id: string, expected: ExpectedVersions): Promise<UserRecord> {
+  const [current] = await tx.select(publicColumns).from(users).where(eq(users.id, id)).for('update')
+  if (current === undefined) throw new UserNotFoundError(id)
+  if (expected !== undefined && !expected.includes(current.version)) throw new VersionMismatchError()
+  return current
 }
 
-/** Why a conditional write touched no row. */
-async function missReason (db: Database, id: string): Promise<Error> {
-  const [found] = await db.select({ id: users.id }).from(users).where(eq(users.id, id))
-  return found === undefined ? new UserNotFoundError(id) : new VersionMismatchError()
+const TRACKED_MEMBERS = ['email', 'name', 'role', 'email_verified'] as const
+
+/** The events of one write: what changed, a status change, a new password. */
+function changesOf (before: UserRecord, after: UserRecord, newPassword: boolean): Change[] {
+  const data = userEventData(after)
+  const changed = TRACKED_MEMBERS.filter((member) => before[member] !== after[member])
+  const found: Change[] = []
+  if (changed.length > 0) found.push({ type: 'user.updated', subject: after.id, data: { ...data, changed } })
+  if (before.status !== after.status) found.push({ type: after.status === 'disabled' ? 'user.disabled' : 'user.enabled', subject: after.id, data })
+  if (newPassword) found.push({ type: 'user.password_changed', subject: after.id, data })
+  return found
 }
 
 /**
@@ -181,10 +204,11 @@ function removesAnAdmin (changes: UserChanges): boolean {
  * Applies the changes and bumps the version. In the same transaction, a new password
  * ends the user's other sessions, and disabling the user ends all of them.
  */
-export async function updateUser (db: Database, id: string, changes: UserChanges, { expected, keepSession }: UpdateOptions = {}): Promise<UserRecord> {
+export async function updateUser (db: Database, id: string, changes: UserChanges, { expected, keepSession }: UpdateOptions, context: ChangeContext): Promise<UserRecord> {
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
   return db.transaction(async (tx) => {
     if (removesAnAdmin(changes)) await assertAdminRemains(tx, id)
+    const before = await lockForWrite(tx, id, expected)
     const email = changes.email === undefined ? undefined : normalizeEmail(changes.email)
     const [updated] = await rejectingDuplicateEmail(tx.update(users).set({
       email,
@@ -196,19 +220,21 @@ export async function updateUser (db: Database, id: string, changes: UserChanges
       passwordHash,
       version: sql`${users.version} + 1`,
       updatedAt: sql`now()`
-    }).where(targetOf(id, expected)).returning(publicColumns))
-    if (updated === undefined) throw await missReason(tx, id)
-    if (changes.status === 'disabled') await revokeUserSessions(tx, id)
-    else if (passwordHash !== undefined) await revokeUserSessions(tx, id, keepSession)
-    return updated
+    }).where(eq(users.id, id)).returning(publicColumns))
+    const endedSessions = changes.status === 'disabled'
+      ? await endUserSessions(tx, id)
+      : passwordHash === undefined ? [] : await endUserSessions(tx, id, keepSession)
+    await recordChanges(tx, context, [...changesOf(before, updated!, passwordHash !== undefined), ...endedSessions])
+    return updated!
   })
 }
 
-export async function deleteUser (db: Database, id: string, expected?: ExpectedVersions): Promise<void> {
+export async function deleteUser (db: Database, id: string, expected: ExpectedVersions, context: ChangeContext): Promise<void> {
   await db.transaction(async (tx) => {
     await assertAdminRemains(tx, id)
-    const deleted = await tx.delete(users).where(targetOf(id, expected)).returning({ id: users.id })
-    if (deleted.length === 0) throw await missReason(tx, id)
+    const before = await lockForWrite(tx, id, expected)
+    await tx.delete(users).where(eq(users.id, id))
+    await recordChanges(tx, context, [{ type: 'user.deleted', subject: id, data: userEventData(before) }])
   })
 }
 

@@ -19,6 +19,8 @@ t.test('defaults follow the contract', async (t) => {
     bootstrapAdmin: undefined,
     loginMaxFailures: 5,
     mail: { transport: { kind: 'outbox', directory: './data/outbox' }, from: 'users-service@localhost' },
+    webhooks: undefined,
+    eventsRetentionDays: 7,
     corsOrigins: undefined,
     requestTimeoutMs: 30_000,
     headersTimeoutMs: 10_000,
@@ -51,6 +53,17 @@ t.test('mail goes over SMTP_URL; without it to the outbox folder, except in prod
   t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}' }).mail.transport, undefined, 'production has no fallback')
   t.throws(() => loadConfig({ SMTP_URL: 'mail.example:25' }), /^SMTP_URL /)
   t.throws(() => loadConfig({ LOGIN_MAX_FAILURES: '0' }), /^LOGIN_MAX_FAILURES /)
+})
+
+t.test('WEBHOOK_URLS: http(s) URLs, never without WEBHOOK_SECRET', async (t) => {
+  const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
+  t.same(loadConfig({ WEBHOOK_URLS: 'https://a.example/hook, http://b.example:8080/x,https://a.example/hook', WEBHOOK_SECRET: secret }).webhooks,
+    { urls: ['https://a.example/hook', 'http://b.example:8080/x'], secret }, 'trimmed, deduplicated')
+  t.throws(() => loadConfig({ WEBHOOK_URLS: 'https://a.example/hook' }), /^WEBHOOK_SECRET is required when WEBHOOK_URLS is set/)
+  t.throws(() => loadConfig({ WEBHOOK_URLS: 'not a url', WEBHOOK_SECRET: secret }), /^WEBHOOK_URLS holds "not a url", which is not a URL$/)
+  t.throws(() => loadConfig({ WEBHOOK_URLS: 'ftp://a.example/x', WEBHOOK_SECRET: secret }), /^WEBHOOK_URLS .*only http and https/)
+  t.throws(() => loadConfig({ WEBHOOK_URLS: 'https://a.example/hook', WEBHOOK_SECRET: 'swordfish' }), /^WEBHOOK_SECRET /)
+  t.throws(() => loadConfig({ EVENTS_RETENTION_DAYS: '0' }), /^EVENTS_RETENTION_DAYS /)
 })
 
 t.test('CORS_ORIGIN is a comma-separated list', async (t) => {

@@ -2,7 +2,7 @@ import { isNotNull } from 'drizzle-orm'
 import t, { type Test } from 'tap'
 import { connectDatabase, type DatabaseConnection } from '../src/db/connect.js'
 import { deliveries } from '../src/db/schema.js'
-import { deliveryBacklog, enqueueDelivery, type ClaimedDelivery } from '../src/delivery/queue.js'
+import { deliveryBacklog, enqueueDeliveries, type ClaimedDelivery } from '../src/delivery/queue.js'
 import { retryDelayMs, startDeliveryWorker, type WorkerOptions } from '../src/delivery/worker.js'
 import { forEachDatabase } from './helpers/databases.js'
 import { until } from './helpers/wait.js'
@@ -44,7 +44,7 @@ forEachDatabase(t, async (t, database) => {
   t.test('per destination and key, a later delivery waits until the earlier one is through', async (t) => {
     const connection = await connected(t, await database.create(t))
     for (const item of ['a1', 'b1', 'a2', 'b2', 'a3']) {
-      await enqueueDelivery(connection.db, { channel: 'webhook', destination: 'http://receiver', orderingKey: item[0], payload: { item } })
+      await enqueueDeliveries(connection.db, [{ channel: 'webhook', destination: 'http://receiver', orderingKey: item[0], payload: { item } }])
     }
     const attempts: string[] = []
     const delivered: string[] = []
@@ -64,12 +64,12 @@ forEachDatabase(t, async (t, database) => {
     t.same(delivered.filter((item) => item.startsWith('a')), ['a1', 'a2', 'a3'], 'key a in order')
     t.same(attempts.filter((item) => item.startsWith('a')), ['a1', 'a1', 'a1', 'a2', 'a3'], 'a2 was not tried before a1 got through')
     t.ok(delivered.indexOf('b2') < delivered.indexOf('a1') || delivered.indexOf('b1') < delivered.indexOf('a1'), 'key b did not wait for key a')
-    t.same(await deliveryBacklog(connection.db, 'webhook'), { pending: 0, failed: 0, oldestPendingAgeSeconds: 0 }, 'nothing left')
+    t.same(await deliveryBacklog(connection.db, 'webhook'), { pending: 0, failing: 0, givenUp: 0, oldestPendingAgeSeconds: 0 }, 'nothing left')
   })
 
   t.test('past the give-up age a failing delivery stops being retried and stays for an operator', async (t) => {
     const connection = await connected(t, await database.create(t))
-    await enqueueDelivery(connection.db, { channel: 'webhook', destination: 'http://receiver', payload: {} })
+    await enqueueDeliveries(connection.db, [{ channel: 'webhook', destination: 'http://receiver', payload: {} }])
     let attempts = 0
     const outcomes: string[] = []
     const worker = startDeliveryWorker(workerOptions(connection, async () => {
@@ -82,7 +82,7 @@ forEachDatabase(t, async (t, database) => {
     await worker.stop()
     t.equal(attempts, 1, 'not retried')
     t.same(outcomes, ['given_up'])
-    t.match(await deliveryBacklog(connection.db, 'webhook'), { pending: 0, failed: 1 })
+    t.match(await deliveryBacklog(connection.db, 'webhook'), { pending: 0, givenUp: 1 })
   })
 
   t.test('workers sharing the database send each delivery once', async (t) => {
@@ -91,7 +91,7 @@ forEachDatabase(t, async (t, database) => {
     const first = await connected(t, settings)
     const second = database.name === 'postgres' ? await connected(t, settings) : first
     for (let index = 0; index < 60; index += 1) {
-      await enqueueDelivery(first.db, { channel: 'mail', destination: `user${index}@example.com`, payload: { index } })
+      await enqueueDeliveries(first.db, [{ channel: 'mail', destination: `user${index}@example.com`, payload: { index } }])
     }
     const sent: number[] = []
     const send = async (delivery: ClaimedDelivery) => {

@@ -16,11 +16,13 @@ t.test('the document', async (t) => {
   const spec = app.swagger() as { openapi: string, components: { schemas: Record<string, unknown> }, paths: Record<string, Record<string, { operationId?: string }>> }
 
   t.equal(spec.openapi, '3.1.0')
-  t.same(Object.keys(spec.components.schemas).sort(), ['AuthorizationServerMetadata', 'EmailVerificationConfirmation', 'Health', 'Jwks', 'NotReady', 'PasswordResetConfirmation', 'PasswordResetRequest', 'Problem', 'RevokeRequest', 'Session', 'SessionList', 'TokenRequest', 'TokenResponse', 'User', 'UserCreate', 'UserList', 'UserPatch', 'UserReplace', 'ValidationProblem'])
+  t.same(Object.keys(spec.components.schemas).sort(), ['AuthorizationServerMetadata', 'CloudEvent', 'EmailVerificationConfirmation', 'EventList', 'Health', 'Jwks', 'NotReady', 'PasswordResetConfirmation', 'PasswordResetRequest', 'Problem', 'RevokeRequest', 'Session', 'SessionList', 'TokenRequest', 'TokenResponse', 'User', 'UserCreate', 'UserList', 'UserPatch', 'UserReplace', 'ValidationProblem'])
   t.notMatch(JSON.stringify(spec), /def-\d/, 'shared schemas keep their names')
-  t.same(Object.keys(spec.paths).sort(), ['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/health/live', '/health/ready', '/v1/auth/email-verification/confirm', '/v1/auth/password-reset', '/v1/auth/password-reset/confirm', '/v1/auth/revoke', '/v1/auth/token', '/v1/users', '/v1/users/me', '/v1/users/{id}', '/v1/users/{id}/email-verification', '/v1/users/{id}/sessions', '/v1/users/{id}/sessions/{session_id}'])
+  const webhooks = (spec as { webhooks?: Record<string, { post: { requestBody: { content: Record<string, { schema: { $ref: string } }> } } }> }).webhooks
+  t.same(webhooks?.userChange?.post.requestBody.content['application/cloudevents+json']?.schema, { $ref: '#/components/schemas/CloudEvent' }, 'the webhook call is described, with the event it carries')
+  t.same(Object.keys(spec.paths).sort(), ['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/health/live', '/health/ready', '/v1/auth/email-verification/confirm', '/v1/auth/password-reset', '/v1/auth/password-reset/confirm', '/v1/auth/revoke', '/v1/auth/token', '/v1/events', '/v1/users', '/v1/users/me', '/v1/users/{id}', '/v1/users/{id}/email-verification', '/v1/users/{id}/sessions', '/v1/users/{id}/sessions/{session_id}'])
   const operationIds = Object.values(spec.paths).flatMap((operations) => Object.values(operations).map((operation) => operation.operationId))
-  t.same(operationIds.sort(), ['confirmEmailVerification', 'confirmPasswordReset', 'createToken', 'createUser', 'deleteSession', 'deleteSessions', 'deleteUser', 'getAuthorizationServerMetadata', 'getCurrentUser', 'getJwks', 'getLiveness', 'getReadiness', 'getUser', 'listSessions', 'listUsers', 'replaceUser', 'requestEmailVerification', 'requestPasswordReset', 'revokeToken', 'updateUser'])
+  t.same(operationIds.sort(), ['confirmEmailVerification', 'confirmPasswordReset', 'createToken', 'createUser', 'deleteSession', 'deleteSessions', 'deleteUser', 'getAuthorizationServerMetadata', 'getCurrentUser', 'getJwks', 'getLiveness', 'getReadiness', 'getUser', 'listEvents', 'listSessions', 'listUsers', 'replaceUser', 'requestEmailVerification', 'requestPasswordReset', 'revokeToken', 'updateUser'])
 })
 
 t.test('served at /openapi.json and rendered at /docs from local assets', async (t) => {

@@ -1,5 +1,6 @@
 import { accessTokens } from '../../src/access-tokens.js'
 import { connectDatabase } from '../../src/db/connect.js'
+import { SYSTEM_CHANGE } from '../../src/events.js'
 import { startSession } from '../../src/sessions.js'
 import { parseSigningKeys, prependNewKey } from '../../src/signing-keys.js'
 
@@ -18,7 +19,7 @@ export async function benchCredentials (databaseUrl: string, adminId: string): P
   const keys = await parseSigningKeys(signingKeys)
   const connection = await connectDatabase({ url: databaseUrl, pgliteDataDir: 'memory://', poolMax: 1 })
   try {
-    const { sessionId } = await startSession(connection.db, { id: adminId, role: 'admin' }, { ttlSeconds: 86_400, userAgent: 'bench' })
+    const { sessionId } = await startSession(connection.db, { id: adminId, role: 'admin' }, { ttlSeconds: 86_400, userAgent: 'bench' }, SYSTEM_CHANGE)
     const token = await accessTokens({ keys, issuer: 'users-service', audience: 'users-service', ttlSeconds: 3600 }).issue({ userId: adminId, role: 'admin', sessionId })
     return { signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token }
   } finally {

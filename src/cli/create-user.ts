@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { connectDatabase } from '../db/connect.js'
 import { DomainError } from '../errors.js'
+import { SYSTEM_CHANGE } from '../events.js'
 import { createUser } from '../users.js'
 
 async function readPiped (): Promise<string> {
@@ -61,7 +62,7 @@ try {
     name: values.name ?? email.split('@')[0]!,
     password,
     role: values.admin ? 'admin' : 'user'
-  })
+  }, SYSTEM_CHANGE)
   process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`)
 } catch (error) {
   if (error instanceof DomainError) fail(error.message)

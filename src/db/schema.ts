@@ -135,3 +135,29 @@ export const deliveries = pgTable('deliveries', {
   index('deliveries_due_idx').on(table.channel, table.availableAt).where(sql`${table.failedAt} is null`),
   index('deliveries_ordering_idx').on(table.channel, table.destination, table.orderingKey, table.id).where(sql`${table.failedAt} is null`)
 ])
+
+/**
+ * The change feed: one CloudEvent per change, written in the transaction of the change.
+ * `position` is assigned under a transaction-wide lock held until commit (see
+ * src/events.ts), so positions are in commit order and a reader never skips one.
+ */
+export const events = pgTable('events', {
+  position: bigint('position', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  id: uuid('id').notNull().unique(),
+  type: text('type').notNull(),
+  subject: uuid('subject').notNull(),
+  time: timestamp('time', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  data: jsonb('data').notNull(),
+  actor: text('actor').notNull(),
+  requestId: text('request_id')
+}, (table) => [
+  index('events_subject_position_idx').on(table.subject, table.position),
+  index('events_type_position_idx').on(table.type, table.position),
+  index('events_time_idx').on(table.time)
+])
+
+/** How far the webhook fan-out has turned events into deliveries, per receiver URL. */
+export const webhookCursors = pgTable('webhook_cursors', {
+  url: text('url').primaryKey(),
+  position: bigint('position', { mode: 'number' }).notNull()
+})

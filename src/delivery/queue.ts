@@ -2,8 +2,10 @@ import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm'
 import type { Database } from '../db/connect.js'
 import { deliveries } from '../db/schema.js'
 
+export const DELIVERY_CHANNELS = ['mail', 'webhook'] as const
+
 /** What a delivery is sent through: each channel has its own worker. */
-export type Channel = 'mail' | 'webhook'
+export type Channel = typeof DELIVERY_CHANNELS[number]
 
 export interface NewDelivery {
   channel: Channel
@@ -23,13 +25,14 @@ export interface ClaimedDelivery {
 }
 
 /** Records work for the outside world; pass the transaction of the change that causes it. */
-export async function enqueueDelivery (tx: Database, delivery: NewDelivery): Promise<void> {
-  await tx.insert(deliveries).values({
+export async function enqueueDeliveries (tx: Database, batch: NewDelivery[]): Promise<void> {
+  if (batch.length === 0) return
+  await tx.insert(deliveries).values(batch.map((delivery) => ({
     channel: delivery.channel,
     destination: delivery.destination,
     orderingKey: delivery.orderingKey,
     payload: delivery.payload
-  })
+  })))
 }
 
 /**
@@ -79,16 +82,19 @@ export async function failDelivery (db: Database, id: number, error: string, out
 
 export interface DeliveryBacklog {
   pending: number
-  failed: number
+  /** Pending, and the last attempt failed. */
+  failing: number
+  givenUp: number
   oldestPendingAgeSeconds: number
 }
 
-/** What /metrics shows of a channel: how much waits, how much was given up, and the oldest wait. */
+/** What /metrics shows of a channel: how much waits, how much keeps failing or was given up, and the oldest wait. */
 export async function deliveryBacklog (db: Database, channel: Channel): Promise<DeliveryBacklog> {
   const [row] = await db.select({
     pending: sql<number>`count(*) filter (where ${deliveries.failedAt} is null)::int`,
-    failed: sql<number>`count(*) filter (where ${deliveries.failedAt} is not null)::int`,
+    failing: sql<number>`count(*) filter (where ${deliveries.failedAt} is null and ${deliveries.lastError} is not null)::int`,
+    givenUp: sql<number>`count(*) filter (where ${deliveries.failedAt} is not null)::int`,
     oldest: sql<number>`coalesce(extract(epoch from now() - min(${deliveries.createdAt}) filter (where ${deliveries.failedAt} is null)), 0)::float8`
   }).from(deliveries).where(eq(deliveries.channel, channel))
-  return { pending: row!.pending, failed: row!.failed, oldestPendingAgeSeconds: row!.oldest }
+  return { pending: row!.pending, failing: row!.failing, givenUp: row!.givenUp, oldestPendingAgeSeconds: row!.oldest }
 }

@@ -1,9 +1,6 @@
 import type { Database } from '../db/connect.js'
+import { startLoop, type Loop, type LoopLog } from './loop.js'
 import { claimDeliveries, completeDelivery, failDelivery, type Channel, type ClaimedDelivery } from './queue.js'
-
-export interface DeliveryLog {
-  warn (details: Record<string, unknown>, message: string): void
-}
 
 export interface RetryPolicy {
   /** The wait after the first failure; each further one doubles it, with jitter. */
@@ -24,16 +21,9 @@ export interface WorkerOptions {
   /** Longer than a send may take, so a live worker never loses its claim mid-send. */
   leaseMs: number
   batchSize: number
-  log: DeliveryLog
+  log: LoopLog
   /** Counts outcomes for /metrics. */
   onOutcome?: (outcome: 'delivered' | 'failed' | 'given_up') => void
-}
-
-export interface DeliveryWorker {
-  /** Looks for work now: called after this replica wrote some. */
-  wake (): void
-  /** Finishes the sends in progress and stops. */
-  stop (): Promise<void>
 }
 
 /** Exponential backoff with full jitter (the AWS architecture blog's recommendation). */
@@ -47,12 +37,8 @@ function describe (error: unknown): string {
 }
 
 /** Sends the due deliveries of one channel until stopped; survives database outages by waiting them out. */
-export function startDeliveryWorker (options: WorkerOptions): DeliveryWorker {
+export function startDeliveryWorker (options: WorkerOptions): Loop {
   const { db, channel, retry, log } = options
-  // An object, not a local flag: the loop reads it after awaits in which stop() may have set it.
-  const state = { stopped: false, woken: false }
-  let wakeUp: (() => void) | undefined
-  let timer: NodeJS.Timeout | undefined
 
   async function settle (delivery: ClaimedDelivery): Promise<void> {
     try {
@@ -68,48 +54,10 @@ export function startDeliveryWorker (options: WorkerOptions): DeliveryWorker {
     options.onOutcome?.('delivered')
   }
 
-  /** One round: true when a full batch came back, so more may be due at once. */
-  async function round (): Promise<boolean> {
+  // A full batch means more may be due at once.
+  return startLoop(`${channel} deliveries`, async () => {
     const claimed = await claimDeliveries(db, channel, options.batchSize, options.leaseMs)
     await Promise.all(claimed.map(settle))
     return claimed.length === options.batchSize
-  }
-
-  function pause (): Promise<void> {
-    return new Promise((resolve) => {
-      if (state.woken || state.stopped) return resolve()
-      wakeUp = resolve
-      timer = setTimeout(resolve, options.pollIntervalMs)
-      timer.unref()
-    })
-  }
-
-  async function run (): Promise<void> {
-    while (!state.stopped) {
-      state.woken = false
-      let more = false
-      try {
-        more = await round()
-      } catch (error) {
-        // The database is away (or the claim failed): the rows are still there for the next round.
-        log.warn({ channel, reason: describe(error) }, 'delivery round failed; retrying')
-      }
-      if (!more) await pause()
-      clearTimeout(timer)
-      wakeUp = undefined
-    }
-  }
-
-  const running = run()
-  return {
-    wake () {
-      state.woken = true
-      wakeUp?.()
-    },
-    async stop () {
-      state.stopped = true
-      wakeUp?.()
-      await running
-    }
-  }
+  }, options.pollIntervalMs, log)
 }

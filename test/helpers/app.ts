@@ -7,6 +7,7 @@ import { buildApp, type BuildOptions } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { prependNewKey } from '../../src/signing-keys.js'
 import { startSession } from '../../src/sessions.js'
+import { SYSTEM_CHANGE } from '../../src/events.js'
 import type { Role } from '../../src/roles.js'
 import type { DatabaseSettings } from '../../src/db/connect.js'
 import { SpecValidator } from './spec-validator.js'
@@ -165,7 +166,7 @@ export async function buildTestApp (t: Test, database: DatabaseSettings, env: Re
 
 /** An access token of a new session of this user, minted without a login (no argon2 verification). */
 export async function tokenFor (app: FastifyInstance, userId: string, role: Role = 'user'): Promise<string> {
-  const { sessionId } = await startSession(app.db, { id: userId, role }, { ttlSeconds: 3600, userAgent: 'test' })
+  const { sessionId } = await startSession(app.db, { id: userId, role }, { ttlSeconds: 3600, userAgent: 'test' }, SYSTEM_CHANGE)
   return app.issueAccessToken({ userId, role, sessionId })
 }
 

@@ -4,6 +4,8 @@ export type ClientOptions = {
     baseUrl: `${string}://${string}` | (string & {});
 };
 
+export type Webhooks = ReceiveUserChangeWebhookRequest;
+
 /**
  * RFC 9457 problem details, served as application/problem+json.
  */
@@ -313,6 +315,53 @@ export type EmailVerificationConfirmation = {
      * The token from the mail, verbatim.
      */
     token: string;
+};
+
+/**
+ * A CloudEvents 1.0 event (structured mode) with the extensions `actor` and `requestid`.
+ */
+export type CloudEvent = {
+    specversion: '1.0';
+    /**
+     * Unique per event; the `webhook-id` of its deliveries, so receivers can drop duplicates.
+     */
+    id: string;
+    /**
+     * Always `/users-service`.
+     */
+    source: string;
+    type: 'users.user.created' | 'users.user.updated' | 'users.user.deleted' | 'users.user.disabled' | 'users.user.enabled' | 'users.user.password_changed' | 'users.user.email_verified' | 'users.session.created' | 'users.session.revoked';
+    /**
+     * The user the change is about.
+     */
+    subject: string;
+    /**
+     * When the change was made.
+     */
+    time: string;
+    datacontenttype: 'application/json';
+    /**
+     * User events: the user as the API shows it (after the change; for `user.deleted`, before), and for `user.updated` also `changed`, the members that changed. Session events: the session (`id`, `user_id`, `created_at`, `last_used_at`, `expires_at`, `user_agent`). Never a password, hash or token.
+     */
+    data: {
+        [key: string]: unknown;
+    };
+    /**
+     * Who made the change: a user id (the caller, or the user themself acting without a token), or `system`.
+     */
+    actor: string;
+    /**
+     * The X-Request-ID of the request that made the change; absent for changes made outside a request.
+     */
+    requestid?: string;
+};
+
+export type EventList = {
+    data: Array<CloudEvent>;
+    /**
+     * Always present: pass it as `after` to read on, also when nothing new has come yet.
+     */
+    next_cursor: string;
 };
 
 export type User = {
@@ -1494,3 +1543,74 @@ export type DeleteSessionResponses = {
 };
 
 export type DeleteSessionResponse = DeleteSessionResponses[keyof DeleteSessionResponses];
+
+export type ListEventsData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * A `next_cursor` from an earlier page; without it, the feed starts at its oldest kept event.
+         */
+        after?: string;
+        /**
+         * Page size.
+         */
+        limit: number;
+        /**
+         * Only events of this type.
+         */
+        type?: 'users.user.created' | 'users.user.updated' | 'users.user.deleted' | 'users.user.disabled' | 'users.user.enabled' | 'users.user.password_changed' | 'users.user.email_verified' | 'users.session.created' | 'users.session.revoked';
+        /**
+         * Only events about this user.
+         */
+        subject?: string;
+    };
+    url: '/v1/events';
+};
+
+export type ListEventsErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type ListEventsError = ListEventsErrors[keyof ListEventsErrors];
+
+export type ListEventsResponses = {
+    /**
+     * A page of the feed
+     */
+    200: EventList;
+};
+
+export type ListEventsResponse = ListEventsResponses[keyof ListEventsResponses];
+
+export type ReceiveUserChangeWebhookPayload = CloudEvent;
+
+export type ReceiveUserChangeWebhookRequest = {
+    body: ReceiveUserChangeWebhookPayload;
+    key: 'userChange';
+    path?: never;
+    query?: never;
+};

@@ -1,0 +1,7 @@
+/** The kinds of change the feed and the webhooks tell of (as `users.<kind>` on the wire). */
+export const EVENT_TYPES = [
+  'user.created', 'user.updated', 'user.deleted', 'user.disabled', 'user.enabled',
+  'user.password_changed', 'user.email_verified', 'session.created', 'session.revoked'
+] as const
+
+export type EventType = typeof EVENT_TYPES[number]
