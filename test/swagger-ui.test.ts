@@ -36,9 +36,12 @@ t.test('Swagger UI in a real browser: every operation, Authorize with email and 
 
   await page.goto(`${origin}/docs`)
   await page.locator('.opblock').first().waitFor()
-  const document = app.swagger() as unknown as { paths: Record<string, Record<string, { operationId: string, tags: string[] }>> }
+  type Operations = Record<string, Record<string, { operationId: string, tags: string[] }>>
+  const document = app.swagger() as unknown as { paths: Operations, webhooks: Operations }
   const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods))
-  t.equal(await page.locator('.opblock').count(), operations.length, 'one block per operation')
+  const webhooks = Object.values(document.webhooks).flatMap((methods) => Object.values(methods))
+  t.equal(await page.locator('.opblock').count(), operations.length + webhooks.length, 'one block per operation, and per webhook')
+  t.equal(await page.locator('.opblock', { hasText: 'A change to a user' }).count(), 1, 'the webhook call is shown')
   for (const { operationId, tags } of operations) {
     t.equal(await page.locator(`#operations-${tags[0]}-${operationId}`).count(), 1, `${operationId} is on the page`)
   }

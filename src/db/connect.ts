@@ -24,7 +24,15 @@ export interface DatabaseSettings {
    * server is frozen and cannot enforce anything.
    */
   queryTimeoutMs?: number
+  /**
+   * PGlite only: opens the embedded database instead of `pgliteDataDir`. Starting PGlite
+   * costs a second or more of WebAssembly set-up; tests hand in clones of one started instance.
+   */
+  openPglite?: () => Promise<PGliteInstance>
 }
+
+/** The embedded database, as `@electric-sql/pglite` creates it. */
+export type PGliteInstance = import('@electric-sql/pglite').PGlite
 
 export interface DatabaseConnection {
   db: Database
@@ -104,12 +112,12 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
   }
 }
 
-async function connectPglite (dataDir: string): Promise<DatabaseConnection> {
+async function connectPglite (dataDir: string, open: DatabaseSettings['openPglite']): Promise<DatabaseConnection> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
   const { migrate } = await import('drizzle-orm/pglite/migrator')
-  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
-  const client = await PGlite.create(dataDir)
+  if (open === undefined && !dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
+  const client = open === undefined ? await PGlite.create(dataDir) : await open()
   const observers = queryObservers()
   const query = client.query.bind(client)
   client.query = ((statement: string, ...rest: Parameters<typeof query> extends [unknown, ...infer R] ? R : never) =>
@@ -133,6 +141,6 @@ async function connectPglite (dataDir: string): Promise<DatabaseConnection> {
 
 export function connectDatabase (settings: DatabaseSettings): Promise<DatabaseConnection> {
   return settings.url === undefined
-    ? connectPglite(settings.pgliteDataDir)
+    ? connectPglite(settings.pgliteDataDir, settings.openPglite)
     : connectPostgres({ ...settings, url: settings.url })
 }

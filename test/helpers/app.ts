@@ -33,10 +33,24 @@ export interface ApiResponse {
   text: string
 }
 
+// Every app of a test process describes itself with the same document: compile it once,
+// not once per client (each token's client used to compile every schema it met again).
+const validators = new Map<string, SpecValidator>()
+const validatorOfApp = new WeakMap<FastifyInstance, SpecValidator>()
+
+function validatorFor (app: FastifyInstance): SpecValidator {
+  let validator = validatorOfApp.get(app)
+  if (validator !== undefined) return validator
+  const document = app.swagger()
+  const key = JSON.stringify(document)
+  validator = validators.get(key) ?? new SpecValidator(document as never)
+  validators.set(key, validator)
+  validatorOfApp.set(app, validator)
+  return validator
+}
+
 /** `app.inject`, with every response checked against the app's OpenAPI document. */
 export class Api {
-  private validator: SpecValidator | undefined
-
   constructor (
     private readonly t: Test,
     readonly app: FastifyInstance,
@@ -78,10 +92,10 @@ export class Api {
   }
 
   async request (options: InjectOptions & { url: string }): Promise<ApiResponse> {
-    this.validator ??= new SpecValidator(this.app.swagger() as never)
+    const validator = validatorFor(this.app)
     const response = await this.send(options)
     const method = (options.method ?? 'GET').toString().toUpperCase()
-    const problems = this.validator.problems({
+    const problems = validator.problems({
       method,
       path: options.url.split('?')[0]!,
       status: response.statusCode,

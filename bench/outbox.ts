@@ -1,0 +1,104 @@
+/**
+ * What the change events cost and how fast webhooks go out, on PostgreSQL on loopback
+ * (a throw-away cluster), in this process:
+ * - the outbox: writes/s of a user update in a transaction, with and without recording
+ *   its event (the advisory lock, the insert, the NOTIFY), at 1 and 32 concurrent
+ *   writers, interleaved rounds; the same SQL the service runs, without HTTP around it;
+ * - webhook throughput: events recorded in bulk, then the time until a local receiver
+ *   has acknowledged every one, through the service's fan-out and delivery worker.
+ * Figures are measured, never asserted.
+ *   npm run bench:outbox -- [--seconds 5] [--rounds 3] [--events 5000]
+ */
+import { createServer } from 'node:http'
+import { randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { eq, sql } from 'drizzle-orm'
+import { uuidv7 } from 'uuidv7'
+import { users } from '../src/db/schema.js'
+import { recordChanges, SYSTEM_CHANGE, type Change } from '../src/events.js'
+import { startPostgres } from '../test/services/postgres.js'
+import { startInProcess } from './lib/app.js'
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, events: { type: 'string', default: '5000' } } })
+const seconds = Number(values.seconds)
+const rounds = Number(values.rounds)
+const eventCount = Number(values.events)
+
+const postgres = await startPostgres()
+const receiver = { acknowledged: 0 }
+const server = createServer((request, response) => {
+  request.resume()
+  request.on('end', () => {
+    receiver.acknowledged += 1
+    response.writeHead(204).end()
+  })
+})
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+const receiverUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`
+
+const { app, close } = await startInProcess({
+  DATABASE_URL: postgres.url,
+  DATABASE_POOL_MAX: '40',
+  WEBHOOK_URLS: receiverUrl,
+  WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+  LOG_LEVEL: 'warn'
+})
+
+try {
+  const ids = Array.from({ length: 64 }, () => uuidv7())
+  await app.db.insert(users).values(ids.map((id, index) => ({ id, email: `outbox${index}@bench.example`, name: 'Outbox', passwordHash: 'x' })))
+
+  async function write (id: string, withEvent: boolean): Promise<void> {
+    await app.db.transaction(async (tx) => {
+      const [updated] = await tx.update(users).set({ name: `Outbox ${Math.random()}`, version: sql`${users.version} + 1`, updatedAt: sql`now()` }).where(eq(users.id, id)).returning()
+      if (withEvent) await recordChanges(tx, SYSTEM_CHANGE, [{ type: 'user.updated', subject: id, data: { name: updated!.name, changed: ['name'] } }])
+    })
+  }
+
+  async function writesPerSecond (writers: number, withEvent: boolean): Promise<number> {
+    const deadline = performance.now() + seconds * 1000
+    let done = 0
+    await Promise.all(Array.from({ length: writers }, async (_, writer) => {
+      while (performance.now() < deadline) {
+        await write(ids[writer]!, withEvent)
+        done += 1
+      }
+    }))
+    return done / seconds
+  }
+
+  console.log(`\n### The outbox: user updates per second, with and without their event (${rounds} interleaved rounds of ${seconds} s, median)\n`)
+  console.log('| writers | without events | with events | ratio |')
+  console.log('|---|---|---|---|')
+  for (const writers of [1, 32]) {
+    const without: number[] = []
+    const withEvents: number[] = []
+    for (let round = 0; round < rounds; round += 1) {
+      without.push(await writesPerSecond(writers, false))
+      withEvents.push(await writesPerSecond(writers, true))
+    }
+    const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!
+    console.log(`| ${writers} | ${median(without).toFixed(0)} | ${median(withEvents).toFixed(0)} | ${(median(withEvents) / median(without)).toFixed(2)} |`)
+  }
+
+  // Let the fan-out deliver what the rounds above recorded before counting afresh.
+  const deadline = Date.now() + 120_000
+  const pending = async () => Number(((await app.db.execute(sql`select count(*)::int as count from deliveries`)) as unknown as Array<{ count: number }>)[0]!.count)
+  while (Date.now() < deadline && (await pending()) > 0) await new Promise((resolve) => setTimeout(resolve, 200))
+  await new Promise((resolve) => setTimeout(resolve, 1_000))
+
+  const before = receiver.acknowledged
+  const started = performance.now()
+  for (let offset = 0; offset < eventCount; offset += 500) {
+    const batch: Change[] = Array.from({ length: Math.min(500, eventCount - offset) }, (_, index) => ({ type: 'user.updated', subject: ids[(offset + index) % ids.length]!, data: { changed: ['name'] } }))
+    await app.db.transaction((tx) => recordChanges(tx, SYSTEM_CHANGE, batch))
+  }
+  const allAcknowledged = () => receiver.acknowledged - before >= eventCount || performance.now() - started > 300_000
+  while (!allAcknowledged()) await new Promise((resolve) => setTimeout(resolve, 20))
+  const elapsed = (performance.now() - started) / 1000
+  console.log(`\n### Webhook delivery: ${receiver.acknowledged - before} of ${eventCount} events (64 users) acknowledged by a local receiver in ${elapsed.toFixed(1)} s: ${((receiver.acknowledged - before) / elapsed).toFixed(0)} events/s\n`)
+} finally {
+  await close()
+  server.close()
+  await postgres.destroy()
+}
