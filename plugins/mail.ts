@@ -22,6 +22,8 @@ export interface MailPluginOptions {
   from: string
   retry?: Partial<RetryPolicy>
   pollIntervalMs?: number
+  /** How long a claimed mail is this replica's alone; after it (a crash, a lost database mid-send), another retries it. */
+  leaseMs?: number
 }
 
 const DEFAULT_RETRY: RetryPolicy = { firstRetryMs: 5_000, longestRetryMs: 15 * 60_000, giveUpAfterMs: 24 * 60 * 60_000 }
@@ -30,7 +32,7 @@ const DEFAULT_RETRY: RetryPolicy = { firstRetryMs: 5_000, longestRetryMs: 15 * 6
  * Sends the mails the domain recorded in the deliveries table, from whichever replica
  * claims them first; requests never wait for a mail server.
  */
-async function mailPlugin (app: FastifyInstance, { transport, from, retry, pollIntervalMs = 5_000 }: MailPluginOptions): Promise<void> {
+async function mailPlugin (app: FastifyInstance, { transport, from, retry, pollIntervalMs = 5_000, leaseMs = 60_000 }: MailPluginOptions): Promise<void> {
   if (transport === undefined) {
     app.decorate('mail', { assertAvailable () { throw new MailUnavailableError() }, wake () {} })
     return
@@ -45,7 +47,7 @@ async function mailPlugin (app: FastifyInstance, { transport, from, retry, pollI
       send: (delivery) => sender.send(delivery.payload as MailMessage, String(delivery.id)),
       retry: { ...DEFAULT_RETRY, ...retry },
       pollIntervalMs,
-      leaseMs: 60_000,
+      leaseMs,
       batchSize: 10,
       log: app.log
     })

@@ -12,6 +12,8 @@ export interface WebhooksPluginOptions {
   retry?: Partial<RetryPolicy>
   pollIntervalMs?: number
   timeoutMs?: number
+  /** How long a claimed delivery is this replica's alone; longer than the timeout. */
+  leaseMs?: number
 }
 
 // At least 24 hours of retries, the longest wait between two attempts an hour.
@@ -23,7 +25,7 @@ const FAN_OUT_BATCH = 500
  * new events into deliveries (woken by the NOTIFY of each commit that recorded events,
  * on every replica), and a delivery worker sends them, one replica per delivery.
  */
-async function webhooksPlugin (app: FastifyInstance, { receivers, retry, pollIntervalMs = 5_000, timeoutMs = 10_000 }: WebhooksPluginOptions): Promise<void> {
+async function webhooksPlugin (app: FastifyInstance, { receivers, retry, pollIntervalMs = 5_000, timeoutMs = 10_000, leaseMs = 60_000 }: WebhooksPluginOptions): Promise<void> {
   if (receivers === undefined) return
   const { urls, secret } = receivers
   const loops: Loop[] = []
@@ -36,8 +38,8 @@ async function webhooksPlugin (app: FastifyInstance, { receivers, retry, pollInt
       send: webhookSender({ secret, timeoutMs }),
       retry: { ...DEFAULT_RETRY, ...retry },
       pollIntervalMs,
-      // Past the 10 s timeout with room to spare, so a slow receiver is not sent to twice at once.
-      leaseMs: timeoutMs + 50_000,
+      // Past the timeout with room to spare, so a slow receiver is not sent to twice at once.
+      leaseMs: Math.max(leaseMs, 2 * timeoutMs),
       batchSize: 100,
       log: app.log
     })

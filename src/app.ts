@@ -39,8 +39,8 @@ export interface BuildOptions {
   /** Tests sample the process more often than production does. */
   loadShedding?: { sampleIntervalMs: number }
   /** Tests retry mail and webhooks sooner than production does. */
-  mail?: Pick<MailPluginOptions, 'retry' | 'pollIntervalMs'>
-  webhooks?: Pick<WebhooksPluginOptions, 'retry' | 'pollIntervalMs' | 'timeoutMs'>
+  mail?: Pick<MailPluginOptions, 'retry' | 'pollIntervalMs' | 'leaseMs'>
+  webhooks?: Pick<WebhooksPluginOptions, 'retry' | 'pollIntervalMs' | 'timeoutMs' | 'leaseMs'>
   /** Tests clean up more often than every 15 minutes. */
   housekeepingIntervalMs?: number
   /** Milliseconds since the epoch, for failed-login delays; tests move it instead of sleeping. */

@@ -38,17 +38,27 @@ const EVENT_POSITION_LOCK = 0x75736572_73657674n
  */
 export async function recordChanges (tx: Database, context: ChangeContext, changes: Change[]): Promise<void> {
   if (changes.length === 0) return
-  await tx.execute(sql`select pg_advisory_xact_lock(${EVENT_POSITION_LOCK})`)
-  await tx.insert(events).values(changes.map((change) => ({
+  const rows = changes.map((change) => ({
     id: uuidv7(),
     type: TYPE_PREFIX + change.type,
     subject: change.subject,
     data: change.data,
     actor: context.actor ?? change.subject,
-    requestId: context.requestId
-  })))
-  // Delivered at commit to every replica listening: the webhook fan-out wakes up.
-  await tx.execute(sql`select pg_notify(${EVENTS_RECORDED_CHANNEL}, '')`)
+    request_id: context.requestId ?? null
+  }))
+  // One round trip: the insert reads its rows from the lock, so the lock is held before any
+  // position is drawn; the NOTIFY (delivered at commit, to every replica listening) wakes the
+  // webhook fan-out.
+  await tx.execute(sql`
+    with locked as (select pg_advisory_xact_lock(${EVENT_POSITION_LOCK}))
+    , recorded as (
+      insert into ${events} (id, type, subject, data, actor, request_id)
+      select change.id, change.type, change.subject, change.data, change.actor, change.request_id
+      from locked, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        as change(id uuid, type text, subject uuid, data jsonb, actor text, request_id text)
+      returning 1
+    )
+    select pg_notify(${EVENTS_RECORDED_CHANNEL}, '') from (select count(*) from recorded) as done`)
 }
 
 export interface CloudEvent {

@@ -2,6 +2,8 @@ import t from 'tap'
 import { buildTestApp, newUser } from './helpers/app.js'
 import { startPostgres } from './services/postgres.js'
 import { until } from './helpers/wait.js'
+import { startSmtpServer } from './services/smtp.js'
+import { startWebhookReceiver } from './services/webhook-receiver.js'
 
 // This test stops its database, so it starts a PostgreSQL of its own rather than the suite's shared one.
 const unavailable = process.env.TEST_POSTGRES_URL === undefined && process.env.CI !== 'true'
@@ -48,4 +50,38 @@ t.test('PostgreSQL goes away and comes back: 503s with Retry-After, readiness fo
   for (const id of acknowledged) t.equal((await admin.get(`/v1/users/${id}`)).status, 200, `acknowledged user ${id} is still there`)
   t.equal((await user.get('/v1/users/me')).status, 200, 'existing tokens work again')
   t.equal((await api.post('/v1/users', newUser())).status, 201, 'writes work again')
+})
+
+t.test('mail and webhooks waiting while PostgreSQL is away go out once it is back', { skip: unavailable }, async (t) => {
+  const server = await startPostgres()
+  t.teardown(() => server.destroy())
+  const smtp = await startSmtpServer()
+  t.teardown(() => smtp.stop())
+  const receiver = await startWebhookReceiver()
+  t.teardown(() => receiver.close())
+  // Short leases: a delivery whose outcome could not be written while the database was away is retried soon.
+  const quick = { retry: { firstRetryMs: 100, longestRetryMs: 500 }, pollIntervalMs: 200, leaseMs: 2000 }
+  const { api, signUp, logs } = await buildTestApp(t, { url: server.url, pgliteDataDir: 'memory://', poolMax: 5, connectTimeoutMs: 1000, statementTimeoutMs: 2000 }, {
+    SMTP_URL: smtp.url,
+    WEBHOOK_URLS: receiver.url,
+    WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 1).toString('base64')}`
+  }, { mail: quick, webhooks: { ...quick, timeoutMs: 1000 } })
+
+  // Both outside parties refuse at first, so the work is still waiting in the database when it goes.
+  receiver.behave(() => 503)
+  await smtp.stop()
+  const { user } = await signUp()
+  t.equal((await api.post('/v1/auth/password-reset', { email: user.email })).status, 202)
+  await until(async () => receiver.requests.length, (count) => count > 0, 30_000)
+
+  await server.stop()
+  await until(async () => logs.lines.filter((line) => line.msg === 'background round failed; retrying').length, (count) => count >= 2, 30_000)
+  receiver.behave(() => 204)
+  await smtp.start()
+  await server.start()
+
+  const mails = await until(async () => smtp.mailsTo(user.email), (found) => found.length > 0, 60_000)
+  t.equal(mails.length, 1, 'the reset mail arrives')
+  const delivered = await until(async () => receiver.delivered.map((webhook) => JSON.parse(webhook.body) as { subject: string, type: string }).filter((event) => event.subject === user.id), (events) => events.length >= 2, 60_000)
+  t.same(delivered.map((event) => event.type), ['users.user.created', 'users.session.created'], 'the user\'s events arrive, in order')
 })

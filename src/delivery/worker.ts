@@ -54,10 +54,10 @@ export function startDeliveryWorker (options: WorkerOptions): Loop {
     options.onOutcome?.('delivered')
   }
 
-  // A full batch means more may be due at once.
+  // After any delivery, more may be due at once: the next of the same user, the rest of a batch.
   return startLoop(`${channel} deliveries`, async () => {
     const claimed = await claimDeliveries(db, channel, options.batchSize, options.leaseMs)
     await Promise.all(claimed.map(settle))
-    return claimed.length === options.batchSize
+    return claimed.length > 0
   }, options.pollIntervalMs, log)
 }
