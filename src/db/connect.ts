@@ -24,15 +24,7 @@ export interface DatabaseSettings {
    * server is frozen and cannot enforce anything.
    */
   queryTimeoutMs?: number
-  /**
-   * PGlite only: opens the embedded database instead of `pgliteDataDir`. Starting PGlite
-   * costs a second or more of WebAssembly set-up; tests hand in clones of one started instance.
-   */
-  openPglite?: () => Promise<PGliteInstance>
 }
-
-/** The embedded database, as `@electric-sql/pglite` creates it. */
-export type PGliteInstance = import('@electric-sql/pglite').PGlite
 
 export interface DatabaseConnection {
   db: Database
@@ -112,12 +104,12 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
   }
 }
 
-async function connectPglite (dataDir: string, open: DatabaseSettings['openPglite']): Promise<DatabaseConnection> {
+async function connectPglite (dataDir: string): Promise<DatabaseConnection> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
   const { migrate } = await import('drizzle-orm/pglite/migrator')
-  if (open === undefined && !dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
-  const client = open === undefined ? await PGlite.create(dataDir) : await open()
+  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
+  const client = await PGlite.create(dataDir)
   const observers = queryObservers()
   const query = client.query.bind(client)
   client.query = ((statement: string, ...rest: Parameters<typeof query> extends [unknown, ...infer R] ? R : never) =>
@@ -141,6 +133,6 @@ async function connectPglite (dataDir: string, open: DatabaseSettings['openPglit
 
 export function connectDatabase (settings: DatabaseSettings): Promise<DatabaseConnection> {
   return settings.url === undefined
-    ? connectPglite(settings.pgliteDataDir, settings.openPglite)
+    ? connectPglite(settings.pgliteDataDir)
     : connectPostgres({ ...settings, url: settings.url })
 }

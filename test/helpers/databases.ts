@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import type { Test } from 'tap'
-import { connectDatabase, type DatabaseSettings, type PGliteInstance } from '../../src/db/connect.js'
+import type { DatabaseSettings } from '../../src/db/connect.js'
 
 export interface TestDatabase {
   name: 'pglite' | 'postgres'
@@ -17,25 +17,11 @@ export interface TestDatabase {
   create (t: Test, options?: { persistent?: boolean }): Promise<DatabaseSettings>
 }
 
-// One embedded database started and migrated per test process; each test gets a clone of it,
-// which takes a third of the time a fresh start does (and finds its migrations applied).
-let template: Promise<PGliteInstance> | undefined
-
-function migratedTemplate (): Promise<PGliteInstance> {
-  template ??= (async () => {
-    const { PGlite } = await import('@electric-sql/pglite')
-    const instance = await PGlite.create('memory://')
-    await (await connectDatabase({ url: undefined, pgliteDataDir: 'memory://', poolMax: 1, openPglite: async () => instance })).migrate()
-    return instance
-  })()
-  return template
-}
-
 const pglite: TestDatabase = {
   name: 'pglite',
   unavailable: undefined,
   async create (t, { persistent = false } = {}) {
-    if (!persistent) return { url: undefined, pgliteDataDir: 'memory://', poolMax: 1, openPglite: async () => (await migratedTemplate()).clone() as Promise<PGliteInstance> }
+    if (!persistent) return { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }
     const directory = await mkdtemp(join(tmpdir(), 'users-service-pglite-'))
     t.teardown(() => rm(directory, { recursive: true, force: true }))
     return { url: undefined, pgliteDataDir: directory, poolMax: 1 }
