@@ -54,8 +54,9 @@ async function webhooksPlugin (app: FastifyInstance, { receivers, retry, pollInt
     }, () => {})
   })
   app.addHook('onClose', async () => {
-    await stopListening?.()
     await Promise.all(loops.map((loop) => loop.stop()))
+    // Closing without a database (an outage): there is nothing left to stop listening on.
+    await stopListening?.().catch((error: unknown) => app.log.warn({ err: error }, 'could not stop listening for events'))
   })
 }
 
