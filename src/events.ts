@@ -20,7 +20,7 @@ export interface Change {
   data: Record<string, unknown>
 }
 
-export const EVENT_SOURCE = '/users-service'
+const EVENT_SOURCE = '/users-service'
 const TYPE_PREFIX = 'users.'
 /** NOTIFY channel: events were committed. */
 export const EVENTS_RECORDED_CHANNEL = 'events_recorded'

@@ -14,7 +14,7 @@ export interface WebhookSenderOptions {
  * The Standard Webhooks signature: HMAC-SHA256 over "id.timestamp.body" with the decoded
  * secret, base64, versioned `v1,`.
  */
-export function signature (secret: string, id: string, timestamp: number, body: string): string {
+function signature (secret: string, id: string, timestamp: number, body: string): string {
   const key = Buffer.from(secret.slice('whsec_'.length), 'base64')
   return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`
 }
