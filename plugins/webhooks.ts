@@ -40,7 +40,7 @@ async function webhooksPlugin (app: FastifyInstance, { receivers, retry, pollInt
       pollIntervalMs,
       // Past the timeout with room to spare, so a slow receiver is not sent to twice at once.
       leaseMs: Math.max(leaseMs, 2 * timeoutMs),
-      batchSize: 100,
+      batchSize: 500,
       log: app.log
     })
     const fanOuts = urls.map((url) => startLoop('webhook fan-out', async () => {

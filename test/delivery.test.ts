@@ -105,4 +105,53 @@ forEachDatabase(t, async (t, database) => {
     t.equal(sent.length, 60, 'no delivery sent twice')
     t.equal(new Set(sent).size, 60, 'every delivery sent')
   })
+
+  t.test('workers sharing the database keep each key in order and never send one key twice at once', async (t) => {
+    const settings = await database.create(t)
+    const first = await connected(t, settings)
+    const second = database.name === 'postgres' ? await connected(t, settings) : first
+    const keys = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5']
+    for (let sequence = 0; sequence < 8; sequence += 1) {
+      await enqueueDeliveries(first.db, keys.map((key) => ({ channel: 'webhook', destination: 'http://receiver', orderingKey: key, payload: { key, sequence } })))
+    }
+    const delivered = new Map<string, number[]>(keys.map((key) => [key, []]))
+    const inFlight = new Set<string>()
+    let overlaps = 0
+    let calls = 0
+    const send = async (delivery: ClaimedDelivery) => {
+      const { key, sequence } = delivery.payload as { key: string, sequence: number }
+      if (inFlight.has(key)) overlaps += 1
+      inFlight.add(key)
+      calls += 1
+      await new Promise((resolve) => setTimeout(resolve, 1 + (calls % 4)))
+      inFlight.delete(key)
+      // Every fifth call fails: the rest of that key's claim must wait for its retry.
+      if (calls % 5 === 0) throw new Error('receiver refused')
+      delivered.get(key)!.push(sequence)
+    }
+    const workers = [first, second, first, second].map((connection) => startDeliveryWorker(workerOptions(connection, send, { batchSize: 7 })))
+    t.teardown(() => Promise.all(workers.map((worker) => worker.stop())))
+    await until(async () => [...delivered.values()].every((list) => list.length >= 8), (done) => done, DEADLINE_MS)
+    await Promise.all(workers.map((worker) => worker.stop()))
+    t.equal(overlaps, 0, 'one delivery of a key in flight at a time')
+    for (const key of keys) t.same(delivered.get(key), [0, 1, 2, 3, 4, 5, 6, 7], `${key} delivered once each, in order`)
+  })
+
+  t.test('what a claim cannot start within half its lease is released unsent and uncounted', async (t) => {
+    const connection = await connected(t, await database.create(t))
+    await enqueueDeliveries(connection.db, ['a1', 'a2'].map((item) => ({ channel: 'webhook', destination: 'http://receiver', orderingKey: 'a', payload: { item } })))
+    const sends: Array<{ item: string, attempts: number, rowsLeft: number }> = []
+    const worker = startDeliveryWorker(workerOptions(connection, async (delivery: ClaimedDelivery) => {
+      const { item } = delivery.payload as { item: string }
+      // a1's row goes when its round ends: a2 sent in that same round would still see it.
+      sends.push({ item, attempts: delivery.attempts, rowsLeft: (await connection.db.select().from(deliveries)).length })
+      // The first send outlasts half of the 400 ms lease: a2, claimed with it, must not start in that round.
+      if (item === 'a1') await new Promise((resolve) => setTimeout(resolve, 300))
+    }, { leaseMs: 400 }))
+    t.teardown(() => worker.stop())
+    await until(async () => sends.length, (count) => count === 2, DEADLINE_MS)
+    await worker.stop()
+    t.same(sends, [{ item: 'a1', attempts: 1, rowsLeft: 2 }, { item: 'a2', attempts: 1, rowsLeft: 1 }], 'a2 sent by a later claim, after a1, its release not counted as an attempt')
+    t.match(await deliveryBacklog(connection.db, 'webhook'), { pending: 0 })
+  })
 })

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm'
+import { eq, inArray, sql } from 'drizzle-orm'
 import type { Database } from '../db/connect.js'
 import { deliveries } from '../db/schema.js'
 
@@ -15,15 +15,6 @@ export interface NewDelivery {
   payload: unknown
 }
 
-export interface ClaimedDelivery {
-  id: number
-  destination: string
-  payload: unknown
-  /** Including the one just claimed. */
-  attempts: number
-  createdAt: Date
-}
-
 /** Records work for the outside world; pass the transaction of the change that causes it. */
 export async function enqueueDeliveries (tx: Database, batch: NewDelivery[]): Promise<void> {
   if (batch.length === 0) return
@@ -35,38 +26,69 @@ export async function enqueueDeliveries (tx: Database, batch: NewDelivery[]): Pr
   })))
 }
 
+export interface ClaimedDelivery {
+  id: number
+  destination: string
+  orderingKey: string | null
+  payload: unknown
+  /** Including the one just claimed. */
+  attempts: number
+  createdAt: Date
+}
+
+// Any constant shared by every claimer of deliveries: pg_advisory_xact_lock takes a bigint.
+const CLAIM_LOCK = 0x75736572_636c6169n
+
 /**
- * Takes up to `limit` due deliveries of a channel for `leaseMs`. SKIP LOCKED lets replicas
- * claim at once without waiting on each other; the lease (not a held transaction) keeps
- * a claimed row from a second replica while it is being sent, and frees it if this
- * replica dies mid-way. A row waits while an older one of its destination and ordering
- * key is still undelivered, so per-key order holds across retries.
+ * Takes up to `limit` due deliveries of a channel, oldest first (and in that order), for `leaseMs`. The lease
+ * (not a held transaction) keeps a claimed row from other replicas while it is being
+ * sent, and frees it if this replica dies mid-way. A row waits while an older one of its
+ * destination and ordering key waits (a retry not yet due) or is leased elsewhere; older
+ * rows of its key claimed in the same batch come back with it, and the caller sends them
+ * in order (see the worker), so per-key order holds across retries and replicas.
+ * Claims are serialized by a transaction-scoped lock: each sees the leases of the claim
+ * before it (SKIP LOCKED alone would let two claims split one key's rows between them),
+ * and a claim lasts milliseconds, while sending takes the time.
  */
 export async function claimDeliveries (db: Database, channel: Channel, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const due = db.select({ id: deliveries.id }).from(deliveries)
-    .where(and(
-      eq(deliveries.channel, channel),
-      isNull(deliveries.failedAt),
-      lte(deliveries.availableAt, sql`now()`),
-      or(isNull(deliveries.lockedUntil), lte(deliveries.lockedUntil, sql`now()`)),
-      or(isNull(deliveries.orderingKey), sql`not exists (
-        select 1 from ${deliveries} as earlier
-        where earlier.channel = ${deliveries.channel} and earlier.destination = ${deliveries.destination}
-          and earlier.ordering_key = ${deliveries.orderingKey} and earlier.id < ${deliveries.id} and earlier.failed_at is null
-      )`)
-    ))
-    .orderBy(asc(deliveries.id))
-    .limit(limit)
-    .for('update', { skipLocked: true })
-  return db.update(deliveries)
-    .set({ lockedUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})`, attempts: sql`${deliveries.attempts} + 1` })
-    .where(inArray(deliveries.id, due))
-    .returning({ id: deliveries.id, destination: deliveries.destination, payload: deliveries.payload, attempts: deliveries.attempts, createdAt: deliveries.createdAt })
+  // The first waiting row of each key that has one (few: keys whose receiver failed, or
+  // leased elsewhere), computed once, so that each candidate is checked against it rather
+  // than against every older row of its key.
+  const due = sql`
+    with waiting as materialized (
+      select destination, ordering_key, min(id) as first_id from ${deliveries}
+      where channel = ${channel} and failed_at is null and ordering_key is not null
+        and (available_at > now() or locked_until > now())
+      group by destination, ordering_key
+    )
+    select id from ${deliveries} as candidate
+    where channel = ${channel} and failed_at is null and available_at <= now()
+      and (locked_until is null or locked_until <= now())
+      and not exists (
+        select 1 from waiting
+        where waiting.destination = candidate.destination and waiting.ordering_key = candidate.ordering_key and waiting.first_id < candidate.id
+      )
+    order by id
+    limit ${limit}`
+  const claimed = await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`)
+    return tx.update(deliveries)
+      .set({ lockedUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})`, attempts: sql`${deliveries.attempts} + 1` })
+      .where(sql`${deliveries.id} in (${due})`)
+      .returning({ id: deliveries.id, destination: deliveries.destination, orderingKey: deliveries.orderingKey, payload: deliveries.payload, attempts: deliveries.attempts, createdAt: deliveries.createdAt })
+  })
+  // RETURNING comes in the order the rows were updated, which need not be theirs.
+  return claimed.sort((a, b) => a.id - b.id)
 }
 
 /** Delivered: nothing is kept (a mail holds a token in clear until then). */
-export async function completeDelivery (db: Database, id: number): Promise<void> {
-  await db.delete(deliveries).where(eq(deliveries.id, id))
+export async function completeDeliveries (db: Database, ids: number[]): Promise<void> {
+  if (ids.length > 0) await db.delete(deliveries).where(inArray(deliveries.id, ids))
+}
+
+/** Claimed but not attempted (an older one of the key failed first): due again, the claim uncounted. */
+export async function releaseDeliveries (db: Database, ids: number[]): Promise<void> {
+  if (ids.length > 0) await db.update(deliveries).set({ lockedUntil: null, attempts: sql`${deliveries.attempts} - 1` }).where(inArray(deliveries.id, ids))
 }
 
 /** Failed this time: due again after `retryInMs`, or never again when `giveUp`. */
