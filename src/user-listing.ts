@@ -5,7 +5,7 @@ import { users } from './db/schema.js'
 import type { Role, Status } from './roles.js'
 import { hasEmail, publicColumns, type UserRecord } from './users.js'
 
-/** A column the listing sorts by, with id as the tie-breaker; migration 0005 indexes each (column, id). */
+/** A column the listing sorts by, with id as the tie-breaker; migration 0005 indexes each (column, id), 0009 the search by q. */
 interface SortKey {
   column: AnyPgColumn
   /** The user's value, as text a cursor can carry and the database reads back unchanged. */

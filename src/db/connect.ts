@@ -106,10 +106,12 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
 
 async function connectPglite (dataDir: string): Promise<DatabaseConnection> {
   const { PGlite } = await import('@electric-sql/pglite')
+  // Migration 0008 creates pg_trgm, for the trigram indexes of the user search.
+  const { pg_trgm: pgTrgm } = await import('@electric-sql/pglite/contrib/pg_trgm')
   const { drizzle } = await import('drizzle-orm/pglite')
   const { migrate } = await import('drizzle-orm/pglite/migrator')
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
-  const client = await PGlite.create(dataDir)
+  const client = await PGlite.create(dataDir, { extensions: { pg_trgm: pgTrgm } })
   const observers = queryObservers()
   const query = client.query.bind(client)
   client.query = ((statement: string, ...rest: Parameters<typeof query> extends [unknown, ...infer R] ? R : never) =>

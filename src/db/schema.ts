@@ -29,7 +29,11 @@ export const users = pgTable('users', {
   // One per listing sort, with id as the tie-breaker, so a keyset page costs the same at any depth.
   index('users_created_at_id_idx').on(table.createdAt, table.id),
   index('users_email_id_idx').on(table.email, table.id),
-  index('users_name_id_idx').on(table.name, table.id)
+  index('users_name_id_idx').on(table.name, table.id),
+  // Trigram indexes (pg_trgm, created by migration 0008) for the listing's
+  // `name ILIKE '%q%' OR email ILIKE '%q%'` search, which no btree can serve.
+  index('users_name_trgm_idx').using('gin', table.name.op('gin_trgm_ops')),
+  index('users_email_trgm_idx').using('gin', table.email.op('gin_trgm_ops'))
 ])
 
 /**
