@@ -23,7 +23,8 @@ function bears (authorization: string | undefined, token: string): boolean {
 
 /**
  * Prometheus metrics at /metrics (fastify-metrics over prom-client): request count and
- * duration by route template, method and status; process metrics; and the database
+ * duration by route template, method and status, observed once per request from
+ * Fastify's own timing into a pre-bound histogram child; process metrics; and the database
  * pool: its size, statements in flight (at the size, requests queue for a connection)
  * and statement durations.
  */
@@ -39,10 +40,33 @@ async function metricsPlugin (app: FastifyInstance, { poolMax, bearerToken }: Me
     endpoint: { url: '/metrics', method: 'GET', logLevel: 'warn', schema: { hide: true }, handler: () => {}, ...guard },
     // One registry per process; a new app (tests build many) starts it afresh.
     clearRegisterOnInit: true,
-    // The histogram only: it aggregates across replicas; a summary cannot, and its quantiles are upkeep on every request.
-    routeMetrics: { enabled: { histogram: true, summary: false }, registeredRoutesOnly: true, routeBlacklist: ['/metrics'] }
+    // Requests are timed below, more cheaply than the plugin's own timers per request.
+    routeMetrics: { enabled: false }
   })
   const { client } = app.metrics
+  // The histogram only: it aggregates across replicas; a summary cannot, and its quantiles are upkeep on every request.
+  const requestDuration = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Request duration in seconds, by method, route template and status',
+    labelNames: ['method', 'route', 'status_code']
+  })
+  // One pre-bound child per method, route and status: labels are hashed once, not per request.
+  const requestDurationOf = new Map<string, ReturnType<typeof requestDuration.labels>>()
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url
+    // Registered routes only (a 404 has none), and not the scrape itself.
+    if (route !== undefined && route !== '/metrics') {
+      const key = `${request.method} ${reply.statusCode} ${route}`
+      let child = requestDurationOf.get(key)
+      if (child === undefined) {
+        child = requestDuration.labels({ method: request.method, route, status_code: reply.statusCode })
+        requestDurationOf.set(key, child)
+      }
+      // Fastify has timed the request already, from its arrival.
+      child.observe(reply.elapsedTime / 1000)
+    }
+    done()
+  })
   new client.Gauge({ name: 'db_pool_max_connections', help: 'Connections the database pool may open' }).set(poolMax)
   const inFlight = new client.Gauge({ name: 'db_statements_in_flight', help: 'Statements sent to the database and not yet answered' })
   const duration = new client.Histogram({
@@ -68,12 +92,16 @@ async function metricsPlugin (app: FastifyInstance, { poolMax, bearerToken }: Me
       }
     }))
   }
+  const succeeded = duration.labels({ outcome: 'ok' })
+  const failed = duration.labels({ outcome: 'error' })
   app.database.observers.add(() => {
     inFlight.inc()
-    const stop = duration.startTimer()
+    const started = performance.now()
     return (error) => {
       inFlight.dec()
-      stop({ outcome: error === undefined ? 'ok' : 'error' })
+      const seconds = (performance.now() - started) / 1000
+      if (error === undefined) succeeded.observe(seconds)
+      else failed.observe(seconds)
     }
   })
 }

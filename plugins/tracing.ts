@@ -69,9 +69,10 @@ export function tracingServerOptions (): FastifyServerOptions {
 
 /** X-Request-ID and Server-Timing on every response. */
 async function tracingPlugin (app: FastifyInstance): Promise<void> {
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
     reply.header('server-timing', `app;dur=${reply.elapsedTime.toFixed(2)}`)
+    done(null, payload)
   })
 }
 

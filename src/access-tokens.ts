@@ -23,7 +23,7 @@ export interface AccessTokenOptions {
   issuer: string
   audience: string
   ttlSeconds: number
-  /** Distinct tokens whose verdict is remembered. */
+  /** Distinct tokens whose verdict is remembered; 0 remembers none. */
   cacheSize?: number
   now?: () => number
 }
@@ -49,7 +49,7 @@ function isAccessClaims (payload: Record<string, unknown>): payload is Record<st
 export function accessTokens ({ keys, issuer, audience, ttlSeconds, cacheSize = 10_000, now = Date.now }: AccessTokenOptions): AccessTokens {
   const publicKeys = createLocalJWKSet({ keys: keys.all.map((key) => key.publicJwk) })
   const algorithms = [...new Set(keys.all.map((key) => key.alg))].filter((alg) => ALGORITHMS.includes(alg))
-  const verdicts = new LRUCache<string, AccessClaims>({ max: cacheSize, ttlResolution: 0, perf: { now } })
+  const verdicts = cacheSize === 0 ? undefined : new LRUCache<string, AccessClaims>({ max: cacheSize, ttlResolution: 0, perf: { now } })
 
   return {
     async issue ({ userId, sessionId, role }) {
@@ -67,7 +67,7 @@ export function accessTokens ({ keys, issuer, audience, ttlSeconds, cacheSize = 
     },
 
     async verify (token) {
-      const remembered = verdicts.get(token)
+      const remembered = verdicts?.get(token)
       if (remembered !== undefined) return remembered
       try {
         const { payload } = await jwtVerify(token, publicKeys, {
@@ -80,7 +80,7 @@ export function accessTokens ({ keys, issuer, audience, ttlSeconds, cacheSize = 
         })
         if (!isAccessClaims(payload)) return undefined
         const claims: AccessClaims = { sub: payload.sub, sid: payload.sid, role: payload.role, jti: payload.jti, exp: payload.exp }
-        verdicts.set(token, claims, { ttl: claims.exp * 1000 - now() })
+        verdicts?.set(token, claims, { ttl: claims.exp * 1000 - now() })
         return claims
       } catch {
         return undefined

@@ -45,6 +45,11 @@ export interface BuildOptions {
   housekeepingIntervalMs?: number
   /** Milliseconds since the epoch, for failed-login delays; tests move it instead of sleeping. */
   clock?: () => number
+  /**
+   * Concerns left out, which no configuration turns off: the benchmark's cost ledger
+   * (bench/ledger.ts) measures each one by its absence.
+   */
+  without?: ReadonlyArray<'security-headers' | 'tracing-headers' | 'token-cache'>
 }
 
 // Fastify honours a hop count, but its typings only admit the function form of it.
@@ -61,6 +66,7 @@ function rateLimitPolicies ({ max, windowMs, authMax }: NonNullable<Config['rate
 
 /** The whole service, ready for `inject` or `listen`; it never listens by itself. */
 export function buildApp (config: Config, options: BuildOptions = {}): FastifyInstance {
+  const without = new Set(options.without)
   const app = Fastify({
     ...tracingServerOptions(),
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream === undefined ? {} : { stream: options.logStream }) },
@@ -85,12 +91,13 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
 
   for (const schema of sharedSchemas) app.addSchema(schema)
 
-  app.register(tracing)
+  if (!without.has('tracing-headers')) app.register(tracing)
   app.register(problems)
   app.register(bodyParsers)
   app.register(draining)
-  app.register(loadShedding, { limits: config.pressure, ...options.loadShedding })
-  app.register(hardening, { corsOrigins: config.corsOrigins })
+  // With every limit at 0 nothing is checked: nothing is sampled either.
+  if (Object.values(config.pressure).some((limit) => limit > 0)) app.register(loadShedding, { limits: config.pressure, ...options.loadShedding })
+  app.register(hardening, { corsOrigins: config.corsOrigins, securityHeaders: !without.has('security-headers') })
   app.register(database, { settings: config.database })
   // Before any route, so that every route is instrumented. Imported only when configured:
   // the OpenTelemetry SDK costs ~100 ms of start-up that a service without a collector need not pay.
@@ -105,6 +112,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     audience: config.jwt.audience,
     ttlSeconds: config.jwt.ttlSeconds,
     principalCacheTtlMs: config.principalCacheTtlMs,
+    rememberTokens: !without.has('token-cache'),
     readSessionAccess: (sessionId) => sessionAccess(app.db, sessionId),
     watchAccessChanges: (listener) => watchAccessChanges(app.database, listener)
   })

@@ -1,23 +1,49 @@
 import { stdSerializers, type LoggerOptions } from 'pino'
 
-/** Paths pino censors wherever they appear in a log line. */
-const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'headers.authorization',
-  'headers.cookie',
-  'authorization',
-  'password',
-  'password_hash',
-  'passwordHash',
-  'access_token',
-  'token',
-  '*.password',
-  '*.password_hash',
-  '*.passwordHash',
-  '*.access_token',
-  '*.token'
-]
+const CENSORED = '[redacted]'
+/** Keys whose values never reach a log line, at the top of a logged object or one level down. */
+const SECRET_KEYS = new Set(['authorization', 'cookie', 'password', 'password_hash', 'passwordHash', 'access_token', 'refresh_token', 'token'])
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
+}
+
+/** The object with its secret keys censored, copied only where something is censored. */
+function censored (object: Record<string, unknown>, depth: number): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined
+  for (const key in object) {
+    const value = object[key]
+    let replacement = value
+    if (SECRET_KEYS.has(key)) replacement = CENSORED
+    else if (depth > 0 && isPlainObject(value)) replacement = censored(value, depth - 1)
+    if (replacement !== value) (copy ??= { ...object })[key] = replacement
+  }
+  return copy ?? object
+}
+
+/**
+ * Censors secrets in what is logged: any secret key at the top of the object, in an
+ * object under it (`user.password`), or in the headers of a request under it
+ * (`req.headers.authorization`). pino's own `redact` does this by path, but its
+ * wildcards put every value of every line through the redactor, a measurable share of
+ * the request log's cost; this looks at keys only, and copies nothing unless it censors.
+ */
+function censorSecrets (object: Record<string, unknown>): Record<string, unknown> {
+  return censored(object, 2)
+}
+
+let lastMillisecond = 0
+let lastTimestamp = ''
+
+/** Plain JSON with ISO timestamps, formatted once per millisecond however many lines share it. */
+function isoTimestamp (): string {
+  const now = Date.now()
+  if (now !== lastMillisecond) {
+    lastMillisecond = now
+    lastTimestamp = `,"time":"${new Date(now).toISOString()}"`
+  }
+  return lastTimestamp
+}
 
 /**
  * pino's error serializer, less the values of SQL statements: drizzle puts a failed
@@ -56,7 +82,7 @@ export function redactUrl (url: string): string {
   let redacted = false
   for (const name of new Set(parameters.keys())) {
     if (SECRET_PARAMETER.test(name)) {
-      parameters.set(name, '[redacted]')
+      parameters.set(name, CENSORED)
       redacted = true
     }
   }
@@ -66,10 +92,9 @@ export function redactUrl (url: string): string {
 export function loggerOptions (level: string): LoggerOptions {
   return {
     level,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: { err: serializeError },
     // Plain JSON with ISO timestamps: what log shippers parse without configuration.
-    timestamp: () => `,"time":"${new Date().toISOString()}"`,
-    formatters: { level: (label) => ({ level: label }) }
+    timestamp: isoTimestamp,
+    formatters: { level: (label) => ({ level: label }), log: censorSecrets }
   }
 }

@@ -26,3 +26,14 @@ t.test('a token issued by another key set is refused', async (t) => {
   const { tokens } = withClock()
   t.equal(await tokens.verify(await other.issue(grant)), undefined)
 })
+
+t.test('without a cache every verification checks the signature and the expiry again', async (t) => {
+  let now = Date.parse('2026-11-23T12:00:00Z')
+  const tokens = accessTokens({ keys, issuer: 'users-service', audience: 'users-service', ttlSeconds: 60, cacheSize: 0, now: () => now })
+  const token = await tokens.issue(grant)
+  t.match(await tokens.verify(token), { sub: grant.userId })
+  t.match(await tokens.verify(token), { sub: grant.userId }, 'valid again')
+  now += 61_000
+  t.equal(await tokens.verify(token), undefined, 'expired')
+  t.equal(await tokens.verify(`${token.slice(0, -2)}xx`), undefined, 'a forged signature is refused')
+})
