@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { freePort } from '../../test/services/ports.js'
+import type { ServerProbe } from './load.js'
 
-export interface RunningServer {
+/** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
+const CLOCK_TICKS_PER_SECOND = 100
+
+export interface RunningServer extends ServerProbe {
   name: string
   url: string
-  /** Resident set size of the server process now, in bytes (Linux /proc). */
-  rss (): number
   stop (): Promise<void>
 }
 
@@ -59,6 +61,11 @@ export async function startServer ({ name, entry, env, nodeArgs = [], logFile, r
     rss () {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024
+    },
+    cpuSeconds () {
+      // utime and stime are the 14th and 15th fields; the 2nd, the command, may hold spaces but ends with ')'.
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
     },
     async stop () {
       if (child.exitCode !== null) return

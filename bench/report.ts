@@ -1,0 +1,69 @@
+import type { LoadResult } from './lib/load.js'
+import type { WebhookThroughput } from './scenarios/webhooks.js'
+import { SORTS } from './scenarios/listing.js'
+
+const MB = 1024 * 1024
+
+interface Row { scenario: string, server: string, result: LoadResult }
+
+export interface BenchFigures {
+  header: string
+  /** users-service, the ceiling and the peer on the same scenarios. */
+  rows: Row[]
+  /** users-service alone. */
+  v2: Row[]
+  webhooks: WebhookThroughput
+  stall: { alone: LoadResult, during: LoadResult }
+  coldPostgres: number
+  coldPglite: number
+  soak: { result: LoadResult, half: number, end: number, peak: number }
+  soakSeconds: number
+  users: number
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+function line (row: Row): string {
+  const { result } = row
+  return `${result.requestsPerSecond.toFixed(0)} | ${result.p50} | ${result.p99} | ${result.errors} | ${result.non2xx} | ${result.cpuMicrosPerRequest.toFixed(0)} | ${(result.peakRssBytes / MB).toFixed(0)}`
+}
+
+/** The tables and the targets, in Markdown. */
+export function renderReport (figures: BenchFigures): string {
+  const { rows, v2, webhooks, stall, soak } = figures
+  const find = (list: Row[], scenario: string, server = 'users-service'): LoadResult => list.find((row) => row.scenario === scenario && row.server.startsWith(server))!.result
+  const rps = (list: Row[], scenario: string): number => find(list, scenario).requestsPerSecond
+  const lines: string[] = [`# users-service benchmark — ${new Date().toISOString()}`, '', figures.header, '']
+  lines.push('| scenario | server | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU µs/req | peak RSS MB | × ceiling | × express |', '|---|---|---|---|---|---|---|---|---|---|---|')
+  for (const row of rows) {
+    const ratio = (server: string) => (row.result.requestsPerSecond / find(rows, row.scenario, server).requestsPerSecond).toFixed(2)
+    lines.push(`| ${row.scenario} | ${row.server} | ${line(row)} | ${ratio('ceiling')} | ${ratio('express')} |`)
+  }
+  lines.push('', 'users-service alone (v2 scenarios; writes with 10 connections):', '')
+  lines.push('| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU µs/req | peak RSS MB |', '|---|---|---|---|---|---|---|---|')
+  for (const row of v2) lines.push(`| ${row.scenario} | ${line(row)} |`)
+
+  const writes = (method: string, state: string): number => median(v2.filter((row) => row.scenario.startsWith(`${method} `) && row.scenario.includes(state)).map((row) => row.result.requestsPerSecond))
+  const outbox = writes('PATCH', 'events on') / writes('PATCH', 'events off')
+  const hot = find(rows, 'GET /v1/users/{id}')
+  const hotRatio = hot.requestsPerSecond / find(rows, 'GET /v1/users/{id}', 'ceiling').requestsPerSecond
+  const pageOne = rps(v2, 'GET /v1/users sort=created_at page 1')
+  const deepRatios = SORTS.map((sort) => [sort, rps(v2, `GET /v1/users sort=${sort} page 1`) / rps(v2, `GET /v1/users sort=${sort} deep page`)] as const)
+  const search = pageOne / rps(v2, 'GET /v1/users q search')
+  const targets: Array<[string, string, boolean]> = [
+    ['hot path ≥ 0.70 × ceiling', hotRatio.toFixed(2), hotRatio >= 0.7],
+    ['hot path p99 < 10 ms', `${hot.p99} ms`, hot.p99 < 10],
+    ['hot path: 0 errors, 0 non-2xx', `${hot.errors}, ${hot.non2xx}`, hot.errors === 0 && hot.non2xx === 0],
+    ...deepRatios.map(([sort, ratio]) => [`deep page ≤ 1.2 × page 1, sort=${sort} (cost = 1 / req/s)`, ratio.toFixed(2), ratio <= 1.2] as [string, string, boolean]),
+    ['q search ≤ 2 × page 1', search.toFixed(2), search <= 2],
+    ['outbox: PATCH with events ≥ 0.90 × without', `${outbox.toFixed(2)} (${writes('PATCH', 'events on').toFixed(0)} / ${writes('PATCH', 'events off').toFixed(0)} req/s; POST ${writes('POST', 'events on').toFixed(1)} / ${writes('POST', 'events off').toFixed(1)})`, outbox >= 0.9],
+    ['webhook delivery ≥ 1,000 events/s', `${webhooks.perSecond.toFixed(0)} (${webhooks.events} events, ${webhooks.subjects} users, ${webhooks.seconds.toFixed(1)} s)`, webhooks.perSecond >= 1000],
+    ['sign-ups: read p99 during ≤ 2 × alone', `${stall.during.p99} / ${stall.alone.p99} ms`, stall.during.p99 <= 2 * Math.max(stall.alone.p99, 1)],
+    [`soak ${figures.soakSeconds} s: mean RSS of the 2nd half < 1.1 × the 1st, no errors`, `${(soak.half / MB).toFixed(0)} → ${(soak.end / MB).toFixed(0)} MB (peak ${(soak.peak / MB).toFixed(0)}), ${soak.result.requestsPerSecond.toFixed(0)} req/s, ${soak.result.errors} errors, ${soak.result.non2xx} non-2xx`, soak.end < soak.half * 1.1 && soak.result.errors === 0 && soak.result.non2xx === 0],
+    ['cold start to ready on PostgreSQL < 1 s', `${figures.coldPostgres.toFixed(0)} ms (PGlite, fresh, migrations included: ${figures.coldPglite.toFixed(0)} ms)`, figures.coldPostgres < 1000]
+  ]
+  lines.push('', '| target | measured | |', '|---|---|---|')
+  for (const [target, measured, met] of targets) lines.push(`| ${target} | ${measured} | ${met ? 'met' : 'MISSED'} |`)
+  if (figures.users < 1_000_000) lines.push('', 'The listing targets are stated for 1M users: run with --users 1000000 (the default) for them.')
+  return lines.join('\n')
+}
