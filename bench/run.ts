@@ -76,13 +76,13 @@ try {
     console.log(`\n${report}`)
     writeFileSync('bench/results/ledger.md', report)
   } else {
-    const rows: Row[] = []
-    const record = async (scenario: string, server: RunningServer, path: string, options: LoadOptions): Promise<LoadResult> => {
+    // Measures a scenario on a running server into a table.
+    const recorder = (table: Row[]) => async (scenario: string, server: RunningServer, path: string, options: LoadOptions): Promise<void> => {
       process.stderr.write(`${server.name}: ${scenario}\n`)
-      const result = await measure(server.url + path, options, server)
-      rows.push({ scenario, server: server.name, result })
-      return result
+      table.push({ scenario, server: server.name, result: await measure(server.url + path, options, server) })
     }
+    const rows: Row[] = []
+    const record = recorder(rows)
 
     // 1. Against the ceiling and the peer. Each server's own cursor to the page after the same user: ours is keyed by the default sort.
     const deepUser = await createdAtOf(postgresServer.url, seeded.userIds[Math.floor(seeded.userIds.length * 0.9)]!)
@@ -103,11 +103,7 @@ try {
 
     // 2. v2 scenarios, users-service alone.
     const v2: Row[] = []
-    const recordV2 = async (scenario: string, server: RunningServer, path: string, options: LoadOptions): Promise<LoadResult> => {
-      const result = await record(scenario, server, path, options)
-      v2.push(rows.pop()!)
-      return result
-    }
+    const recordV2 = recorder(v2)
     const writers = { ...load, connections: 10 }
     const renamed = seeded.userIds.slice(0, 1000)
     await withServer(service, async (server) => {
