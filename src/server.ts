@@ -1,9 +1,15 @@
-import closeWithGrace from 'close-with-grace'
-import { destination } from 'pino'
-import { buildApp } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { registerHooks } from 'node:module'
+import type { Config } from './config.js'
+import { resolveInModuleScopes } from './module-scopes.js'
 
-function exitOnConfigError (error: ConfigError): never {
+// Before anything else loads: static imports would all be resolved before this line ran.
+registerHooks({ resolve: resolveInModuleScopes })
+const { default: closeWithGrace } = await import('close-with-grace')
+const { destination } = await import('pino')
+const { buildApp } = await import('./app.js')
+const { ConfigError, loadConfig } = await import('./config.js')
+
+function exitOnConfigError (error: Error): never {
   process.stderr.write(`users-service: invalid configuration: ${error.message}\n`)
   process.exit(1)
 }
