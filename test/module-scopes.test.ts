@@ -7,8 +7,10 @@ import t from 'tap'
 import { isModuleScope, resolveInModuleScopes } from '../src/module-scopes.js'
 
 // A tree of packages: every file is an empty .js file unless it is a package.json.
-const root = mkdtempSync(join(tmpdir(), 'module-scopes-'))
-t.teardown(() => rmSync(root, { recursive: true, force: true }))
+const temporary = mkdtempSync(join(tmpdir(), 'module-scopes-'))
+t.teardown(() => rmSync(temporary, { recursive: true, force: true }))
+const root = join(temporary, 'node_modules')
+// Under node_modules, as installed packages are: the hook answers only for their files.
 const files: Record<string, string> = {
   'esm/package.json': '{"type":"module"}',
   'esm/a.js': '',
@@ -20,8 +22,9 @@ const files: Record<string, string> = {
   'esm/folder.js/index.js': '',
   'typeless/package.json': '{}',
   'typeless/e.js': '',
-  'node_modules/bare/f.js': '',
-  'package.json': '{"type":"module"}'
+  'bare/f.js': '',
+  '../package.json': '{"type":"module"}',
+  '../app/g.js': ''
 }
 for (const [path, text] of Object.entries(files)) {
   mkdirSync(join(root, path, '..'), { recursive: true })
@@ -53,11 +56,13 @@ t.test('anything else goes on to Node, unchanged', async (t) => {
     ['./c.js', 'esm/cjs', 'a package of type commonjs'],
     ['./d.js', 'esm/broken', 'a package.json Node cannot parse (Node reports it)'],
     ['./e.js', 'typeless', 'a package without a type (Node may detect the syntax)'],
-    ['./f.js', 'node_modules/bare', 'a scope lookup does not look past node_modules'],
+    ['./f.js', 'bare', 'a scope lookup does not look past node_modules'],
+    ['./g.js', '../app', 'a file outside node_modules (a loader may map it to a source)'],
     ['./linked.js', 'esm', 'a symbolic link (Node loads its real path)'],
     ['./folder.js', 'esm', 'a directory'],
     ['./missing.js', 'esm', 'a file that does not exist (Node reports it)'],
-    ['./a.js?version=2', 'esm', 'a query'],
+    ['./a.js?x.js', 'esm', 'a query'],
+    ['./%61.js', 'esm', 'a percent-escape (Node decodes it)'],
     ['./a.mjs', 'esm', 'another extension'],
     ['fastify', 'esm', 'a bare specifier']
   ]
@@ -68,7 +73,8 @@ t.test('anything else goes on to Node, unchanged', async (t) => {
 
 t.test('each directory is looked up once', async (t) => {
   t.equal(isModuleScope(join(root, 'esm/nested')), true)
-  rmSync(join(root, 'esm/package.json'))
+  writeFileSync(join(root, 'esm/package.json'), '{"type":"commonjs"}')
   t.equal(isModuleScope(join(root, 'esm/nested')), true, 'remembered: the files are read at startup only')
   t.equal(isModuleScope(join(root, 'esm/never-asked')), true, 'the parent answers from what it remembered')
+  t.equal(isModuleScope(root), false, 'a node_modules directory is no package scope')
 })
