@@ -40,7 +40,7 @@ export function renderReport (figures: BenchFigures): string {
     const ratio = (server: string) => (row.result.requestsPerSecond / find(rows, row.scenario, server).requestsPerSecond).toFixed(2)
     lines.push(`| ${row.scenario} | ${row.server} | ${line(row)} | ${ratio('ceiling')} | ${ratio('express')} |`)
   }
-  lines.push('', 'users-service alone (v2 scenarios; writes with 10 connections):', '')
+  lines.push('', 'users-service alone (v2 scenarios; writes with 10 connections; each listing case the median of interleaved rounds):', '')
   lines.push('| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU µs/req | peak RSS MB |', '|---|---|---|---|---|---|---|---|')
   for (const row of v2) lines.push(`| ${row.scenario} | ${line(row)} |`)
 
