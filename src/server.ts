@@ -1,11 +1,12 @@
 import { registerHooks } from 'node:module'
+import closeWithGrace from 'close-with-grace'
+import { destination } from 'pino'
 import type { Config } from './config.js'
 import { resolveInModuleScopes } from './module-scopes.js'
 
-// Before anything else loads: static imports would all be resolved before this line ran.
+// The app's ES module graph loads after the hook is in place: static imports are all
+// resolved before any line here runs. (close-with-grace and pino are CommonJS: no matter.)
 registerHooks({ resolve: resolveInModuleScopes })
-const { default: closeWithGrace } = await import('close-with-grace')
-const { destination } = await import('pino')
 const { buildApp } = await import('./app.js')
 const { ConfigError, loadConfig } = await import('./config.js')
 
