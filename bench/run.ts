@@ -42,6 +42,7 @@ const load: LoadOptions = { connections: Number(values.connections), durationSec
 interface Row { scenario: string, server: string, result: LoadResult }
 const SOAK_WARMUP_SECONDS = 30
 const LISTING_ROUNDS = 3
+const CONTENDER_ROUNDS = 3
 
 async function withServer<T> (spec: ServerSpec, use: (server: RunningServer) => Promise<T>): Promise<T> {
   const server = await startServer(spec)
@@ -83,25 +84,37 @@ try {
       process.stderr.write(`${server.name}: ${scenario}\n`)
       table.push({ scenario, server: server.name, result: await measure(server.url + path, options, server) })
     }
-    const rows: Row[] = []
-    const record = recorder(rows)
 
     // 1. Against the ceiling and the peer. Each server's own cursor to the page after the same user: ours is keyed by the default sort.
+    // The contenders take turns, each round started by another, and a row is a contender's
+    // median round: one pass each, one after the other, compares the machine's moods as much as the servers.
     const deepUser = await createdAtOf(postgresServer.url, seeded.userIds[Math.floor(seeded.userIds.length * 0.9)]!)
     const contenders: Array<[ServerSpec, string]> = [
       [service, encodeCursor({ sort: 'created_at', filters: {} }, { key: deepUser.createdAt, id: deepUser.id })],
       [{ name: 'ceiling', entry: 'bench/servers/ceiling.ts', nodeArgs: ['--import', 'tsx'], env: common }, deepUser.id],
       [{ name: 'express', entry: 'bench/servers/express-peer.ts', nodeArgs: ['--import', 'tsx'], env: { ...common, NODE_ENV: 'production' }, logFile: join(scratch, 'express.log') }, deepUser.id]
     ]
-    for (const [spec, cursor] of contenders) {
-      await withServer(spec, async (server) => {
-        await record('GET /v1/users/{id}', server, hotPath, { ...load, headers: auth })
-        await record('GET /v1/users page 1', server, '/v1/users?limit=20', { ...load, headers: auth })
-        await record('GET /v1/users deep page', server, `/v1/users?limit=20&cursor=${cursor}`, { ...load, headers: auth })
-        await record('GET /health/ready', server, '/health/ready', load)
-        await record('POST /v1/users', server, '/v1/users', signUps({ ...load, connections: 10 }))
-      })
+    const scenarios = (cursor: string): Array<[string, string, LoadOptions]> => [
+      ['GET /v1/users/{id}', hotPath, { ...load, headers: auth }],
+      ['GET /v1/users page 1', '/v1/users?limit=20', { ...load, headers: auth }],
+      ['GET /v1/users deep page', `/v1/users?limit=20&cursor=${cursor}`, { ...load, headers: auth }],
+      ['GET /health/ready', '/health/ready', load],
+      ['POST /v1/users', '/v1/users', signUps({ ...load, connections: 10 })]
+    ]
+    const contenderRounds = new Map<string, LoadResult[]>()
+    for (let round = 0; round < CONTENDER_ROUNDS; round += 1) {
+      for (const [spec, cursor] of [...contenders.slice(round % contenders.length), ...contenders.slice(0, round % contenders.length)]) {
+        await withServer(spec, async (server) => {
+          for (const [scenario, path, options] of scenarios(cursor)) {
+            process.stderr.write(`${server.name}: ${scenario} (round ${round + 1}/${CONTENDER_ROUNDS})\n`)
+            const key = `${server.name}: ${scenario}`
+            contenderRounds.set(key, [...contenderRounds.get(key) ?? [], await measure(server.url + path, options, server)])
+          }
+        })
+      }
     }
+    const rows: Row[] = contenders.flatMap(([spec, cursor]) => scenarios(cursor).map(([scenario]) =>
+      ({ scenario, server: spec.name, result: median(contenderRounds.get(`${spec.name}: ${scenario}`)!) })))
 
     // 2. v2 scenarios, users-service alone.
     const v2: Row[] = []

@@ -2,7 +2,9 @@
  * Fills a PostgreSQL database with users for the benchmarks: the service's own
  * migrations, one admin, then `count` users inserted in batches, with a progress bar.
  * Every seeded user shares one argon2id hash (hashing a million passwords would
- * measure argon2, not the service).
+ * measure argon2, not the service). Names and emails are spread the way a real user
+ * table's are (bench/names.ts), since what the sorts and the trigram search cost depends
+ * on how the values share prefixes and trigrams.
  *   tsx bench/seed.ts --database-url postgres://… [--users 100000]
  */
 import { pathToFileURL } from 'node:url'
@@ -11,6 +13,7 @@ import postgres from 'postgres'
 import { uuidv7 } from 'uuidv7'
 import { connectDatabase } from '../src/db/connect.js'
 import { hashPassword } from '../src/passwords.js'
+import { seededPerson } from './names.js'
 
 export const SEED_PASSWORD = 'bench password 1'
 const BATCH = 5000
@@ -43,8 +46,7 @@ export async function seedUsers (databaseUrl: string, count: number): Promise<Se
       const rows = Array.from({ length: Math.min(BATCH, count - start) }, (_, offset) => {
         const id = uuidv7()
         userIds.push(id)
-        const number = start + offset
-        return { id, email: `user${number}@bench.example`, name: `Bench User ${number}`, role: 'user', password_hash: passwordHash }
+        return { id, ...seededPerson(start + offset), role: 'user', password_hash: passwordHash }
       })
       await sql`insert into users ${sql(rows)}`
       progress(start + rows.length, count)

@@ -1,5 +1,6 @@
 import postgres from 'postgres'
 import { encodeCursor } from '../../src/http/cursor.js'
+import { seededPerson } from '../names.js'
 
 /** Every sort the listing allows. */
 export const SORTS = ['created_at', '-created_at', 'email', '-email', 'name', '-name'] as const
@@ -13,9 +14,10 @@ export interface ListingCase {
 
 /**
  * The listing at page 1 and at a deep page (after the user 90 % of the way through that
- * order) for each sort, and a search by q that matches about one user in ten thousand.
- * The deep cursors are made the way the service makes them, from the user found in the
- * database at that position.
+ * order) for each sort, and searches by q for what people type to find one user: a full
+ * name (which about one user in seven thousand shares) and the name part of an email
+ * (one user). The deep cursors are made the way the service makes them, from the user
+ * found in the database at that position.
  */
 export async function listingCases (databaseUrl: string, userCount: number): Promise<ListingCase[]> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
@@ -34,7 +36,8 @@ export async function listingCases (databaseUrl: string, userCount: number): Pro
   } finally {
     await sql.end()
   }
-  // Seeded names are "Bench User <n>": this matches n = 4242, 42420–42429, 424200–424299.
-  cases.push({ name: 'GET /v1/users q search', path: '/v1/users?limit=20&q=User%204242' })
+  const sought = seededPerson(Math.floor(userCount * 0.42))
+  cases.push({ name: 'GET /v1/users q search by full name', path: `/v1/users?limit=20&q=${encodeURIComponent(sought.name)}` })
+  cases.push({ name: 'GET /v1/users q search by email name', path: `/v1/users?limit=20&q=${encodeURIComponent(sought.email.split('@')[0]!)}` })
   return cases
 }
