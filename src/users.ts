@@ -1,4 +1,4 @@
-import { and, asc, eq, ne, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, ne, sql, type Placeholder, type SQL } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import type { Database, DatabaseConnection } from './db/connect.js'
 import { preparedPerDatabase } from './db/prepared.js'
@@ -68,13 +68,15 @@ async function rejectingDuplicateEmail<T> (write: Promise<T>): Promise<T> {
   }
 }
 
-function normalizeEmail (email: string): string {
+/** An email as the unique index compares it. */
+export function normalizeEmail (email: string): string {
   return email.toLowerCase()
 }
 
-// Matches the unique index on lower(email), so lookups by email use it.
-export function hasEmail (email: string): SQL {
-  return sql`lower(${users.email}) = ${normalizeEmail(email)}`
+// Matches the unique index on lower(email), so lookups by email use it. A placeholder
+// stands for an email already normalized.
+export function hasEmail (email: string | Placeholder): SQL {
+  return sql`lower(${users.email}) = ${typeof email === 'string' ? normalizeEmail(email) : email}`
 }
 
 /** What events carry of a user: the API's representation, without the version behind the ETag. */
