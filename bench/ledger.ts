@@ -6,7 +6,7 @@
  * unlike req/s, does not depend on what else the machine runs; a negative cost is a
  * saving (the caches).
  */
-import { type LoadOptions, type LoadResult, measure } from './lib/load.js'
+import { type LoadOptions, type LoadResult, measure, rotated } from './lib/load.js'
 import { startServer } from './lib/servers.js'
 
 interface Variant {
@@ -48,8 +48,7 @@ export async function runLedger ({ env, path, load, rounds, logFile }: LedgerOpt
   const results = new Map<string, LoadResult[]>(VARIANTS.map(({ concern }) => [concern, []]))
   for (let round = 0; round < rounds; round += 1) {
     // Each round starts at another variant, so none always runs first or last.
-    const order = [...VARIANTS.slice(round % VARIANTS.length), ...VARIANTS.slice(0, round % VARIANTS.length)]
-    for (const variant of order) {
+    for (const variant of rotated(VARIANTS, round)) {
       process.stderr.write(`ledger round ${round + 1}/${rounds}: ${variant.concern}\n`)
       const server = await startServer({ name: variant.concern, entry: 'bench/servers/users-service.ts', nodeArgs: ['--import', 'tsx'], env: { ...env, ...variant.env }, logFile })
       try {

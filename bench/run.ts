@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util'
 import { encodeCursor } from '../src/http/cursor.js'
 import { startPostgres } from '../test/services/postgres.js'
 import { runLedger } from './ledger.js'
-import { type LoadOptions, type LoadResult, measure, median } from './lib/load.js'
+import { type LoadOptions, type LoadResult, measure, median, rotated } from './lib/load.js'
 import { type RunningServer, type ServerSpec, startServer } from './lib/servers.js'
 import { renderReport } from './report.js'
 import { benchCredentials } from './lib/tokens.js'
@@ -103,7 +103,7 @@ try {
     ]
     const contenderRounds = new Map<string, LoadResult[]>()
     for (let round = 0; round < CONTENDER_ROUNDS; round += 1) {
-      for (const [spec, cursor] of [...contenders.slice(round % contenders.length), ...contenders.slice(0, round % contenders.length)]) {
+      for (const [spec, cursor] of rotated(contenders, round)) {
         await withServer(spec, async (server) => {
           for (const [scenario, path, options] of scenarios(cursor)) {
             process.stderr.write(`${server.name}: ${scenario} (round ${round + 1}/${CONTENDER_ROUNDS})\n`)

@@ -85,3 +85,9 @@ export function median (results: LoadResult[]): LoadResult {
   const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)
   return sorted[Math.floor(sorted.length / 2)]!
 }
+
+/** The list started at its (round mod length)-th element, so that across rounds each takes its turn first. */
+export function rotated<T> (list: readonly T[], round: number): T[] {
+  const start = round % list.length
+  return [...list.slice(start), ...list.slice(0, start)]
+}
