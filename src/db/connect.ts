@@ -2,9 +2,10 @@ import { mkdir } from 'node:fs/promises'
 import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { migrationsFolder } from '../project-root.js'
-import { queryWithDeadline, transactionWithDeadline } from './deadline.js'
-import { observePromise, observeThenable, queryObservers, type QueryObservers } from './observe.js'
+import { deadlines, transactionWithDeadline } from './deadline.js'
+import { observePromise, queryObservers, type QueryObservers } from './observe.js'
 import * as schema from './schema.js'
+import { superviseQuery } from './supervised-query.js'
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -60,6 +61,7 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
   // The migration lock waits for other replicas' migrations, so only the pool gets the statement timeout.
   const client = postgres(url, { ...options, max: poolMax, connection: { ...options.connection, statement_timeout: statementTimeoutMs } })
   const observers = queryObservers()
+  const limit = deadlines(queryTimeoutMs)
   // drizzle sends every statement outside transactions through unsafe(), and each
   // transaction through begin() (whose own BEGIN comes through unsafe() too): each gets the
   // client-side deadline of deadline.ts. What a caller that got a QueryDeadlineError may
@@ -74,10 +76,10 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
     // were begin() to give up on it, a BEGIN that completes at the thaw would leave its
     // connection reserved in an open transaction for good.
     const ownBegin = (rest[1] as { onexecute?: unknown } | undefined)?.onexecute !== undefined
-    return observeThenable(ownBegin ? pending : queryWithDeadline(pending, queryTimeoutMs), query, observers)
+    return superviseQuery(pending, query, observers, ownBegin ? undefined : limit)
   }) as typeof client.unsafe
   const begin = client.begin.bind(client) as (...args: unknown[]) => Promise<unknown>
-  client.begin = ((...args: unknown[]) => transactionWithDeadline(begin, args, queryTimeoutMs)) as typeof client.begin
+  client.begin = ((...args: unknown[]) => transactionWithDeadline(begin, args, limit)) as typeof client.begin
   const db = drizzle({ client, schema })
 
   // Replicas starting together must not run the same migration twice: one
