@@ -44,7 +44,7 @@ function fakeQuery (answer: 'value' | 'error' | 'never') {
   const query = {
     cancelled: false,
     cancel () { query.cancelled = true },
-    then (onFulfilled?: (value: unknown) => unknown, onRejected?: (error: unknown) => unknown) {
+    then<A = unknown, B = never> (onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null, onRejected?: ((error: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
       if (answer === 'value') return Promise.resolve('rows').then(onFulfilled, onRejected)
       if (answer === 'error') return Promise.reject(new Error('syntax error')).then(onFulfilled, onRejected)
       return new Promise<never>(() => {})
