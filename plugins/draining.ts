@@ -113,13 +113,15 @@ async function drainingPlugin (app: FastifyInstance): Promise<void> {
   let draining = false
   app.decorate('draining', { getter: () => draining })
   app.addHook('preClose', async () => { draining = true })
+  // Both run on every request and almost never act: callback style, so they cost no promise.
   // A client told so does not send another request on a connection the server is about to close.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close')
+    done(null, payload)
   })
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!draining || request.url.startsWith(PROBES)) return
-    throw new ProblemError('service-unavailable', 'This instance is shutting down; retry, another one will answer.', { headers: { 'retry-after': '1' } })
+  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    if (!draining || request.url.startsWith(PROBES)) return done()
+    done(new ProblemError('service-unavailable', 'This instance is shutting down; retry, another one will answer.', { headers: { 'retry-after': '1' } }))
   })
 }
 
