@@ -4,7 +4,8 @@
  * interleaved rounds so drift and noise show in the spread. A concern's cost is the CPU
  * time per request it adds (server process user + system time over responses), which,
  * unlike req/s, does not depend on what else the machine runs; a negative cost is a
- * saving (the caches).
+ * saving (the caches). The last row is the floor: Fastify and drizzle serving the same
+ * statement with nothing of the service, so its cost is all the service adds to them.
  */
 import { type LoadOptions, type LoadResult, measure, rotated } from './lib/load.js'
 import { startServer } from './lib/servers.js'
@@ -13,6 +14,8 @@ interface Variant {
   concern: string
   /** What turns it off: configuration, or BENCH_WITHOUT for what no configuration turns off. */
   env: Record<string, string>
+  /** Another server instead of the service (the floor). */
+  entry?: string
 }
 
 const VARIANTS: Variant[] = [
@@ -28,7 +31,8 @@ const VARIANTS: Variant[] = [
   {
     concern: 'all of the above but the caches',
     env: { LOG_LEVEL: 'warn', METRICS_ENABLED: 'false', RATE_LIMIT_ENABLED: 'false', PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0', BENCH_WITHOUT: 'security-headers,tracing-headers' }
-  }
+  },
+  { concern: 'everything of the service: Fastify + drizzle alone (bench/servers/fastify-floor.ts)', env: {}, entry: 'bench/servers/fastify-floor.ts' }
 ]
 
 export interface LedgerOptions {
@@ -50,7 +54,7 @@ export async function runLedger ({ env, path, load, rounds, logFile }: LedgerOpt
     // Each round starts at another variant, so none always runs first or last.
     for (const variant of rotated(VARIANTS, round)) {
       process.stderr.write(`ledger round ${round + 1}/${rounds}: ${variant.concern}\n`)
-      const server = await startServer({ name: variant.concern, entry: 'bench/servers/users-service.ts', nodeArgs: ['--import', 'tsx'], env: { ...env, ...variant.env }, logFile })
+      const server = await startServer({ name: variant.concern, entry: variant.entry ?? 'bench/servers/users-service.ts', nodeArgs: ['--import', 'tsx'], env: { ...env, ...variant.env }, logFile })
       try {
         const result = await measure(server.url + path, load, server)
         if (result.errors > 0 || result.non2xx > 0) throw new Error(`${variant.concern}: ${result.errors} errors, ${result.non2xx} non-2xx responses`)
