@@ -19,7 +19,8 @@ const app = Fastify()
 
 app.get('/v1/users/:id', { schema: { params: UserIdParams, response: { 200: User } } }, async (request, reply) => {
   const [user] = await userById.execute({ id: (request.params as { id: string }).id })
-  return user ?? reply.code(404).send()
+  if (user === undefined) return reply.callNotFound()
+  return user
 })
 app.get('/health/ready', async () => {
   await client`select 1`
