@@ -19,12 +19,16 @@ t.test('a call past its deadline expires once; one settled in time never does', 
   const settleFirst = limit.start(() => expired.push('first'))
   const settleSecond = limit.start(() => expired.push('second'))
   t.equal(settleFirst(), true, 'settled in time')
-  advance(99)
-  advance(1)
+  advance(100)
   await until(async () => expired, (list) => list.length > 0, WAIT_MS)
   t.same(expired, ['second'], 'only the call still pending expired')
   t.equal(settleSecond(), false, 'settling after the deadline says it came too late')
   t.equal(settleSecond(), false, 'and keeps saying so')
+  // The check that expired the last pending call stopped the timer: a new call starts it again.
+  limit.start(() => expired.push('third'))
+  advance(100)
+  await until(async () => expired, (list) => list.length > 1, WAIT_MS)
+  t.same(expired, ['second', 'third'], 'each expired once, and deadlines still pass after an idle spell')
 })
 
 t.test('calls started later get their own deadline', async (t) => {
@@ -39,15 +43,17 @@ t.test('calls started later get their own deadline', async (t) => {
   t.equal(settleLate(), true, 'the later one still had 50 ms')
 })
 
-/** A lazy thenable like a postgres.js query: it runs when `then` is called, and may never answer. */
-function fakeQuery (answer: 'value' | 'error' | 'never') {
+/** A lazy thenable like a postgres.js query: it runs when `then` is called; 'late' answers when told to. */
+function fakeQuery (answer: 'value' | 'error' | 'late') {
+  let answerLate: (() => void) | undefined
   const query = {
     cancelled: false,
     cancel () { query.cancelled = true },
+    answer: () => answerLate?.(),
     then<A = unknown, B = never> (onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null, onRejected?: ((error: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
       if (answer === 'value') return Promise.resolve('rows').then(onFulfilled, onRejected)
       if (answer === 'error') return Promise.reject(new Error('syntax error')).then(onFulfilled, onRejected)
-      return new Promise<never>(() => {})
+      return new Promise<unknown>((resolve) => { answerLate = () => resolve('late rows') }).then(onFulfilled, onRejected)
     }
   }
   return query
@@ -55,30 +61,41 @@ function fakeQuery (answer: 'value' | 'error' | 'never') {
 
 function recordingObservers () {
   const observers = queryObservers()
-  const seen: Array<{ statement: string, outcome?: unknown }> = []
+  const seen: Array<{ statement: string, outcome?: unknown, finished: number }> = []
   observers.add((statement) => {
-    const entry: { statement: string, outcome?: unknown } = { statement }
+    const entry: { statement: string, outcome?: unknown, finished: number } = { statement, finished: 0 }
     seen.push(entry)
-    return (error) => { entry.outcome = error ?? 'ok' }
+    return (error) => {
+      entry.outcome = error ?? 'ok'
+      entry.finished += 1
+    }
   })
   return { observers, seen }
 }
 
 t.test('a supervised query answers as the query does, and observers see it settle', async (t) => {
-  const { limit } = deadlinesWithClock(100)
+  const { limit, advance } = deadlinesWithClock(100)
   const { observers, seen } = recordingObservers()
-  t.equal(await superviseQuery(fakeQuery('value'), 'select 1', observers, limit), 'rows')
+  const inTime = fakeQuery('value')
+  t.equal(await superviseQuery(inTime, 'select 1', observers, limit), 'rows')
   await t.rejects(async () => await superviseQuery(fakeQuery('error'), 'select 2', observers, limit), { message: 'syntax error' })
   t.same(seen.map(({ statement }) => statement), ['select 1', 'select 2'])
   t.equal(seen[0]!.outcome, 'ok')
   t.match(seen[1]!.outcome, { message: 'syntax error' })
+  // Past their deadlines, a call started after them expires; had they stayed pending, they would have first.
+  const expired: string[] = []
+  limit.start(() => expired.push('later call'))
+  advance(100)
+  await until(async () => expired, (list) => list.length > 0, WAIT_MS)
+  t.same(seen.map(({ finished }) => finished), [1, 1], 'each observed to its end once, and not expired after')
+  t.equal(inTime.cancelled, false, 'a query that answered is never cancelled')
   t.equal(await superviseQuery(fakeQuery('value'), 'select 3', queryObservers(), undefined), 'rows', 'unobserved and without a deadline')
 })
 
-t.test('a query that never answers fails at its deadline and is cancelled', async (t) => {
+t.test('a query that answers too late fails at its deadline, is cancelled, and its answer is dropped', async (t) => {
   const { limit, advance } = deadlinesWithClock(100)
   const { observers, seen } = recordingObservers()
-  const query = fakeQuery('never')
+  const query = fakeQuery('late')
   let error: unknown
   Promise.resolve(superviseQuery(query, 'select pg_sleep(1000)', observers, limit)).catch((caught: unknown) => { error = caught })
   // The deadline counts from the await, which calls `then` a microtask later.
@@ -89,6 +106,10 @@ t.test('a query that never answers fails at its deadline and is cancelled', asyn
   t.equal((error as QueryDeadlineError).code, 'QUERY_DEADLINE')
   t.type(seen[0]!.outcome, QueryDeadlineError, 'observers see the deadline error')
   t.equal((await until(async () => query.cancelled, (cancelled) => cancelled, WAIT_MS)), true, 'the query is cancelled')
+  query.answer()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(seen[0]!.finished, 1, 'the late answer is not observed again')
+  t.type(error, QueryDeadlineError, 'nor does it change what the caller got')
 })
 
 t.test('a transaction past its deadline fails, and its callback refuses to go on', async (t) => {

@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks'
+
 /**
  * A database call that took longer than the client allows: the server may be frozen
  * (stopped, swapping, partitioned), which its own statement_timeout cannot catch.
@@ -13,9 +15,9 @@ export class QueryDeadlineError extends Error {
 export interface Deadlines {
   readonly milliseconds: number
   /**
-   * Calls `expire` once the deadline, counted from now, has passed. The returned
-   * function is to be called when the call settles: it resolves to false if the
-   * deadline passed first (expire ran), and from then on to false as well.
+   * Calls `expire` once the deadline, counted from now, has passed, unless the returned
+   * function was called first. Call that when the call settles: it returns whether it
+   * did so in time (false once `expire` ran), and false on any later call.
    */
   start (expire: () => void): () => boolean
 }
@@ -45,12 +47,16 @@ export function deadlines (milliseconds: number, now: () => number = () => perfo
     }
   }
 
+  // The timer starts within whichever request makes the first call; the checks, which
+  // expire other requests' calls, run in the context these deadlines were made in.
+  const checkOutsideRequests = AsyncResource.bind(check)
+
   return {
     milliseconds,
     start (expire) {
       const key = {}
       pending.set(key, { due: now() + milliseconds, expire })
-      if (timer === undefined) timer = setInterval(check, checkEveryMs).unref()
+      if (timer === undefined) timer = setInterval(checkOutsideRequests, checkEveryMs).unref()
       return () => pending.delete(key)
     }
   }
@@ -75,13 +81,13 @@ export function transactionWithDeadline<T> (begin: (...args: unknown[]) => Promi
     return result
   }
   return new Promise<T>((resolve, reject) => {
-    const settled = limit.start(() => {
+    const inTime = limit.start(() => {
       expired = true
       reject(new QueryDeadlineError(limit.milliseconds))
     })
     begin(...args.slice(0, -1), guarded).then(
-      (value) => { if (settled()) resolve(value) },
-      (error: unknown) => { if (settled()) reject(error) }
+      (value) => { if (inTime()) resolve(value) },
+      (error: unknown) => { if (inTime()) reject(error) }
     )
   })
 }

@@ -1,4 +1,7 @@
-/** Called when a statement starts; the function it returns is called when it settles. */
+/**
+ * Called when a statement starts; the function it returns is called when it settles.
+ * Neither may throw: they run in the database client's callbacks and timers.
+ */
 export type QueryObserver = (statement: string) => (error?: unknown) => void
 
 export interface QueryObservers {

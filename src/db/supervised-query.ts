@@ -20,21 +20,22 @@ export function superviseQuery<T extends PromiseLike<unknown>> (pending: T, stat
     const finish = observers.start(statement)
     if (limit === undefined && finish === undefined) return then.call(this, onFulfilled, onRejected)
     return new Promise((resolve, reject) => {
-      const settled = limit?.start(() => {
+      // The caller is answered before the observers hear of it: whatever they do, it never waits on them.
+      const inTime = limit?.start(() => {
         const error = new QueryDeadlineError(limit.milliseconds)
-        finish?.(error)
         reject(error)
+        finish?.(error)
         // A frozen server does not answer the cancel request either: nobody waits for it.
         Promise.resolve().then(() => target.cancel?.()).catch(() => {})
       })
       then.call(this, (value) => {
-        if (settled?.() === false) return
-        finish?.()
+        if (inTime?.() === false) return
         resolve(value)
+        finish?.()
       }, (error: unknown) => {
-        if (settled?.() === false) return
-        finish?.(error)
+        if (inTime?.() === false) return
         reject(error)
+        finish?.(error)
       })
     }).then(onFulfilled, onRejected)
   }
