@@ -7,7 +7,7 @@
  * saving (the caches). The last row is the floor: Fastify and drizzle serving the same
  * statement with nothing of the service, so its cost is all the service adds to them.
  */
-import { type LoadOptions, type LoadResult, measure, rotated } from './lib/load.js'
+import { type LoadOptions, type LoadResult, measure, medianOf, rotated } from './lib/load.js'
 import { startServer } from './lib/servers.js'
 
 interface Variant {
@@ -44,8 +44,6 @@ export interface LedgerOptions {
   rounds: number
   logFile: string
 }
-
-const medianOf = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 /** Runs the ledger and resolves to its report, in Markdown. */
 export async function runLedger ({ env, path, load, rounds, logFile }: LedgerOptions): Promise<string> {

@@ -18,6 +18,7 @@ import { users } from '../src/db/schema.js'
 import { recordChanges, SYSTEM_CHANGE, type Change } from '../src/events.js'
 import { startPostgres } from '../test/services/postgres.js'
 import { startInProcess } from './lib/app.js'
+import { medianOf } from './lib/load.js'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, events: { type: 'string', default: '5000' } } })
 const seconds = Number(values.seconds)
@@ -74,8 +75,7 @@ try {
       without.push(await writesPerSecond(writers, false))
       withEvents.push(await writesPerSecond(writers, true))
     }
-    const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!
-    console.log(`| ${writers} | ${median(without).toFixed(0)} | ${median(withEvents).toFixed(0)} | ${(median(withEvents) / median(without)).toFixed(2)} |`)
+    console.log(`| ${writers} | ${medianOf(without).toFixed(0)} | ${medianOf(withEvents).toFixed(0)} | ${(medianOf(withEvents) / medianOf(without)).toFixed(2)} |`)
   }
 
   await running.close()

@@ -1,4 +1,4 @@
-import type { LoadResult } from './lib/load.js'
+import { type LoadResult, medianOf } from './lib/load.js'
 import type { WebhookThroughput } from './scenarios/webhooks.js'
 import { SORTS } from './scenarios/listing.js'
 
@@ -22,8 +22,6 @@ export interface BenchFigures {
   users: number
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
-
 function line (row: Row): string {
   const { result } = row
   return `${result.requestsPerSecond.toFixed(0)} | ${result.p50} | ${result.p99} | ${result.errors} | ${result.non2xx} | ${result.cpuMicrosPerRequest.toFixed(0)} | ${(result.peakRssBytes / MB).toFixed(0)}`
@@ -45,7 +43,7 @@ export function renderReport (figures: BenchFigures): string {
   lines.push('| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU µs/req | peak RSS MB |', '|---|---|---|---|---|---|---|---|')
   for (const row of v2) lines.push(`| ${row.scenario} | ${line(row)} |`)
 
-  const writes = (method: string, state: string): number => median(v2.filter((row) => row.scenario.startsWith(`${method} `) && row.scenario.includes(state)).map((row) => row.result.requestsPerSecond))
+  const writes = (method: string, state: string): number => medianOf(v2.filter((row) => row.scenario.startsWith(`${method} `) && row.scenario.includes(state)).map((row) => row.result.requestsPerSecond))
   const outbox = writes('PATCH', 'events on') / writes('PATCH', 'events off')
   const hot = find(rows, 'GET /v1/users/{id}')
   const hotRatio = hot.requestsPerSecond / find(rows, 'GET /v1/users/{id}', 'ceiling').requestsPerSecond

@@ -17,6 +17,7 @@ import { connectDatabase, type Database } from '../src/db/connect.js'
 import { users } from '../src/db/schema.js'
 import { publicColumns } from '../src/users.js'
 import { startPostgres } from '../test/services/postgres.js'
+import { medianOf } from './lib/load.js'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '16' }, ms: { type: 'string', default: '700' }, inflight: { type: 'string', default: '50' } } })
 const rounds = Number(values.rounds)
@@ -55,12 +56,11 @@ try {
     const order = round % 2 === 0 ? (['supervised', 'bare'] as const) : (['bare', 'supervised'] as const)
     for (const name of order) measured[name].push(await cpuPerStatement(clients[name], roundMs))
   }
-  const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!
   const differences = measured.supervised.map((cpu, round) => cpu - measured.bare[round]!)
   console.log(`\n### Client CPU per statement, ${inflight} in flight (${rounds} paired rounds of ${roundMs} ms, median)\n`)
   console.log('| supervised (the service) | bare drizzle + postgres.js | supervision, µs/statement (median of pairs; range) |')
   console.log('|---|---|---|')
-  console.log(`| ${median(measured.supervised).toFixed(1)} | ${median(measured.bare).toFixed(1)} | ${median(differences).toFixed(1)} (${Math.min(...differences).toFixed(1)} to ${Math.max(...differences).toFixed(1)}) |`)
+  console.log(`| ${medianOf(measured.supervised).toFixed(1)} | ${medianOf(measured.bare).toFixed(1)} | ${medianOf(differences).toFixed(1)} (${Math.min(...differences).toFixed(1)} to ${Math.max(...differences).toFixed(1)}) |`)
 } finally {
   await bareClient.end({ timeout: 1 })
   await supervised.close()

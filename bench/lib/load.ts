@@ -81,6 +81,11 @@ export async function measure (url: string, options: LoadOptions, probe?: Server
 }
 
 /** The round with the median throughput, so one disturbed round does not decide. */
+/** The middle value (the upper one of an even count). */
+export function medianOf (values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+}
+
 export function median (results: LoadResult[]): LoadResult {
   const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)
   return sorted[Math.floor(sorted.length / 2)]!
