@@ -23,22 +23,22 @@ export interface Deadlines {
 }
 
 /**
- * Calls with one deadline, checked by one timer rather than a timer per call: a timer
- * set and cleared for every statement was a measurable share of a cheap request's CPU.
- * A deadline is noticed within a tenth of itself (at most 250 ms) after it passes. The
- * timer runs only while calls are pending and never keeps the process alive.
+ * Calls with one deadline, checked by one timer rather than a timer set and cleared per
+ * call (every statement has a deadline; `npm run bench:statements` shows what that
+ * costs). A deadline is noticed within a tenth of itself (at most 250 ms) after it
+ * passes. The timer runs only while calls are pending and never keeps the process alive.
  */
 export function deadlines (milliseconds: number, now: () => number = () => performance.now()): Deadlines {
   const checkEveryMs = Math.min(250, Math.max(10, Math.floor(milliseconds / 10)))
   // Insertion order is deadline order: every call has the same allowance.
-  const pending = new Map<object, { due: number, expire: () => void }>()
+  const pending = new Set<{ due: number, expire: () => void }>()
   let timer: NodeJS.Timeout | undefined
 
   function check (): void {
     const time = now()
-    for (const [key, call] of pending) {
+    for (const call of pending) {
       if (call.due > time) break
-      pending.delete(key)
+      pending.delete(call)
       call.expire()
     }
     if (pending.size === 0) {
@@ -54,10 +54,10 @@ export function deadlines (milliseconds: number, now: () => number = () => perfo
   return {
     milliseconds,
     start (expire) {
-      const key = {}
-      pending.set(key, { due: now() + milliseconds, expire })
+      const call = { due: now() + milliseconds, expire }
+      pending.add(call)
       if (timer === undefined) timer = setInterval(checkOutsideRequests, checkEveryMs).unref()
-      return () => pending.delete(key)
+      return () => pending.delete(call)
     }
   }
 }
