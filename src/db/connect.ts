@@ -1,9 +1,11 @@
 import { mkdir } from 'node:fs/promises'
 import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { TransactionSql } from 'postgres'
 import { migrationsFolder } from '../project-root.js'
 import { deadlines, transactionWithDeadline } from './deadline.js'
 import { observePromise, queryObservers, type QueryObservers } from './observe.js'
+import { preparingStatements } from './prepared-statements.js'
 import * as schema from './schema.js'
 import { superviseQuery } from './supervised-query.js'
 
@@ -69,7 +71,7 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
   // may still run when a frozen server thaws, unless the cancel sent at the deadline gets
   // there first; a transaction is rolled back then, unless its COMMIT had been sent. So a
   // deadline on a write means "maybe written": retry it with a condition (README).
-  const unsafe = client.unsafe.bind(client)
+  const unsafe = preparingStatements(client).unsafe.bind(client)
   client.unsafe = ((query: string, ...rest: Parameters<typeof unsafe> extends [unknown, ...infer R] ? R : never) => {
     const pending = unsafe(query, ...rest)
     // begin()'s own BEGIN (the one with onexecute) is left to the transaction's deadline:
@@ -79,7 +81,9 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
     return superviseQuery(pending, query, observers, ownBegin ? undefined : limit)
   }) as typeof client.unsafe
   const begin = client.begin.bind(client) as (...args: unknown[]) => Promise<unknown>
-  client.begin = ((...args: unknown[]) => transactionWithDeadline(begin, args, limit)) as typeof client.begin
+  // drizzle calls begin(fn) alone; the transaction's statements go through a client of its own.
+  client.begin = ((fn: (scope: TransactionSql) => unknown) =>
+    transactionWithDeadline(begin, [(scope: TransactionSql) => fn(preparingStatements(scope))], limit)) as typeof client.begin
   const db = drizzle({ client, schema })
 
   // Replicas starting together must not run the same migration twice: one
