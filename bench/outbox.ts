@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util'
 import { eq, sql } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import { users } from '../src/db/schema.js'
-import { recordChanges, SYSTEM_CHANGE, type Change } from '../src/events.js'
+import { commitWithEvents, SYSTEM_CHANGE, type Change } from '../src/events.js'
 import { startPostgres } from '../test/services/postgres.js'
 import { startInProcess } from './lib/app.js'
 import { medianOf } from './lib/load.js'
@@ -47,9 +47,9 @@ try {
   await app.db.insert(users).values(ids.map((id, index) => ({ id, email: `outbox${index}@bench.example`, name: 'Outbox', passwordHash: 'x' })))
 
   async function write (id: string, withEvent: boolean): Promise<void> {
-    await app.db.transaction(async (tx) => {
+    await commitWithEvents(app.db, SYSTEM_CHANGE, async (tx) => {
       const [updated] = await tx.update(users).set({ name: `Outbox ${Math.random()}`, version: sql`${users.version} + 1`, updatedAt: sql`now()` }).where(eq(users.id, id)).returning()
-      if (withEvent) await recordChanges(tx, SYSTEM_CHANGE, [{ type: 'user.updated', subject: id, data: { name: updated!.name, changed: ['name'] } }])
+      return { result: undefined, changes: withEvent ? [{ type: 'user.updated', subject: id, data: { name: updated!.name, changed: ['name'] } }] : [] }
     })
   }
 
@@ -85,7 +85,7 @@ try {
   const started = performance.now()
   for (let offset = 0; offset < eventCount; offset += 500) {
     const batch: Change[] = Array.from({ length: Math.min(500, eventCount - offset) }, (_, index) => ({ type: 'user.updated', subject: ids[(offset + index) % ids.length]!, data: { changed: ['name'] } }))
-    await withWebhooks.db.transaction((tx) => recordChanges(tx, SYSTEM_CHANGE, batch))
+    await commitWithEvents(withWebhooks.db, SYSTEM_CHANGE, async () => ({ result: undefined, changes: batch }))
   }
   const allAcknowledged = () => receiver.acknowledged - before >= eventCount || performance.now() - started > 300_000
   while (!allAcknowledged()) await new Promise((resolve) => setTimeout(resolve, 20))

@@ -136,7 +136,7 @@ try {
       }
       for (const { name } of cases) v2.push({ scenario: name, server: server.name, result: median(rounds.get(name)!) })
     })
-    // The outbox on and off, interleaved, same entry: the difference is recordChanges alone.
+    // The outbox on and off, interleaved, same entry: the difference is the events alone.
     for (let round = 0; round < 2; round += 1) {
       for (const without of ['', 'events']) {
         await withServer(serviceWithout(without), async (server) => {

@@ -7,7 +7,7 @@ import { clearLoginFailures } from './login-throttle.js'
 import { emailVerificationMail, passwordResetMail } from './mail/messages.js'
 import { hashPassword } from './passwords.js'
 import { hashOfToken, newSecretToken } from './secret-tokens.js'
-import { recordChanges, type ChangeContext } from './events.js'
+import { commitWithEvents, type ChangeContext } from './events.js'
 import { endUserSessions } from './sessions.js'
 import { publicColumns, userEventData } from './users.js'
 
@@ -86,7 +86,7 @@ export async function confirmPasswordReset (db: Database, token: string, newPass
   const [usable] = await db.select({ userId: accountTokens.userId }).from(accountTokens).where(isUsable(token, 'password_reset'))
   if (usable === undefined) throw new InvalidAccountTokenError()
   const passwordHash = await hashPassword(newPassword)
-  return db.transaction(async (tx) => {
+  return commitWithEvents(db, context, async (tx) => {
     const consumed = await consumeToken(tx, token, 'password_reset')
     const [updated] = await tx.update(users)
       .set({ passwordHash, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
@@ -97,21 +97,20 @@ export async function confirmPasswordReset (db: Database, token: string, newPass
       .where(and(eq(accountTokens.userId, consumed.userId), eq(accountTokens.purpose, 'password_reset'), isNull(accountTokens.usedAt)))
     const endedSessions = await endUserSessions(tx, consumed.userId)
     await clearLoginFailures(tx, consumed.email)
-    await recordChanges(tx, context, [{ type: 'user.password_changed', subject: updated.id, data: userEventData(updated) }, ...endedSessions])
-    return consumed.userId
+    return { result: consumed.userId, changes: [{ type: 'user.password_changed', subject: updated.id, data: userEventData(updated) }, ...endedSessions] }
   })
 }
 
 /** Marks the address verified, if the user still has the one the token was mailed to. */
 export async function confirmEmailVerification (db: Database, token: string, context: ChangeContext): Promise<void> {
-  await db.transaction(async (tx) => {
+  await commitWithEvents(db, context, async (tx) => {
     const consumed = await consumeToken(tx, token, 'email_verification')
     const [verified] = await tx.update(users)
       .set({ emailVerified: true, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
       .where(stillAt(consumed))
       .returning(publicColumns)
     if (verified === undefined) throw new InvalidAccountTokenError()
-    await recordChanges(tx, context, [{ type: 'user.email_verified', subject: verified.id, data: userEventData(verified) }])
+    return { result: undefined, changes: [{ type: 'user.email_verified', subject: verified.id, data: userEventData(verified) }] }
   })
 }
 

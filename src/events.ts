@@ -28,16 +28,49 @@ export const EVENTS_RECORDED_CHANNEL = 'events_recorded'
 // Any constant shared by every writer of events: pg_advisory_xact_lock takes a bigint.
 const EVENT_POSITION_LOCK = 0x75736572_73657674n
 
+/** What a change made (`result`) and the events to record for it. */
+export interface Recorded<T> {
+  result: T
+  changes: Change[]
+}
+
 /**
- * Records changes as events, in the caller's transaction, which must end right after:
- * call it last. The transaction-wide lock taken here is held until commit, so events
- * get their positions in commit order: a transaction that started earlier but commits
- * later still gets a later position, and a reader that has seen position n never
- * sees a new event below n. The cost is that writers of events commit one at a time,
- * for the span of one statement and the commit; reads never wait.
+ * Runs `change` in a transaction and records the changes it resolves to as events in the
+ * same transaction, as its last statement: the insert goes out together with the COMMIT,
+ * so the events cost no round trip of their own, and the lock that orders them (see
+ * recordChanges) is held only while the server runs the two. Should the insert fail, the
+ * server ends the transaction and the COMMIT rolls it back: nothing is written, and the
+ * insert's error is thrown here.
  */
-export async function recordChanges (tx: Database, context: ChangeContext, changes: Change[]): Promise<void> {
-  if (changes.length === 0) return
+export async function commitWithEvents<T> (db: Database, context: ChangeContext, change: (tx: Database) => Promise<Recorded<T>>): Promise<T> {
+  let recording: Promise<{ failed: unknown } | undefined> | undefined
+  const result = await db.transaction(async (tx) => {
+    const { result, changes } = await change(tx)
+    if (changes.length > 0) {
+      // Settled into a value: a failure waits for the COMMIT without being an unhandled rejection.
+      recording = recordChanges(tx, context, changes).then(() => undefined, (failed: unknown) => ({ failed }))
+      // One turn of the event loop, so that the insert has reached the connection (through
+      // microtasks only) before the COMMIT follows it; both are written at the turn's end.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    return result
+  })
+  // PostgreSQL answers a COMMIT after a failed statement by rolling back, without an error
+  // (PGlite throws one of its own, above): the insert's error says what happened.
+  const outcome = await recording
+  if (outcome !== undefined) throw outcome.failed
+  return result
+}
+
+/**
+ * Records changes as events, in the caller's transaction, which must end right after.
+ * The transaction-wide lock taken here is held until commit, so events get their
+ * positions in commit order: a transaction that started earlier but commits later still
+ * gets a later position, and a reader that has seen position n never sees a new event
+ * below n. The cost is that writers of events commit one at a time, for the span of one
+ * statement and the commit; reads never wait.
+ */
+async function recordChanges (tx: Database, context: ChangeContext, changes: Change[]): Promise<void> {
   const rows = changes.map((change) => ({
     id: uuidv7(),
     type: TYPE_PREFIX + change.type,
@@ -46,7 +79,7 @@ export async function recordChanges (tx: Database, context: ChangeContext, chang
     actor: context.actor ?? change.subject,
     request_id: context.requestId ?? null
   }))
-  // One round trip: the insert reads its rows from the lock, so the lock is held before any
+  // One statement: the insert reads its rows from the lock, so the lock is held before any
   // position is drawn; the NOTIFY (delivered at commit, to every replica listening) wakes the
   // webhook fan-out.
   await tx.execute(sql`

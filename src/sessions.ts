@@ -5,7 +5,7 @@ import type { Database } from './db/connect.js'
 import { preparedPerDatabase } from './db/prepared.js'
 import { refreshTokens, sessions, users } from './db/schema.js'
 import { InvalidRefreshTokenError, SessionNotFoundError } from './errors.js'
-import { recordChanges, type Change, type ChangeContext } from './events.js'
+import { commitWithEvents, type Change, type ChangeContext } from './events.js'
 import type { SessionAccess } from './principal-cache.js'
 import { hashOfToken, newSecretToken } from './secret-tokens.js'
 
@@ -54,7 +54,7 @@ function isLive () {
 export async function startSession (db: Database, user: Principal, options: { ttlSeconds: number, userAgent: string | undefined }, context: ChangeContext): Promise<SessionGrant> {
   const sessionId = uuidv7()
   const refreshToken = newSecretToken()
-  await db.transaction(async (tx) => {
+  await commitWithEvents(db, context, async (tx) => {
     const [started] = await tx.insert(sessions).values({
       id: sessionId,
       userId: user.id,
@@ -63,18 +63,18 @@ export async function startSession (db: Database, user: Principal, options: { tt
     }).returning(sessionEventColumns)
     await tx.insert(refreshTokens).values({ tokenHash: hashOfToken(refreshToken), sessionId })
     await tx.update(users).set({ lastLoginAt: sql`now()` }).where(eq(users.id, user.id))
-    await recordChanges(tx, context, [{ type: 'session.created', subject: user.id, data: started! }])
+    return { result: undefined, changes: [{ type: 'session.created', subject: user.id, data: started! }] }
   })
   return { sessionId, refreshToken, principal: user }
 }
 
 /** Ends a session now; its refresh and access tokens stop working. Returns its id. */
 export async function revokeSession (db: Database, sessionId: string, context: ChangeContext): Promise<string> {
-  await db.transaction(async (tx) => {
+  await commitWithEvents(db, context, async (tx) => {
     const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
       .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
       .returning(sessionEventColumns)
-    await recordChanges(tx, context, revoked(ended))
+    return { result: undefined, changes: revoked(ended) }
   })
   return sessionId
 }
@@ -139,17 +139,17 @@ export async function endUserSessions (tx: Database, userId: string, keep?: stri
 
 /** Ends every live session of a user. */
 export async function revokeUserSessions (db: Database, userId: string, context: ChangeContext): Promise<void> {
-  await db.transaction(async (tx) => recordChanges(tx, context, await endUserSessions(tx, userId)))
+  await commitWithEvents(db, context, async (tx) => ({ result: undefined, changes: await endUserSessions(tx, userId) }))
 }
 
 /** Ends one live session of a user. */
 export async function revokeUserSession (db: Database, userId: string, sessionId: string, context: ChangeContext): Promise<void> {
-  await db.transaction(async (tx) => {
+  await commitWithEvents(db, context, async (tx) => {
     const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
       .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isLive()))
       .returning(sessionEventColumns)
     if (ended.length === 0) throw new SessionNotFoundError(sessionId)
-    await recordChanges(tx, context, revoked(ended))
+    return { result: undefined, changes: revoked(ended) }
   })
 }
 

@@ -6,7 +6,7 @@ import { users } from './db/schema.js'
 import { EmailTakenError, LastActiveAdminError, UserNotFoundError, VersionMismatchError } from './errors.js'
 import { hashPassword } from './passwords.js'
 import type { Role, Status } from './roles.js'
-import { recordChanges, SYSTEM_CHANGE, type Change, type ChangeContext } from './events.js'
+import { commitWithEvents, SYSTEM_CHANGE, type Change, type ChangeContext } from './events.js'
 import { endUserSessions } from './sessions.js'
 
 /** What the API shows of a user, plus the version its ETag derives from. Never the hash. */
@@ -86,7 +86,7 @@ export function userEventData ({ version: _version, ...user }: UserRecord): Reco
 
 export async function createUser (db: Database, input: NewUser, context: ChangeContext): Promise<UserRecord> {
   const passwordHash = await hashPassword(input.password)
-  return db.transaction(async (tx) => {
+  return commitWithEvents(db, context, async (tx) => {
     const [created] = await rejectingDuplicateEmail(tx.insert(users).values({
       id: uuidv7(),
       email: normalizeEmail(input.email),
@@ -94,8 +94,7 @@ export async function createUser (db: Database, input: NewUser, context: ChangeC
       role: input.role ?? 'user',
       passwordHash
     }).returning(publicColumns))
-    await recordChanges(tx, context, [{ type: 'user.created', subject: created!.id, data: userEventData(created!) }])
-    return created!
+    return { result: created!, changes: [{ type: 'user.created', subject: created!.id, data: userEventData(created!) }] }
   })
 }
 
@@ -140,7 +139,7 @@ export async function findPasswordHash (db: Database, id: string): Promise<strin
  */
 export async function ensureAdmin (db: Database, email: string, password: string): Promise<void> {
   const passwordHash = await findCredentials(db, email) === undefined ? await hashPassword(password) : undefined
-  await db.transaction(async (tx) => {
+  await commitWithEvents(db, SYSTEM_CHANGE, async (tx) => {
     const created = passwordHash === undefined
       ? []
       : await tx.insert(users).values({ id: uuidv7(), email: normalizeEmail(email), name: 'Administrator', role: 'admin', passwordHash })
@@ -149,10 +148,11 @@ export async function ensureAdmin (db: Database, email: string, password: string
       .set({ role: 'admin', version: sql`${users.version} + 1`, updatedAt: sql`now()` })
       .where(and(hasEmail(email), ne(users.role, 'admin')))
       .returning(publicColumns)
-    await recordChanges(tx, SYSTEM_CHANGE, [
+    const changes = [
       ...created.map((user): Change => ({ type: 'user.created', subject: user.id, data: userEventData(user) })),
       ...promoted.map((user): Change => ({ type: 'user.updated', subject: user.id, data: { ...userEventData(user), changed: ['role'] } }))
-    ])
+    ]
+    return { result: undefined, changes }
   })
 }
 
@@ -208,7 +208,7 @@ function removesAnAdmin (changes: UserChanges): boolean {
  */
 export async function updateUser (db: Database, id: string, changes: UserChanges, { expected, keepSession }: UpdateOptions, context: ChangeContext): Promise<UserRecord> {
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
-  return db.transaction(async (tx) => {
+  return commitWithEvents(db, context, async (tx) => {
     if (removesAnAdmin(changes)) await assertAdminRemains(tx, id)
     const before = await lockForWrite(tx, id, expected)
     const email = changes.email === undefined ? undefined : normalizeEmail(changes.email)
@@ -226,17 +226,16 @@ export async function updateUser (db: Database, id: string, changes: UserChanges
     const endedSessions = changes.status === 'disabled'
       ? await endUserSessions(tx, id)
       : passwordHash === undefined ? [] : await endUserSessions(tx, id, keepSession)
-    await recordChanges(tx, context, [...changesOf(before, updated!, passwordHash !== undefined), ...endedSessions])
-    return updated!
+    return { result: updated!, changes: [...changesOf(before, updated!, passwordHash !== undefined), ...endedSessions] }
   })
 }
 
 export async function deleteUser (db: Database, id: string, expected: ExpectedVersions, context: ChangeContext): Promise<void> {
-  await db.transaction(async (tx) => {
+  await commitWithEvents(db, context, async (tx) => {
     await assertAdminRemains(tx, id)
     const before = await lockForWrite(tx, id, expected)
     await tx.delete(users).where(eq(users.id, id))
-    await recordChanges(tx, context, [{ type: 'user.deleted', subject: id, data: userEventData(before) }])
+    return { result: undefined, changes: [{ type: 'user.deleted', subject: id, data: userEventData(before) }] }
   })
 }
 

@@ -1,6 +1,7 @@
-import { sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import t from 'tap'
-import { recordChanges } from '../src/events.js'
+import { users } from '../src/db/schema.js'
+import { commitWithEvents } from '../src/events.js'
 import { buildTestApp, type Api, type TestApp } from './helpers/app.js'
 import { forEachDatabase } from './helpers/databases.js'
 import { startSmtpServer, tokenIn } from './services/smtp.js'
@@ -96,6 +97,23 @@ forEachDatabase(t, async (t, database) => {
     t.equal(left.filter((event) => event.subject === recent.id).length, 2, 'the recent user\'s stay')
   })
 
+  t.test('a change whose event cannot be recorded is not written, and the caller hears why', async (t) => {
+    const created = await api.post('/v1/users', { email: `unrecorded.${database.name}@example.com`, name: 'Una', password: 'correct horse battery' })
+    const { cursor } = await readToEnd(admin)
+    const attempt = commitWithEvents(app.db, { actor: 'system', requestId: 'unrecordable' }, async (tx) => {
+      await tx.update(users).set({ name: 'Not Written' }).where(eq(users.id, created.body.id))
+      // Not a uuid: the event's insert fails on the server, after the update went through.
+      return { result: 'returned', changes: [{ type: 'user.updated', subject: 'not-a-uuid', data: { changed: ['name'] } }] }
+    })
+    // PostgreSQL rolls back at the COMMIT without an error of its own; PGlite throws one.
+    await t.rejects(attempt, database.name === 'postgres' ? /uuid/ : /rolled back/, 'the caller hears of it')
+    t.equal((await admin.get(`/v1/users/${created.body.id}`)).body.name, 'Una', 'the update was rolled back with it')
+    t.same((await readToEnd(admin, cursor)).events, [], 'no event')
+    const renamed = await admin.patch(`/v1/users/${created.body.id}`, { name: 'Una Renamed' })
+    t.equal(renamed.status, 200, 'the next write goes through')
+    t.match((await readToEnd(admin, cursor)).events, [{ type: 'users.user.updated', data: { name: 'Una Renamed' } }], 'with its event')
+  })
+
   t.test('40 concurrent writers: a consumer following the feed sees every event once, each user\'s in order', async (t) => {
     const { cursor: start } = await readToEnd(admin)
     const seen: FeedEvent[] = []
@@ -116,11 +134,11 @@ forEachDatabase(t, async (t, database) => {
       await admin.patch(`/v1/users/${created.body.id}`, { name: `Writer ${writer} renamed` })
       if (writer % 4 === 0) {
         // A transaction that began before others and commits after them.
-        await app.db.transaction(async (tx) => {
+        await commitWithEvents(app.db, { actor: 'system', requestId: `held-${writer}` }, async (tx) => {
           // Locks the user as every change does, then dawdles while other writers go on.
           await tx.execute(sql`select id from users where id = ${created.body.id} for update`)
           await new Promise((resolve) => setTimeout(resolve, 20))
-          await recordChanges(tx, { actor: 'system', requestId: `held-${writer}` }, [{ type: 'user.updated', subject: created.body.id, data: { changed: [] } }])
+          return { result: undefined, changes: [{ type: 'user.updated', subject: created.body.id, data: { changed: [] } }] }
         })
       }
       if (writer % 3 === 0) await admin.delete(`/v1/users/${created.body.id}`)

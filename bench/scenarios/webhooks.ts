@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import { uuidv7 } from 'uuidv7'
 import { connectDatabase } from '../../src/db/connect.js'
-import { recordChanges, SYSTEM_CHANGE, type Change } from '../../src/events.js'
+import { commitWithEvents, SYSTEM_CHANGE, type Change } from '../../src/events.js'
 
 export interface WebhookThroughput {
   events: number
@@ -41,7 +41,7 @@ export async function webhookThroughput (databaseUrl: string, events: number, st
     const started = performance.now()
     for (let offset = 0; offset < events; offset += BATCH) {
       const batch: Change[] = Array.from({ length: Math.min(BATCH, events - offset) }, (_, index) => ({ type: 'user.updated', subject: subjects[(offset + index) % SUBJECTS]!, data: { changed: ['name'] } }))
-      await connection.db.transaction((tx) => recordChanges(tx, SYSTEM_CHANGE, batch))
+      await commitWithEvents(connection.db, SYSTEM_CHANGE, async () => ({ result: undefined, changes: batch }))
     }
     const deadline = started + 300_000
     while (acknowledged.size < events && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
