@@ -1,5 +1,5 @@
 /**
- * Reproduction of the two defects of postgres.js 3.4.9 that patches/postgres+3.4.9.patch
+ * Reproduction of the three defects of postgres.js 3.4.9 that patches/postgres+3.4.9.patch
  * fixes (write-up: patches/README.md), run against both drivers, each in a child process
  * of its own, on a throw-away PostgreSQL cluster on loopback (test/services/postgres.ts):
  *
@@ -17,6 +17,11 @@
  *    stale error); select 2 and 3 answer. A guard that only drops the write (the patch's
  *    first version) leaves the ROLLBACK in the connection's `sent` queue and select 2 hangs
  *    (patches/README.md discusses the outcome).
+ * 3. Order: in a transaction, a prepared statement the server no longer knows (26000,
+ *    here after DEALLOCATE ALL) fails while the COMMIT is already pipelined behind it.
+ *    Unpatched, the driver retries the statement behind the COMMIT, and the connection
+ *    hangs. Expected, patched: the statement fails, the COMMIT rolls back, and the pool
+ *    answers again.
  *
  * Drivers: "patched" is the installed node_modules/postgres (patch-package applied it on
  * postinstall). "original" is the pristine postgres@3.4.9 tarball: `npm pack` fetches it
@@ -54,6 +59,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 interface Throughput { queries: number, seconds: number, perSecond: number[] }
 interface Survival { transaction: string, afterwards: string }
+interface RetryOrder { transaction: string, statement: string, afterwards: string }
 
 async function loadDriver (url: string): Promise<typeof postgresType> {
   return ((await import(url)) as { default: typeof postgresType }).default
@@ -124,6 +130,29 @@ async function survivalChild (driver: string, url: string): Promise<void> {
   await Promise.all([sql.end({ timeout: 1 }), killer.end({ timeout: 1 })])
 }
 
+/** Child, part 3: a prepared statement dropped on the server, with the COMMIT pipelined behind it. */
+async function retryOrderChild (driver: string, url: string): Promise<void> {
+  const postgres = await loadDriver(driver)
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  await sql`create temp table repro_retry (x int)`
+  const insert = (tx: postgresType.TransactionSql): postgresType.PendingQuery<postgresType.Row[]> => tx.unsafe('insert into repro_retry values ($1)', [1], { prepare: true })
+  await sql.begin(async (tx) => { await insert(tx) })
+  await sql.unsafe('deallocate all')
+  let statement: Promise<string> | undefined
+  const transaction = await sql.begin(async (tx) => {
+    statement = insert(tx).then(() => 'inserted', (error: { code?: string }) => `failed ${error.code ?? String(error)}`)
+    // One turn of the event loop: the insert is written, and the COMMIT goes out right behind it.
+    await new Promise((resolve) => setImmediate(resolve))
+  }).then(() => 'resolved', (error: { code?: string }) => `rejected ${error.code ?? String(error)}`)
+  const afterwards = await Promise.race([
+    sql<{ n: string }[]>`select count(*) as n from repro_retry`.then(([row]) => `${row?.n} row(s)`, (error: Error) => `failed "${error.message}"`),
+    sleep(2000).then(() => 'hung (no answer in 2 s)')
+  ])
+  const result: RetryOrder = { transaction, statement: await Promise.race([statement!, sleep(100).then(() => 'unsettled')]), afterwards }
+  process.stdout.write(JSON.stringify(result) + '\n')
+  await sql.end({ timeout: 1 })
+}
+
 interface ChildResult { code: number | null, stdout: string, stderr: string }
 
 function runChild (args: string[]): Promise<ChildResult> {
@@ -154,7 +183,7 @@ function markers (driverUrl: string): string {
   const connection = readFileSync(join(source, 'connection.js'), 'utf8')
   // The guard settles the dropped write's queries (current patch) or only drops it (first version).
   const guard = !connection.includes('socket === null') ? 'no' : /if \(socket === null\) \{[^}]*queryError/.test(connection) ? 'yes (settles)' : 'yes (drops only)'
-  return `queue fix ${queue ? 'yes' : 'no'}, nextWrite guard ${guard}`
+  return `queue fix ${queue ? 'yes' : 'no'}, nextWrite guard ${guard}, retry in order ${connection.includes('sent.length // a retry') ? 'yes' : 'no'}`
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
@@ -201,6 +230,13 @@ async function main (): Promise<void> {
       const outcome = run.stdout.trim() === '' ? undefined : JSON.parse(run.stdout.trim().split('\n')[0]!) as Survival
       console.log(`${driver.name.padEnd(30)} exit ${run.code}: ${outcome !== undefined ? `transaction ${outcome.transaction}; then select 1..3: ${outcome.afterwards}` : 'died before reporting'}${uncaught !== undefined ? `; uncaught ${uncaught} ${at ?? ''}` : ''}`)
     }
+
+    console.log('\n3. Order: a prepared statement dropped on the server (DEALLOCATE ALL) fails in a transaction with the COMMIT pipelined behind it')
+    for (const driver of drivers) {
+      const run = await runChild(['--child', 'retry-order', '--driver', driver.url, '--url', server.url])
+      const outcome = run.stdout.trim() === '' ? undefined : JSON.parse(run.stdout.trim().split('\n')[0]!) as RetryOrder
+      console.log(`${driver.name.padEnd(30)} exit ${run.code}: ${outcome !== undefined ? `statement ${outcome.statement}; transaction ${outcome.transaction}; then count: ${outcome.afterwards}` : `died before reporting: ${run.stderr.trim().split('\n')[0] ?? ''}`}`)
+    }
   } finally {
     await server.destroy()
     rmSync(scratch, { recursive: true, force: true })
@@ -209,4 +245,5 @@ async function main (): Promise<void> {
 
 if (values.child === 'throughput') await throughputChild(values.driver!, values.url!, Number(values.seconds), Number(values.inflight))
 else if (values.child === 'survival') await survivalChild(values.driver!, values.url!)
+else if (values.child === 'retry-order') await retryOrderChild(values.driver!, values.url!)
 else await main()

@@ -38,9 +38,13 @@ export interface Recorded<T> {
  * Runs `change` in a transaction and records the changes it resolves to as events in the
  * same transaction, as its last statement: the insert goes out together with the COMMIT,
  * so the events cost no round trip of their own, and the lock that orders them (see
- * recordChanges) is held only while the server runs the two. Should the insert fail, the
- * server ends the transaction and the COMMIT rolls it back: nothing is written, and the
- * insert's error is thrown here.
+ * recordChanges) is held only while the server runs the two (not so on a connection's
+ * first use of the insert, which postgres.js has described first). Should the insert
+ * fail, the server ends the transaction and the COMMIT rolls it back: nothing is written,
+ * and the caller gets an error (PostgreSQL: the insert's; PGlite: its own, that the COMMIT
+ * rolled back). Were the insert retried behind the COMMIT (postgres.js retries a prepared
+ * statement the server lost), it would run outside the transaction: the patched driver
+ * does not (patches/README.md, 3).
  */
 export async function commitWithEvents<T> (db: Database, context: ChangeContext, change: (tx: Database) => Promise<Recorded<T>>): Promise<T> {
   let recording: Promise<{ failed: unknown } | undefined> | undefined
