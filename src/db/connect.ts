@@ -81,9 +81,11 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
     return superviseQuery(pending, query, observers, ownBegin ? undefined : limit)
   }) as typeof client.unsafe
   const begin = client.begin.bind(client) as (...args: unknown[]) => Promise<unknown>
-  // drizzle calls begin(fn) alone; the transaction's statements go through a client of its own.
-  client.begin = ((fn: (scope: TransactionSql) => unknown) =>
-    transactionWithDeadline(begin, [(scope: TransactionSql) => fn(preparingStatements(scope))], limit)) as typeof client.begin
+  client.begin = ((...args: unknown[]) => {
+    // begin(fn) or begin(options, fn); the transaction's statements go through a client of its own.
+    const fn = args.pop() as (scope: TransactionSql) => unknown
+    return transactionWithDeadline(begin, [...args, (scope: TransactionSql) => fn(preparingStatements(scope))], limit)
+  }) as typeof client.begin
   const db = drizzle({ client, schema })
 
   // Replicas starting together must not run the same migration twice: one

@@ -10,7 +10,10 @@ import type { ParameterOrJSON, Sql, UnsafeQueryOptions } from 'postgres'
  * is a batch: its text changes with the number of rows, its extra round trip is shared
  * by all of them, and preparing each size would only grow what every connection keeps
  * prepared. postgres.js retires a connection after 30 to 60 minutes, and with it what it
- * prepared.
+ * prepared. A statement the server no longer knows, or whose result type a migration
+ * changed, fails once per connection inside a transaction (outside one, postgres.js
+ * prepares it again and retries); behind a transaction-mode pooler, the pooler must keep
+ * named statements (PgBouncer 1.21 or later with max_prepared_statements set).
  */
 const MOST_PARAMETERS_PREPARED = 32
 
