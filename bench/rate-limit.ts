@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { startRedis } from '../test/services/redis.js'
 import { type LoadResult, measure, median } from './lib/load.js'
 import { startServer } from './lib/servers.js'
-import { prependNewKey } from '../src/signing-keys.js'
+import { prependNewKey } from '../src/identity/signing-keys.js'
 
 const { values } = parseArgs({ options: { connections: { type: 'string', default: '50' }, duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' } } })
 const load = { connections: Number(values.connections), durationSeconds: Number(values.duration), warmupSeconds: 2 }

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { uuidv7 } from 'uuidv7'
 import { connectDatabase } from '../src/db/connect.js'
-import { hashPassword } from '../src/passwords.js'
+import { hashPassword } from '../src/identity/passwords.js'
 import { seededPerson } from './names.js'
 
 export const SEED_PASSWORD = 'bench password 1'

@@ -15,7 +15,7 @@ import postgres from 'postgres'
 import { uuidv7 } from 'uuidv7'
 import { connectDatabase, type Database } from '../src/db/connect.js'
 import { users } from '../src/db/schema.js'
-import { publicColumns } from '../src/users.js'
+import { publicColumns } from '../src/users/users.js'
 import { startPostgres } from '../test/services/postgres.js'
 import { medianOf } from './lib/load.js'
 

@@ -5,7 +5,7 @@ import { problemResponses } from '../schemas/problem.js'
 import { refTo } from '../schemas/ref.js'
 import { bearer } from '../schemas/security.js'
 import { UserIdParams } from '../schemas/user.js'
-import { confirmEmailVerification, confirmPasswordReset, requestEmailVerification, requestPasswordReset } from '../src/account-recovery.js'
+import { confirmEmailVerification, confirmPasswordReset, requestEmailVerification, requestPasswordReset } from '../src/account/recovery.js'
 import { changeContextOf } from '../src/http/change-context.js'
 
 const tags = ['account']

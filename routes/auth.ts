@@ -5,11 +5,11 @@ import { RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.js'
 import { emptyResponse, jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { refTo } from '../schemas/ref.js'
-import { logIn } from '../src/credentials.js'
+import { logIn } from '../src/identity/credentials.js'
 import { changeContextOf } from '../src/http/change-context.js'
-import type { LoginThrottlePolicy } from '../src/login-throttle.js'
-import { missingCredentialsProblem, ProblemError, type FieldError } from '../src/http/problems.js'
-import { revokeByRefreshToken, revokeSession, rotateRefreshToken, startSession, type SessionGrant } from '../src/sessions.js'
+import type { LoginThrottlePolicy } from '../src/identity/login-throttle.js'
+import { missingCredentialsProblem, ProblemError, type FieldError } from '../src/http/problem-error.js'
+import { revokeByRefreshToken, revokeSession, rotateRefreshToken, startSession, type SessionGrant } from '../src/identity/sessions.js'
 
 const cacheControlNoStore = { 'Cache-Control': Type.Literal('no-store', { description: 'Tokens must not be cached (RFC 6749 §5.1).' }) }
 // RFC 6749 clients (Swagger UI's Authorize dialog among them) send forms; everyone else JSON.

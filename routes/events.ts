@@ -3,7 +3,7 @@ import { EventList, EventListQuery } from '../schemas/event.js'
 import { jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { bearer } from '../schemas/security.js'
-import { newestPosition, readEvents } from '../src/events.js'
+import { newestPosition, readEvents } from '../src/events/outbox.js'
 import { decodeFeedCursor, encodeFeedCursor } from '../src/http/feed-cursor.js'
 
 /** The change feed, for services that keep copies of users and for auditors. */

@@ -3,7 +3,7 @@ import { jsonResponse } from '../schemas/headers.js'
 import { Health, NotReady } from '../schemas/health.js'
 import { problemResponse } from '../schemas/problem.js'
 import { refTo } from '../schemas/ref.js'
-import { ProblemError } from '../src/http/problems.js'
+import { ProblemError } from '../src/http/problem-error.js'
 
 const READINESS_TIMEOUT_MS = 2000
 const RETRY_AFTER_SECONDS = '5'

@@ -5,8 +5,8 @@ import { emptyResponse, jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { UserIdParams } from '../schemas/user.js'
 import { changeContextOf } from '../src/http/change-context.js'
-import { listSessions, revokeUserSession, revokeUserSessions } from '../src/sessions.js'
-import { getUser } from '../src/users.js'
+import { listSessions, revokeUserSession, revokeUserSessions } from '../src/identity/sessions.js'
+import { getUser } from '../src/users/users.js'
 
 const tags = ['sessions']
 const ended = { 204: emptyResponse('Ended') }

@@ -1,5 +1,5 @@
 import Type from 'typebox'
-import { EVENT_TYPES } from '../src/event-types.js'
+import { EVENT_TYPES } from '../src/events/types.js'
 import { refTo } from './ref.js'
 import { Id } from './strings.js'
 

@@ -1,5 +1,5 @@
 import Type, { type Static, type TSchema, type TUnsafe } from 'typebox'
-import { PROBLEM_KINDS, PROBLEM_TYPE_BASE } from '../src/http/problems.js'
+import { PROBLEM_KINDS, PROBLEM_TYPE_BASE } from '../src/http/problem-error.js'
 import { refTo } from './ref.js'
 
 const catalogue = Object.entries(PROBLEM_KINDS)

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { ROLES, STATUSES } from '../src/roles.js'
+import { ROLES, STATUSES } from '../src/users/roles.js'
 import { refTo } from './ref.js'
 import { FORBIDDEN_CHARACTERS, Id } from './strings.js'
 

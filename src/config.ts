@@ -2,9 +2,9 @@ import { join } from 'node:path'
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 import type { DatabaseSettings } from './db/connect.js'
-import type { MailTransport } from './mail/sender.js'
-import { assertAcceptablePassword } from './password-policy.js'
-import { WEBHOOK_SECRET_PATTERN } from './webhooks/sender.js'
+import type { MailTransport } from './events/mail/sender.js'
+import { assertAcceptablePassword } from './identity/password-policy.js'
+import { WEBHOOK_SECRET_PATTERN } from './events/webhooks/sender.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 

@@ -2,7 +2,7 @@ import { registerHooks } from 'node:module'
 import closeWithGrace from 'close-with-grace'
 import { destination } from 'pino'
 import type { Config } from './config.js'
-import { resolveInModuleScopes } from './module-scopes.js'
+import { resolveInModuleScopes } from './runtime/module-scopes.js'
 
 // The app's ES module graph loads after the hook is in place: static imports are all
 // resolved before any line here runs. (close-with-grace and pino are CommonJS: no matter.)

@@ -1,8 +1,8 @@
-import { accessTokens } from '../../src/access-tokens.js'
+import { accessTokens } from '../../src/identity/access-tokens.js'
 import { connectDatabase } from '../../src/db/connect.js'
-import { SYSTEM_CHANGE } from '../../src/events.js'
-import { startSession } from '../../src/sessions.js'
-import { parseSigningKeys, prependNewKey } from '../../src/signing-keys.js'
+import { SYSTEM_CHANGE } from '../../src/events/outbox.js'
+import { startSession } from '../../src/identity/sessions.js'
+import { parseSigningKeys, prependNewKey } from '../../src/identity/signing-keys.js'
 
 export interface BenchCredentials {
   /** JWT_SIGNING_KEYS for users-service. */

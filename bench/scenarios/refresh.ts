@@ -1,6 +1,6 @@
 import { connectDatabase } from '../../src/db/connect.js'
-import { SYSTEM_CHANGE } from '../../src/events.js'
-import { startSession } from '../../src/sessions.js'
+import { SYSTEM_CHANGE } from '../../src/events/outbox.js'
+import { startSession } from '../../src/identity/sessions.js'
 import type { LoadOptions } from '../lib/load.js'
 
 /**

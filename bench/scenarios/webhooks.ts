@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import { uuidv7 } from 'uuidv7'
 import { connectDatabase } from '../../src/db/connect.js'
-import { commitWithEvents, SYSTEM_CHANGE, type Change } from '../../src/events.js'
+import { commitWithEvents, SYSTEM_CHANGE, type Change } from '../../src/events/outbox.js'
 
 export interface WebhookThroughput {
   events: number

@@ -4,6 +4,6 @@ const REPLACEMENT = new URL('./events-off.ts', import.meta.url).href
 
 export async function resolve (specifier, context, nextResolve) {
   const resolved = await nextResolve(specifier, context)
-  if (resolved.url.endsWith('/src/events.ts') && context.parentURL !== REPLACEMENT) return { ...resolved, url: REPLACEMENT }
+  if (resolved.url.endsWith('/src/events/outbox.ts') && context.parentURL !== REPLACEMENT) return { ...resolved, url: REPLACEMENT }
   return resolved
 }

@@ -11,7 +11,7 @@ import Fastify from 'fastify'
 import postgres from 'postgres'
 import { User, UserIdParams } from '../../schemas/user.js'
 import { users } from '../../src/db/schema.js'
-import { publicColumns } from '../../src/users.js'
+import { publicColumns } from '../../src/users/users.js'
 
 const client = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_MAX ?? 10), onnotice: () => {} })
 const userById = drizzle({ client }).select(publicColumns).from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_by_id')

@@ -6,9 +6,9 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { connectDatabase } from '../db/connect.js'
-import { DomainError } from '../errors.js'
-import { SYSTEM_CHANGE } from '../events.js'
-import { createUser } from '../users.js'
+import { DomainError } from '../shared/errors.js'
+import { SYSTEM_CHANGE } from '../events/outbox.js'
+import { createUser } from '../users/users.js'
 
 async function readPiped (): Promise<string> {
   let input = ''

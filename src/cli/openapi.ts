@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
-import { projectRoot } from '../project-root.js'
+import { projectRoot } from '../runtime/project-root.js'
 
 // Writes openapi.json at the repository root from the route schemas.
 const app = buildApp(loadConfig({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn' }))

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import type { ChangeContext } from '../events.js'
+import type { ChangeContext } from '../events/outbox.js'
 
 /** Who is changing what, for the events of the change: the caller (if authenticated) and the request id. */
 export function changeContextOf (request: FastifyRequest): ChangeContext {

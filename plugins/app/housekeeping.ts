@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify'
+import { deleteSpentAccountTokens } from '../../src/account/recovery.js'
+import type { Database } from '../../src/db/connect.js'
+import { startLoop, type Loop } from '../../src/events/delivery/loop.js'
+import { deleteEventsBefore } from '../../src/events/outbox.js'
+import { forgetStaleLoginFailures } from '../../src/identity/login-throttle.js'
+
+export interface HousekeepingOptions {
+  eventsRetentionDays: number
+  intervalMs?: number
+}
+
+// Small batches, each its own statement: a clean-up never holds locks that writers wait on for long.
+const BATCH = 500
+const DAY_MS = 24 * 60 * 60 * 1000
+
+type Task = (db: Database) => Promise<number>
+
+/**
+ * Deletes what has outlived its use, a batch at a time, on every replica (the deletes
+ * are idempotent, so replicas running at once only share the work): events past
+ * EVENTS_RETENTION_DAYS, spent mail tokens, forgotten failed-login counts.
+ */
+export default async function housekeeping (app: FastifyInstance, { eventsRetentionDays, intervalMs = 15 * 60_000 }: HousekeepingOptions): Promise<void> {
+  const tasks: Task[] = [
+    (db) => deleteEventsBefore(db, new Date(Date.now() - eventsRetentionDays * DAY_MS), BATCH),
+    (db) => deleteSpentAccountTokens(db, BATCH),
+    (db) => forgetStaleLoginFailures(db, Date.now(), BATCH)
+  ]
+  let loop: Loop | undefined
+  app.addHook('onReady', async () => {
+    // A full batch means more is due: the next one runs at once, the event loop turning in between.
+    loop = startLoop('housekeeping', async () => {
+      let more = false
+      for (const task of tasks) more = (await task(app.db)) === BATCH || more
+      return more
+    }, intervalMs, app.log)
+  })
+  app.addHook('onClose', async () => loop?.stop())
+}

@@ -1,0 +1,149 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import Router, { type HTTPMethod } from 'find-my-way'
+import { isDatabaseUnavailable } from '../../src/db/errors.js'
+import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, WeakPasswordError } from '../../src/shared/errors.js'
+import { invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, type FieldError, type ProblemKind } from '../../src/http/problem-error.js'
+
+interface ValidationIssue {
+  instancePath: string
+  keyword: string
+  message?: string
+  params: Record<string, unknown>
+  parentSchema?: { description?: string }
+}
+
+const FORMAT_DETAILS: Record<string, string> = {
+  email: 'must be a valid email address',
+  uuid: 'must be a UUID',
+  'date-time': 'must be an RFC 3339 date-time'
+}
+
+function detailFor (issue: ValidationIssue): string {
+  switch (issue.keyword) {
+    case 'required': return 'is required'
+    case 'additionalProperties': return 'is not a known member'
+    case 'format': return FORMAT_DETAILS[String(issue.params.format)] ?? `must match format ${String(issue.params.format)}`
+    case 'enum': return `must be one of: ${(issue.params.allowedValues as unknown[]).join(', ')}`
+    case 'minProperties': return 'must contain at least one member'
+    case 'pattern': return issue.parentSchema?.description === undefined ? 'has an invalid format' : `must be ${issue.parentSchema.description}`
+    default: return issue.message ?? 'is invalid'
+  }
+}
+
+function pointerFor (issue: ValidationIssue): string {
+  const { missingProperty, additionalProperty } = issue.params
+  const member = missingProperty ?? additionalProperty
+  return member === undefined ? issue.instancePath : `${issue.instancePath}/${String(member)}`
+}
+
+/** One entry per failing field: the first issue ajv reports for it. */
+function fieldErrors (issues: ValidationIssue[], inBody: boolean): FieldError[] {
+  const byPointer = new Map<string, string>()
+  for (const issue of issues) {
+    const pointer = inBody ? pointerFor(issue) : pointerFor(issue).replace(/^\//, '')
+    if (!byPointer.has(pointer)) byPointer.set(pointer, detailFor(issue))
+  }
+  return [...byPointer].map(([pointer, detail]) => ({ pointer, detail }))
+}
+
+const CLIENT_ERRORS_BY_CODE: Record<string, [ProblemKind, string]> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported-media-type', 'Send the body as application/json or application/merge-patch+json.'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload-too-large', 'The request body is larger than this service accepts.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['malformed-request', 'The body is empty, but its Content-Type says JSON.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['malformed-request', 'Content-Length does not match the body.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['malformed-request', 'The body is not valid JSON.']
+}
+
+function clientErrorFor (error: FastifyError): ProblemError | undefined {
+  const known = CLIENT_ERRORS_BY_CODE[error.code]
+  if (known !== undefined) return new ProblemError(...known)
+  // The JSON parser reports syntax errors as a SyntaxError carrying statusCode 400.
+  if (error instanceof SyntaxError && error.statusCode === 400) return new ProblemError('malformed-request', 'The body is not valid JSON.')
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ProblemError('malformed-request', 'The request could not be understood.')
+  }
+  return undefined
+}
+
+/** What each domain error means in HTTP. */
+function problemForDomainError (error: DomainError): ProblemError | undefined {
+  if (error instanceof EmailTakenError) return new ProblemError('email-taken', error.message)
+  if (error instanceof UserNotFoundError) return new ProblemError('not-found', error.message)
+  if (error instanceof VersionMismatchError) return new ProblemError('precondition-failed', 'The user has changed since you read it: If-Match does not match the current ETag.')
+  if (error instanceof NotAllowedError) return new ProblemError('forbidden', error.message)
+  if (error instanceof UnknownPrincipalError) return invalidTokenProblem('The user of this access token no longer exists.')
+  if (error instanceof SessionNotFoundError) return new ProblemError('not-found', error.message)
+  if (error instanceof InvalidRefreshTokenError) return missingCredentialsProblem(error.message)
+  if (error instanceof AccountDisabledError) return new ProblemError('forbidden', error.message)
+  if (error instanceof CapacityExceededError) return new ProblemError('service-unavailable', error.message, { headers: { 'retry-after': '1' } })
+  if (error instanceof WeakPasswordError) return new ProblemError('validation-failed', 'The request body does not match the schema.', { errors: [{ pointer: '/password', detail: error.message }] })
+  if (error instanceof LoginDelayedError) return new ProblemError('login-delayed', error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) } })
+  if (error instanceof LastActiveAdminError) return new ProblemError('last-active-admin', error.message)
+  if (error instanceof InvalidAccountTokenError) return new ProblemError('invalid-account-token', error.message)
+  if (error instanceof MailUnavailableError) return new ProblemError('mail-unavailable', error.message)
+  return undefined
+}
+
+function toProblem (error: FastifyError): ProblemError | undefined {
+  if (error instanceof ProblemError) return error
+  if (error instanceof DomainError) return problemForDomainError(error)
+  if (error.validation !== undefined) {
+    const inBody = error.validationContext === 'body'
+    const errors = fieldErrors(error.validation as ValidationIssue[], inBody)
+    return inBody
+      ? new ProblemError('validation-failed', 'The request body does not match the schema.', { errors })
+      : new ProblemError('invalid-parameters', 'The path or query parameters are invalid.', { errors })
+  }
+  return clientErrorFor(error)
+}
+
+const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+function sendProblem (request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
+  if (problem.extras.headers !== undefined) reply.headers(problem.extras.headers)
+  return reply.code(problem.status).type('application/problem+json').send(problemDocument(problem, pathOf(request.url), request.id))
+}
+
+const DATABASE_RETRY_AFTER_SECONDS = '5'
+
+/**
+ * Every 4xx/5xx becomes RFC 9457 problem details: Fastify's own errors, schema
+ * validation, unknown routes, wrong methods, an unreachable database (503 + Retry-After),
+ * and anything unexpected (a generic 500).
+ */
+async function problemsPlugin (app: FastifyInstance): Promise<void> {
+  // Which methods each path accepts, to tell 405 from 404.
+  const routes = Router()
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    for (const method of methods) {
+      if (routes.find(method as HTTPMethod, route.url) === null) routes.on(method as HTTPMethod, route.url, () => {})
+    }
+  })
+
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
+    const problem = toProblem(error)
+    if (problem !== undefined) return sendProblem(request, reply, problem)
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable')
+      return sendProblem(request, reply, new ProblemError('service-unavailable', 'The database is unreachable; retry shortly.', { headers: { 'retry-after': DATABASE_RETRY_AFTER_SECONDS } }))
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    return sendProblem(request, reply, new ProblemError('internal-error', 'An unexpected error occurred. Quote the request_id when you report it.'))
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = pathOf(request.url)
+    const allowed = ROUTABLE_METHODS.filter((method) => routes.find(method, path) !== null)
+    // A route of this method exists but found nothing (a missing file under a wildcard): 404.
+    if (allowed.length > 0 && !allowed.includes(request.method as HTTPMethod)) {
+      return sendProblem(request, reply, new ProblemError('method-not-allowed', `${request.method} is not supported here; use ${allowed.join(', ')}.`, {
+        headers: { allow: allowed.join(', ') }
+      }))
+    }
+    return sendProblem(request, reply, new ProblemError('not-found', `No resource at ${path}.`))
+  })
+}
+
+export default fp(problemsPlugin, { name: 'problems', fastify: '5.x' })

@@ -1,0 +1,123 @@
+import { and, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
+import type { Database } from '../db/connect.js'
+import { accountTokens, users } from '../db/schema.js'
+import { enqueueDeliveries } from '../events/delivery/queue.js'
+import { InvalidAccountTokenError, UserNotFoundError } from '../shared/errors.js'
+import { clearLoginFailures } from '../identity/login-throttle.js'
+import { emailVerificationMail, passwordResetMail } from '../events/mail/messages.js'
+import { hashPassword } from '../identity/passwords.js'
+import { hashOfToken, newSecretToken } from '../identity/secret-tokens.js'
+import { commitWithEvents, type ChangeContext } from '../events/outbox.js'
+import { endUserSessions } from '../identity/sessions.js'
+import { publicColumns, userEventData } from '../users/users.js'
+
+const PASSWORD_RESET_TTL_SECONDS = 30 * 60
+const EMAIL_VERIFICATION_TTL_SECONDS = 24 * 60 * 60
+
+type Purpose = typeof accountTokens.purpose.enumValues[number]
+
+function expiresIn (seconds: number) {
+  return sql`now() + make_interval(secs => ${seconds})`
+}
+
+/**
+ * Records a reset token and its mail for an active account with this email, and does
+ * nothing for any other email. One statement either way, so the answer and its timing
+ * tell nobody whether the account exists.
+ */
+export async function requestPasswordReset (db: Database, email: string): Promise<void> {
+  const address = email.toLowerCase()
+  const token = newSecretToken()
+  const mail = passwordResetMail(address, token, PASSWORD_RESET_TTL_SECONDS)
+  await db.execute(sql`
+    with target as (
+      select id, email from users where lower(email) = ${address} and status = 'active'
+    ), issued as (
+      insert into account_tokens (token_hash, user_id, purpose, email, expires_at)
+      select ${hashOfToken(token)}, id, 'password_reset', email, ${expiresIn(PASSWORD_RESET_TTL_SECONDS)} from target
+      returning user_id
+    )
+    insert into deliveries (channel, destination, payload)
+    select 'mail', ${address}, ${JSON.stringify(mail)}::jsonb from issued`)
+}
+
+/** Mails a verification token to the user's current address. */
+export async function requestEmailVerification (db: Database, userId: string): Promise<void> {
+  const token = newSecretToken()
+  await db.transaction(async (tx) => {
+    const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId))
+    if (user === undefined) throw new UserNotFoundError(userId)
+    await tx.insert(accountTokens).values({
+      tokenHash: hashOfToken(token),
+      userId,
+      purpose: 'email_verification',
+      email: user.email,
+      expiresAt: expiresIn(EMAIL_VERIFICATION_TTL_SECONDS)
+    })
+    await enqueueDeliveries(tx, [{ channel: 'mail', destination: user.email, payload: emailVerificationMail(user.email, token, EMAIL_VERIFICATION_TTL_SECONDS) }])
+  })
+}
+
+function isUsable (token: string, purpose: Purpose) {
+  return and(eq(accountTokens.tokenHash, hashOfToken(token)), eq(accountTokens.purpose, purpose), isNull(accountTokens.usedAt), gt(accountTokens.expiresAt, sql`now()`))
+}
+
+/** Uses the token up; throws unless it was unused, unexpired and of this purpose. */
+async function consumeToken (tx: Database, token: string, purpose: Purpose): Promise<{ userId: string, email: string }> {
+  const [consumed] = await tx.update(accountTokens).set({ usedAt: sql`now()` })
+    .where(isUsable(token, purpose))
+    .returning({ userId: accountTokens.userId, email: accountTokens.email })
+  if (consumed === undefined) throw new InvalidAccountTokenError()
+  return consumed
+}
+
+/** Only while the user still has the address the token was mailed to. */
+function stillAt (consumed: { userId: string, email: string }) {
+  return and(eq(users.id, consumed.userId), eq(users.email, consumed.email))
+}
+
+/**
+ * Sets a new password with a mailed reset token: every session of the user ends, the
+ * user's other reset tokens stop working and failed-login delays are cleared.
+ * Resolves to the user's id.
+ */
+export async function confirmPasswordReset (db: Database, token: string, newPassword: string, context: ChangeContext): Promise<string> {
+  // A cheap look first: a guessed token must not cost an argon2 hash.
+  const [usable] = await db.select({ userId: accountTokens.userId }).from(accountTokens).where(isUsable(token, 'password_reset'))
+  if (usable === undefined) throw new InvalidAccountTokenError()
+  const passwordHash = await hashPassword(newPassword)
+  return commitWithEvents(db, context, async (tx) => {
+    const consumed = await consumeToken(tx, token, 'password_reset')
+    const [updated] = await tx.update(users)
+      .set({ passwordHash, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
+      .where(stillAt(consumed))
+      .returning(publicColumns)
+    if (updated === undefined) throw new InvalidAccountTokenError()
+    await tx.update(accountTokens).set({ usedAt: sql`now()` })
+      .where(and(eq(accountTokens.userId, consumed.userId), eq(accountTokens.purpose, 'password_reset'), isNull(accountTokens.usedAt)))
+    const endedSessions = await endUserSessions(tx, consumed.userId)
+    await clearLoginFailures(tx, consumed.email)
+    return { result: consumed.userId, changes: [{ type: 'user.password_changed', subject: updated.id, data: userEventData(updated) }, ...endedSessions] }
+  })
+}
+
+/** Marks the address verified, if the user still has the one the token was mailed to. */
+export async function confirmEmailVerification (db: Database, token: string, context: ChangeContext): Promise<void> {
+  await commitWithEvents(db, context, async (tx) => {
+    const consumed = await consumeToken(tx, token, 'email_verification')
+    const [verified] = await tx.update(users)
+      .set({ emailVerified: true, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
+      .where(stillAt(consumed))
+      .returning(publicColumns)
+    if (verified === undefined) throw new InvalidAccountTokenError()
+    return { result: undefined, changes: [{ type: 'user.email_verified', subject: verified.id, data: userEventData(verified) }] }
+  })
+}
+
+/** Deletes tokens that can no longer be used (expired or used) a day after the fact. */
+export async function deleteSpentAccountTokens (db: Database, batch: number): Promise<number> {
+  const spent = db.select({ tokenHash: accountTokens.tokenHash }).from(accountTokens)
+    .where(lt(accountTokens.expiresAt, sql`now() - interval '1 day'`)).limit(batch)
+  const deleted = await db.delete(accountTokens).where(inArray(accountTokens.tokenHash, spent)).returning({ tokenHash: accountTokens.tokenHash })
+  return deleted.length
+}

@@ -1,0 +1,99 @@
+import pLimit from 'p-limit'
+import type { Database } from '../../db/connect.js'
+import { startLoop, type Loop, type LoopLog } from './loop.js'
+import { claimDeliveries, completeDeliveries, failDelivery, releaseDeliveries, type Channel, type ClaimedDelivery } from './queue.js'
+
+export interface RetryPolicy {
+  /** The wait after the first failure; each further one doubles it, with jitter. */
+  firstRetryMs: number
+  longestRetryMs: number
+  /** After this long since it was written, a failing delivery is given up. */
+  giveUpAfterMs: number
+}
+
+export interface WorkerOptions {
+  db: Database
+  channel: Channel
+  /** Sends one delivery; throwing (or rejecting) means it was not delivered. */
+  send (delivery: ClaimedDelivery): Promise<void>
+  retry: RetryPolicy
+  /** How often to look for due work without being woken: retries, restarts, other replicas. */
+  pollIntervalMs: number
+  /** At least twice as long as a send may take, so a live worker never loses its claim mid-send. */
+  leaseMs: number
+  batchSize: number
+  log: LoopLog
+  /** Counts outcomes for /metrics. */
+  onOutcome?: (outcome: 'delivered' | 'failed' | 'given_up') => void
+}
+
+/** Exponential backoff with full jitter (the AWS architecture blog's recommendation). */
+export function retryDelayMs (attempts: number, { firstRetryMs, longestRetryMs }: RetryPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(longestRetryMs, firstRetryMs * 2 ** Math.min(attempts - 1, 30))
+  return Math.max(firstRetryMs, Math.round(ceiling * random()))
+}
+
+// Sends in flight at once per worker: a receiver sees a bounded number of connections.
+const CONCURRENT_SENDS = 32
+
+function describe (error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** A claim's deliveries by destination and ordering key, each list oldest first; one without a key is alone. */
+function byOrderingKey (claimed: ClaimedDelivery[]): ClaimedDelivery[][] {
+  const lists = new Map<string | number, ClaimedDelivery[]>()
+  for (const delivery of claimed) {
+    const key = delivery.orderingKey === null ? delivery.id : `${delivery.destination} ${delivery.orderingKey}`
+    const list = lists.get(key)
+    if (list === undefined) lists.set(key, [delivery])
+    else list.push(delivery)
+  }
+  return [...lists.values()]
+}
+
+/**
+ * Sends the due deliveries of one channel until stopped; survives database outages by
+ * waiting them out. Each round claims a batch and sends it: different keys at once, one
+ * key's deliveries one after another, the rest of a key's list released (unsent) as soon
+ * as one of them fails or the lease would run out before the next could time out.
+ * The delivered rows go in one statement at the end of the round: a crash before it
+ * sends them again, which at-least-once allows.
+ */
+export function startDeliveryWorker (options: WorkerOptions): Loop {
+  const { db, channel, retry, log } = options
+  // A send begun in the first half of the lease ends within it: the lease is at least twice a send's longest.
+  const sendTimeMs = options.leaseMs / 2
+
+  /** Resolves to whether it was delivered; a failure is recorded with its retry. */
+  async function attempt (delivery: ClaimedDelivery): Promise<boolean> {
+    try {
+      await options.send(delivery)
+    } catch (error) {
+      const giveUp = Date.now() - delivery.createdAt.getTime() >= retry.giveUpAfterMs
+      log.warn({ channel, delivery: delivery.id, attempts: delivery.attempts, giveUp, reason: describe(error) }, 'delivery failed')
+      await failDelivery(db, delivery.id, describe(error), giveUp ? { giveUp } : { retryInMs: retryDelayMs(delivery.attempts, retry) })
+      options.onOutcome?.(giveUp ? 'given_up' : 'failed')
+      return false
+    }
+    options.onOutcome?.('delivered')
+    return true
+  }
+
+  // After any delivery, more may be due at once: the next of the same user, the rest of a batch.
+  return startLoop(`${channel} deliveries`, async () => {
+    const sendBy = Date.now() + sendTimeMs
+    const claimed = await claimDeliveries(db, channel, options.batchSize, options.leaseMs)
+    const delivered: number[] = []
+    const inTurn = pLimit(CONCURRENT_SENDS)
+    await Promise.all(byOrderingKey(claimed).map((list) => inTurn(async () => {
+      for (const [index, delivery] of list.entries()) {
+        if (Date.now() >= sendBy) return releaseDeliveries(db, list.slice(index).map(({ id }) => id))
+        if (!await attempt(delivery)) return releaseDeliveries(db, list.slice(index + 1).map(({ id }) => id))
+        delivered.push(delivery.id)
+      }
+    })))
+    await completeDeliveries(db, delivered)
+    return claimed.length > 0
+  }, options.pollIntervalMs, log)
+}

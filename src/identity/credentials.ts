@@ -1,0 +1,46 @@
+import type { Principal } from '../access/rules.js'
+import type { Database } from '../db/connect.js'
+import { AccountDisabledError, NotAllowedError } from '../shared/errors.js'
+import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.js'
+import { hashPassword, verifyPassword } from './passwords.js'
+import { findCredentials, findPasswordHash } from '../users/users.js'
+
+let dummyHash: Promise<string> | undefined
+
+/**
+ * The user these credentials belong to, or undefined. An unknown email costs the
+ * same argon2 verification as a wrong password, so timing does not tell them apart.
+ * A disabled user is told so only after giving the right password.
+ */
+async function verifyCredentials (db: Database, email: string, password: string): Promise<Principal | undefined> {
+  const found = await findCredentials(db, email)
+  dummyHash ??= hashPassword('not the password of anyone').catch((error: unknown) => {
+    dummyHash = undefined
+    throw error
+  })
+  const matches = await verifyPassword(found?.passwordHash ?? await dummyHash, password)
+  if (found === undefined || !matches) return undefined
+  if (found.status !== 'active') throw new AccountDisabledError()
+  return { id: found.id, role: found.role }
+}
+
+/**
+ * A password login: refused while the email's failed-login delay runs (right password or
+ * wrong), a failure counted, a success clearing the count. A disabled account's right
+ * password is neither: it is refused without counting against the email.
+ */
+export async function logIn (db: Database, email: string, password: string, throttle: LoginThrottlePolicy): Promise<Principal | undefined> {
+  const hasFailures = await assertLoginAllowed(db, email, throttle)
+  const principal = await verifyCredentials(db, email, password)
+  if (principal === undefined) await recordLoginFailure(db, email, throttle)
+  else if (hasFailures) await clearLoginFailures(db, email)
+  return principal
+}
+
+/** A user changing their own password proves they know the current one. */
+export async function assertCurrentPassword (db: Database, userId: string, currentPassword: string | undefined): Promise<void> {
+  const hash = await findPasswordHash(db, userId)
+  if (currentPassword === undefined || hash === undefined || !await verifyPassword(hash, currentPassword)) {
+    throw new NotAllowedError('Changing your own password needs your current one in current_password.')
+  }
+}

@@ -1,0 +1,165 @@
+import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
+import { uuidv7 } from 'uuidv7'
+import type { Principal } from '../access/rules.js'
+import type { Database } from '../db/connect.js'
+import { preparedPerDatabase } from '../db/per-database.js'
+import { refreshTokens, sessions, users } from '../db/schema.js'
+import { InvalidRefreshTokenError, SessionNotFoundError } from '../shared/errors.js'
+import { commitWithEvents, type Change, type ChangeContext } from '../events/outbox.js'
+import type { SessionAccess } from '../access/principal-cache.js'
+import { hashOfToken, newSecretToken } from './secret-tokens.js'
+
+/** Browsers send long User-Agent strings; a session only needs enough to be recognised. */
+const USER_AGENT_MAX_LENGTH = 256
+
+export interface SessionGrant {
+  sessionId: string
+  refreshToken: string
+  principal: Principal
+}
+
+export interface SessionRecord {
+  id: string
+  created_at: Date
+  last_used_at: Date
+  expires_at: Date
+  user_agent: string | null
+}
+
+// What an event tells of a session: its representation, and whose it is.
+const sessionEventColumns = {
+  id: sessions.id,
+  user_id: sessions.userId,
+  created_at: sessions.createdAt,
+  last_used_at: sessions.lastUsedAt,
+  expires_at: sessions.expiresAt,
+  user_agent: sessions.userAgent
+}
+
+type SessionEventData = { id: string, user_id: string } & Record<string, unknown>
+
+function revoked (ended: SessionEventData[]): Change[] {
+  return ended.map((session) => ({ type: 'session.revoked', subject: session.user_id, data: session }))
+}
+
+/** A session counts while it is neither revoked nor expired, and its user is active. */
+function isLive () {
+  return and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`))
+}
+
+/**
+ * Starts a session for a user who just proved their password, and records the login.
+ * Returns the session's first refresh token (the only time it exists in clear).
+ */
+export async function startSession (db: Database, user: Principal, options: { ttlSeconds: number, userAgent: string | undefined }, context: ChangeContext): Promise<SessionGrant> {
+  const sessionId = uuidv7()
+  const refreshToken = newSecretToken()
+  await commitWithEvents(db, context, async (tx) => {
+    const [started] = await tx.insert(sessions).values({
+      id: sessionId,
+      userId: user.id,
+      expiresAt: sql`now() + make_interval(secs => ${options.ttlSeconds})`,
+      userAgent: options.userAgent?.slice(0, USER_AGENT_MAX_LENGTH)
+    }).returning(sessionEventColumns)
+    await tx.insert(refreshTokens).values({ tokenHash: hashOfToken(refreshToken), sessionId })
+    await tx.update(users).set({ lastLoginAt: sql`now()` }).where(eq(users.id, user.id))
+    return { result: undefined, changes: [{ type: 'session.created', subject: user.id, data: started! }] }
+  })
+  return { sessionId, refreshToken, principal: user }
+}
+
+/** Ends a session now; its refresh and access tokens stop working. Returns its id. */
+export async function revokeSession (db: Database, sessionId: string, context: ChangeContext): Promise<string> {
+  await commitWithEvents(db, context, async (tx) => {
+    const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
+      .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
+      .returning(sessionEventColumns)
+    return { result: undefined, changes: revoked(ended) }
+  })
+  return sessionId
+}
+
+/**
+ * Exchanges a refresh token for a new one (rotation). A token that was already used
+ * is taken as stolen (RFC 9700 §4.14): its whole session ends, the newest token too.
+ * Of concurrent exchanges of one token exactly one wins; the others count as reuse.
+ */
+export async function rotateRefreshToken (db: Database, refreshToken: string, context: ChangeContext): Promise<SessionGrant> {
+  const tokenHash = hashOfToken(refreshToken)
+  const outcome = await db.transaction(async (tx) => {
+    const [claimed] = await tx.update(refreshTokens).set({ usedAt: sql`now()` })
+      .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt)))
+      .returning({ sessionId: refreshTokens.sessionId })
+    if (claimed === undefined) return undefined
+    const [live] = await tx.select({ userId: users.id, role: users.role }).from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(and(eq(sessions.id, claimed.sessionId), isLive(), eq(users.status, 'active')))
+    if (live === undefined) return null
+    const next = newSecretToken()
+    await tx.insert(refreshTokens).values({ tokenHash: hashOfToken(next), sessionId: claimed.sessionId })
+    await tx.update(sessions).set({ lastUsedAt: sql`now()` }).where(eq(sessions.id, claimed.sessionId))
+    return { sessionId: claimed.sessionId, refreshToken: next, principal: { id: live.userId, role: live.role } }
+  })
+  if (outcome === null) throw new InvalidRefreshTokenError()
+  if (outcome !== undefined) return outcome
+  const [used] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash))
+  if (used !== undefined) await revokeSession(db, used.sessionId, context)
+  throw new InvalidRefreshTokenError()
+}
+
+/** Logout (RFC 7009): ends the session of a refresh token and returns its id; an unknown token changes nothing. */
+export async function revokeByRefreshToken (db: Database, refreshToken: string, context: ChangeContext): Promise<string | undefined> {
+  const [known] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hashOfToken(refreshToken)))
+  return known === undefined ? undefined : revokeSession(db, known.sessionId, context)
+}
+
+/** The user's live sessions, newest first. */
+export async function listSessions (db: Database, userId: string): Promise<SessionRecord[]> {
+  return db.select({
+    id: sessions.id,
+    created_at: sessions.createdAt,
+    last_used_at: sessions.lastUsedAt,
+    expires_at: sessions.expiresAt,
+    user_agent: sessions.userAgent
+  }).from(sessions)
+    .where(and(eq(sessions.userId, userId), isLive()))
+    .orderBy(desc(sessions.createdAt), desc(sessions.id))
+}
+
+/**
+ * Ends every live session of a user, except `keep` (the caller's own, after a password
+ * change), inside the caller's transaction; resolves to the events to record for them.
+ */
+export async function endUserSessions (tx: Database, userId: string, keep?: string): Promise<Change[]> {
+  const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keep === undefined ? undefined : ne(sessions.id, keep)))
+    .returning(sessionEventColumns)
+  return revoked(ended)
+}
+
+/** Ends every live session of a user. */
+export async function revokeUserSessions (db: Database, userId: string, context: ChangeContext): Promise<void> {
+  await commitWithEvents(db, context, async (tx) => ({ result: undefined, changes: await endUserSessions(tx, userId) }))
+}
+
+/** Ends one live session of a user. */
+export async function revokeUserSession (db: Database, userId: string, sessionId: string, context: ChangeContext): Promise<void> {
+  await commitWithEvents(db, context, async (tx) => {
+    const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
+      .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isLive()))
+      .returning(sessionEventColumns)
+    if (ended.length === 0) throw new SessionNotFoundError(sessionId)
+    return { result: undefined, changes: revoked(ended) }
+  })
+}
+
+const liveSessionAccess = preparedPerDatabase((db) => db.select({ userId: users.id, role: users.role }).from(sessions)
+  .innerJoin(users, eq(users.id, sessions.userId))
+  .where(and(eq(sessions.id, sql.placeholder('sessionId')), isLive(), eq(users.status, 'active')))
+  .prepare('find_session_access'))
+
+/** The user and role behind a live session of an active user, or undefined: what every authenticated request asks. */
+export async function sessionAccess (db: Database, sessionId: string): Promise<SessionAccess | undefined> {
+  const [found] = await liveSessionAccess(db).execute({ sessionId })
+  return found
+}

@@ -1,0 +1,266 @@
+import { and, asc, eq, ne, sql, type Placeholder, type SQL } from 'drizzle-orm'
+import { uuidv7 } from 'uuidv7'
+import type { Database, DatabaseConnection } from '../db/connect.js'
+import { preparedPerDatabase } from '../db/per-database.js'
+import { users } from '../db/schema.js'
+import { EmailTakenError, LastActiveAdminError, UserNotFoundError, VersionMismatchError } from '../shared/errors.js'
+import { hashPassword } from '../identity/passwords.js'
+import type { Role, Status } from './roles.js'
+import { commitWithEvents, SYSTEM_CHANGE, type Change, type ChangeContext } from '../events/outbox.js'
+import { endUserSessions } from '../identity/sessions.js'
+
+/** What the API shows of a user, plus the version its ETag derives from. Never the hash. */
+export const publicColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  role: users.role,
+  status: users.status,
+  email_verified: users.emailVerified,
+  last_login_at: users.lastLoginAt,
+  created_at: users.createdAt,
+  updated_at: users.updatedAt,
+  version: users.version
+}
+
+type ColumnValue<Column extends { _: { data: unknown, notNull: boolean } }> = Column['_']['notNull'] extends true ? Column['_']['data'] : Column['_']['data'] | null
+
+export type UserRecord = { [Name in keyof typeof publicColumns]: ColumnValue<typeof publicColumns[Name]> }
+
+export interface NewUser {
+  email: string
+  name: string
+  password: string
+  role?: Role | undefined
+}
+
+export interface UserChanges {
+  email?: string | undefined
+  name?: string | undefined
+  password?: string | undefined
+  role?: Role | undefined
+  status?: Status | undefined
+}
+
+export interface UpdateOptions {
+  /** The versions the write is conditional on (from If-Match); undefined makes it unconditional. */
+  expected?: ExpectedVersions
+  /** The session that changed the password, which stays when the others end. */
+  keepSession?: string | undefined
+}
+
+const UNIQUE_VIOLATION = '23505'
+
+function isUniqueViolation (error: unknown): boolean {
+  // drizzle wraps driver errors in DrizzleQueryError, with the driver's error as `cause`.
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if ((current as { code?: unknown }).code === UNIQUE_VIOLATION) return true
+  }
+  return false
+}
+
+async function rejectingDuplicateEmail<T> (write: Promise<T>): Promise<T> {
+  try {
+    return await write
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new EmailTakenError()
+    throw error
+  }
+}
+
+/** An email as the unique index compares it. */
+export function normalizeEmail (email: string): string {
+  return email.toLowerCase()
+}
+
+// Matches the unique index on lower(email), so lookups by email use it. A placeholder
+// stands for an email already normalized.
+export function hasEmail (email: string | Placeholder): SQL {
+  return sql`lower(${users.email}) = ${typeof email === 'string' ? normalizeEmail(email) : email}`
+}
+
+/** What events carry of a user: the API's representation, without the version behind the ETag. */
+export function userEventData ({ version: _version, ...user }: UserRecord): Record<string, unknown> {
+  return user
+}
+
+export async function createUser (db: Database, input: NewUser, context: ChangeContext): Promise<UserRecord> {
+  const passwordHash = await hashPassword(input.password)
+  return commitWithEvents(db, context, async (tx) => {
+    const [created] = await rejectingDuplicateEmail(tx.insert(users).values({
+      id: uuidv7(),
+      email: normalizeEmail(input.email),
+      name: input.name.trim(),
+      role: input.role ?? 'user',
+      passwordHash
+    }).returning(publicColumns))
+    return { result: created!, changes: [{ type: 'user.created', subject: created!.id, data: userEventData(created!) }] }
+  })
+}
+
+const userById = preparedPerDatabase((db) => db.select(publicColumns).from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_by_id'))
+
+export async function findUserById (db: Database, id: string): Promise<UserRecord | undefined> {
+  const [found] = await userById(db).execute({ id })
+  return found
+}
+
+export async function getUser (db: Database, id: string): Promise<UserRecord> {
+  const found = await findUserById(db, id)
+  if (found === undefined) throw new UserNotFoundError(id)
+  return found
+}
+
+export interface Credentials {
+  id: string
+  role: Role
+  status: Status
+  passwordHash: string
+}
+
+/** What a login attempt checks, by email. */
+export async function findCredentials (db: Database, email: string): Promise<Credentials | undefined> {
+  const [found] = await db.select({ id: users.id, role: users.role, status: users.status, passwordHash: users.passwordHash })
+    .from(users)
+    .where(hasEmail(email))
+  return found
+}
+
+/** The password hash of a user, for checking a current password. */
+export async function findPasswordHash (db: Database, id: string): Promise<string | undefined> {
+  const [found] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, id))
+  return found?.passwordHash
+}
+
+/**
+ * Makes sure an admin with this email exists: creates it when missing, promotes it
+ * when it exists as a user, and keeps an existing password. Safe when several
+ * replicas run it at once: the unique email index decides who inserts.
+ */
+export async function ensureAdmin (db: Database, email: string, password: string): Promise<void> {
+  const passwordHash = await findCredentials(db, email) === undefined ? await hashPassword(password) : undefined
+  await commitWithEvents(db, SYSTEM_CHANGE, async (tx) => {
+    const created = passwordHash === undefined
+      ? []
+      : await tx.insert(users).values({ id: uuidv7(), email: normalizeEmail(email), name: 'Administrator', role: 'admin', passwordHash })
+        .onConflictDoNothing().returning(publicColumns)
+    const promoted = await tx.update(users)
+      .set({ role: 'admin', version: sql`${users.version} + 1`, updatedAt: sql`now()` })
+      .where(and(hasEmail(email), ne(users.role, 'admin')))
+      .returning(publicColumns)
+    const changes = [
+      ...created.map((user): Change => ({ type: 'user.created', subject: user.id, data: userEventData(user) })),
+      ...promoted.map((user): Change => ({ type: 'user.updated', subject: user.id, data: { ...userEventData(user), changed: ['role'] } }))
+    ]
+    return { result: undefined, changes }
+  })
+}
+
+/**
+ * The versions a write is conditional on (from If-Match); undefined makes it
+ * unconditional. The check is made on the locked row, so a concurrent writer can
+ * never slip in between the check and the write.
+ */
+export type ExpectedVersions = number[] | undefined
+
+/** The user as it is before a write, locked until the transaction ends. */
+async function lockForWrite (tx: Database, id: string, expected: ExpectedVersions): Promise<UserRecord> {
+  const [current] = await tx.select(publicColumns).from(users).where(eq(users.id, id)).for('update')
+  if (current === undefined) throw new UserNotFoundError(id)
+  if (expected !== undefined && !expected.includes(current.version)) throw new VersionMismatchError()
+  return current
+}
+
+const TRACKED_MEMBERS = ['email', 'name', 'role', 'email_verified'] as const
+
+/** The events of one write: what changed, a status change, a new password. */
+function changesOf (before: UserRecord, after: UserRecord, newPassword: boolean): Change[] {
+  const data = userEventData(after)
+  const changed = TRACKED_MEMBERS.filter((member) => before[member] !== after[member])
+  const found: Change[] = []
+  if (changed.length > 0) found.push({ type: 'user.updated', subject: after.id, data: { ...data, changed } })
+  if (before.status !== after.status) found.push({ type: after.status === 'disabled' ? 'user.disabled' : 'user.enabled', subject: after.id, data })
+  if (newPassword) found.push({ type: 'user.password_changed', subject: after.id, data })
+  return found
+}
+
+/**
+ * Refuses to take the last active admin away (demoted, disabled or deleted). The active
+ * admins are locked first, so two requests that each remove a different one of the last
+ * two cannot both pass: the second sees what the first did.
+ */
+async function assertAdminRemains (tx: Database, id: string): Promise<void> {
+  const activeAdmins = await tx.select({ id: users.id }).from(users)
+    .where(and(eq(users.role, 'admin'), eq(users.status, 'active')))
+    // One lock order for every transaction that takes these locks: no deadlocks between them.
+    .orderBy(asc(users.id))
+    .for('update')
+  if (activeAdmins.length === 1 && activeAdmins[0]!.id === id) throw new LastActiveAdminError()
+}
+
+function removesAnAdmin (changes: UserChanges): boolean {
+  return changes.role === 'user' || changes.status === 'disabled'
+}
+
+/**
+ * Applies the changes and bumps the version. In the same transaction, a new password
+ * ends the user's other sessions, and disabling the user ends all of them.
+ */
+export async function updateUser (db: Database, id: string, changes: UserChanges, { expected, keepSession }: UpdateOptions, context: ChangeContext): Promise<UserRecord> {
+  const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
+  return commitWithEvents(db, context, async (tx) => {
+    if (removesAnAdmin(changes)) await assertAdminRemains(tx, id)
+    const before = await lockForWrite(tx, id, expected)
+    const email = changes.email === undefined ? undefined : normalizeEmail(changes.email)
+    const [updated] = await rejectingDuplicateEmail(tx.update(users).set({
+      email,
+      // A new address is not verified, whoever verified the old one.
+      emailVerified: email === undefined ? undefined : sql`${users.emailVerified} and ${users.email} = ${email}`,
+      name: changes.name?.trim(),
+      role: changes.role,
+      status: changes.status,
+      passwordHash,
+      version: sql`${users.version} + 1`,
+      updatedAt: sql`now()`
+    }).where(eq(users.id, id)).returning(publicColumns))
+    const endedSessions = changes.status === 'disabled'
+      ? await endUserSessions(tx, id)
+      : passwordHash === undefined ? [] : await endUserSessions(tx, id, keepSession)
+    return { result: updated!, changes: [...changesOf(before, updated!, passwordHash !== undefined), ...endedSessions] }
+  })
+}
+
+export async function deleteUser (db: Database, id: string, expected: ExpectedVersions, context: ChangeContext): Promise<void> {
+  await commitWithEvents(db, context, async (tx) => {
+    await assertAdminRemains(tx, id)
+    const before = await lockForWrite(tx, id, expected)
+    await tx.delete(users).where(eq(users.id, id))
+    return { result: undefined, changes: [{ type: 'user.deleted', subject: id, data: userEventData(before) }] }
+  })
+}
+
+/** Sent by the triggers of migration 0004: 'user:<id>' or 'session:<id>'. */
+const ACCESS_CHANGED_CHANNEL = 'user_access_changed'
+
+export interface AccessChange {
+  kind: 'user' | 'session'
+  id: string
+}
+
+export interface AccessChangeListener {
+  /** A user's role or status changed or the user was deleted; or a session ended. */
+  onChange (change: AccessChange): void
+  /** Listening (re)started: changes made while not listening are not replayed. */
+  onReset (): void
+}
+
+/**
+ * Tells of every change to who may do what, made by whichever replica or SQL session.
+ * Resolves to a function that stops listening.
+ */
+export function watchAccessChanges (connection: DatabaseConnection, listener: AccessChangeListener): Promise<() => Promise<void>> {
+  return connection.listen(ACCESS_CHANGED_CHANNEL, (payload) => {
+    const [kind, id] = payload.split(':')
+    if ((kind === 'user' || kind === 'session') && id !== undefined) listener.onChange({ kind, id })
+  }, () => listener.onReset())
+}

@@ -1,0 +1,52 @@
+import t from 'tap'
+import { buildTestApp } from '../helpers/app.js'
+import { testDatabases } from '../helpers/databases.js'
+
+const pglite = testDatabases.find((database) => database.name === 'pglite')!
+
+t.test('security headers on API responses and problems, nothing that names the stack', async (t) => {
+  const { app } = await buildTestApp(t, await pglite.create(t))
+  for (const url of ['/health/live', '/v1/users/me', '/nowhere']) {
+    const response = await app.inject(url)
+    t.equal(response.headers['x-content-type-options'], 'nosniff', `${url}: nosniff`)
+    t.match(response.headers['content-security-policy'], /default-src 'self'/, `${url}: CSP`)
+    t.equal(response.headers['x-frame-options'], 'SAMEORIGIN', `${url}: framing`)
+    t.notOk(response.headers['x-powered-by'], `${url}: no X-Powered-By`)
+    t.notOk(response.headers['strict-transport-security'], `${url}: HSTS is left to the TLS terminator`)
+  }
+})
+
+t.test('Swagger UI works under the CSP: every script and style it loads is same-origin', async (t) => {
+  const { app } = await buildTestApp(t, await pglite.create(t))
+  const page = await app.inject('/docs/')
+  t.equal(page.statusCode, 200)
+  const csp = String(page.headers['content-security-policy'])
+  t.match(csp, /script-src 'self'(;| )/)
+  t.notMatch(csp, /upgrade-insecure-requests/, 'plain HTTP on localhost keeps working')
+  t.notMatch(page.body, /<script>(?!\s*<\/script>)/, 'no inline scripts for the CSP to block')
+})
+
+t.test('CORS is off by default', async (t) => {
+  const { app } = await buildTestApp(t, await pglite.create(t))
+  const response = await app.inject({ url: '/health/live', headers: { origin: 'https://app.example' } })
+  t.notOk(response.headers['access-control-allow-origin'])
+})
+
+t.test('CORS_ORIGIN allows exactly the listed origins', async (t) => {
+  const { app } = await buildTestApp(t, await pglite.create(t), { CORS_ORIGIN: 'https://app.example' })
+  const allowed = await app.inject({ method: 'OPTIONS', url: '/v1/users', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } })
+  t.equal(allowed.statusCode, 204)
+  t.equal(allowed.headers['access-control-allow-origin'], 'https://app.example')
+  const simple = await app.inject({ url: '/health/live', headers: { origin: 'https://app.example' } })
+  t.match(simple.headers['access-control-expose-headers'], /X-Request-ID/)
+  const refused = await app.inject({ url: '/health/live', headers: { origin: 'https://evil.example' } })
+  t.notOk(refused.headers['access-control-allow-origin'])
+})
+
+t.test('what the cost ledger leaves out is out: security and tracing headers', async (t) => {
+  const { app } = await buildTestApp(t, await pglite.create(t), {}, { without: ['security-headers', 'tracing-headers', 'token-cache'] })
+  const response = await app.inject('/health/live')
+  t.equal(response.statusCode, 200)
+  t.notOk(response.headers['content-security-policy'], 'no security headers')
+  t.notOk(response.headers['x-request-id'], 'no tracing headers')
+})

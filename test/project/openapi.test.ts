@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises'
+import t from 'tap'
+import { buildTestApp } from '../helpers/app.js'
+import { testDatabases } from '../helpers/databases.js'
+
+const pglite = testDatabases.find((database) => database.name === 'pglite')!
+
+t.test('the committed openapi.json is what the code generates', async (t) => {
+  const { app } = await buildTestApp(t, await pglite.create(t))
+  const committed = JSON.parse(await readFile(new URL('../../openapi.json', import.meta.url), 'utf8'))
+  t.same(committed, app.swagger(), 'openapi.json is stale: run `npm run openapi` and commit it')
+})
+
+t.test('the document', async (t) => {
+  const { app } = await buildTestApp(t, await pglite.create(t))
+  const spec = app.swagger() as { openapi: string, components: { schemas: Record<string, unknown> }, paths: Record<string, Record<string, { operationId?: string }>> }
+
+  t.equal(spec.openapi, '3.1.0')
+  t.same(Object.keys(spec.components.schemas).sort(), ['AuthorizationServerMetadata', 'CloudEvent', 'EmailVerificationConfirmation', 'EventList', 'Health', 'Jwks', 'NotReady', 'PasswordResetConfirmation', 'PasswordResetRequest', 'Problem', 'RevokeRequest', 'Session', 'SessionList', 'TokenRequest', 'TokenResponse', 'User', 'UserCreate', 'UserList', 'UserPatch', 'UserReplace', 'ValidationProblem'])
+  t.notMatch(JSON.stringify(spec), /def-\d/, 'shared schemas keep their names')
+  const webhooks = (spec as { webhooks?: Record<string, { post: { requestBody: { content: Record<string, { schema: { $ref: string } }> } } }> }).webhooks
+  t.same(webhooks?.userChange?.post.requestBody.content['application/cloudevents+json']?.schema, { $ref: '#/components/schemas/CloudEvent' }, 'the webhook call is described, with the event it carries')
+  t.same(Object.keys(spec.paths).sort(), ['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/health/live', '/health/ready', '/v1/auth/email-verification/confirm', '/v1/auth/password-reset', '/v1/auth/password-reset/confirm', '/v1/auth/revoke', '/v1/auth/token', '/v1/events', '/v1/users', '/v1/users/me', '/v1/users/{id}', '/v1/users/{id}/email-verification', '/v1/users/{id}/sessions', '/v1/users/{id}/sessions/{session_id}'])
+  const operationIds = Object.values(spec.paths).flatMap((operations) => Object.values(operations).map((operation) => operation.operationId))
+  t.same(operationIds.sort(), ['confirmEmailVerification', 'confirmPasswordReset', 'createToken', 'createUser', 'deleteSession', 'deleteSessions', 'deleteUser', 'getAuthorizationServerMetadata', 'getCurrentUser', 'getJwks', 'getLiveness', 'getReadiness', 'getUser', 'listEvents', 'listSessions', 'listUsers', 'replaceUser', 'requestEmailVerification', 'requestPasswordReset', 'revokeToken', 'updateUser'])
+})
+
+t.test('served at /openapi.json and rendered at /docs from local assets', async (t) => {
+  const { app } = await buildTestApp(t, await pglite.create(t))
+  const document = await app.inject('/openapi.json')
+  t.equal(document.statusCode, 200)
+  t.same(document.json(), app.swagger())
+
+  const page = await app.inject('/docs/')
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], /text\/html/)
+  const assets = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!)
+  t.ok(assets.length > 0, 'the page loads assets')
+  for (const asset of assets) {
+    t.notMatch(asset, /^(https?:)?\/\//, `${asset} is served by this service`)
+  }
+  const script = assets.find((asset) => asset.endsWith('.js'))!
+  t.equal((await app.inject(`/docs/${script.replace(/^\.\//, '')}`)).statusCode, 200)
+})

@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+import t from 'tap'
+import { projectRoot } from '../../src/runtime/project-root.js'
+import { buildTestApp } from '../helpers/app.js'
+import { testDatabases } from '../helpers/databases.js'
+
+// Debian's chromium; .ci/run installs it. In CI a missing browser is a failure, never a skip.
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const unavailable = !existsSync(executablePath) && process.env.CI !== 'true'
+  ? `no browser at ${executablePath}: install Debian's chromium or set CHROMIUM_PATH`
+  : undefined
+
+// Without the background-networking flags Chromium calls home at start; the page itself must not.
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+t.test('Swagger UI in a real browser: every operation, Authorize with email and password, Try it out', { skip: unavailable }, async (t) => {
+  const pglite = testDatabases.find((database) => database.name === 'pglite')!
+  const { app, signUp } = await buildTestApp(t, await pglite.create(t))
+  const password = 'a password typed into the dialog'
+  const { user } = await signUp({ password })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const origin = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS })
+  t.teardown(() => browser.close())
+  const page = await browser.newPage({ viewport: { width: 1280, height: 2000 } })
+  const leaving: string[] = []
+  await page.route('**/*', async (route) => {
+    if (route.request().url().startsWith(origin)) return route.continue()
+    leaving.push(route.request().url())
+    return route.abort()
+  })
+
+  await page.goto(`${origin}/docs`)
+  await page.locator('.opblock').first().waitFor()
+  type Operations = Record<string, Record<string, { operationId: string, tags: string[] }>>
+  const document = app.swagger() as unknown as { paths: Operations, webhooks: Operations }
+  const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods))
+  const webhooks = Object.values(document.webhooks).flatMap((methods) => Object.values(methods))
+  t.equal(await page.locator('.opblock').count(), operations.length + webhooks.length, 'one block per operation, and per webhook')
+  t.equal(await page.locator('.opblock', { hasText: 'A change to a user' }).count(), 1, 'the webhook call is shown')
+  for (const { operationId, tags } of operations) {
+    t.equal(await page.locator(`#operations-${tags[0]}-${operationId}`).count(), 1, `${operationId} is on the page`)
+  }
+
+  // The OAuth 2 password flow: Swagger UI posts the form to the token endpoint itself.
+  await page.locator('.auth-wrapper .authorize').click()
+  const oauth = page.locator('.modal-ux .auth-container').filter({ hasText: 'oauth2' })
+  await oauth.locator('#oauth_username').fill(user.email)
+  await oauth.locator('#oauth_password').fill(password)
+  await oauth.locator('.auth-btn-wrapper .authorize').click()
+  // Swagger UI offers Logout once the token endpoint has answered with a token.
+  // Swagger UI says so, and offers Logout, once the token endpoint has answered with a token.
+  await page.locator('.modal-ux').getByText('Authorized', { exact: true }).waitFor()
+  t.equal(await page.locator('.modal-ux button', { hasText: 'Logout' }).count(), 1, 'the dialog is authorized')
+  await page.locator('.modal-ux .close-modal').click()
+
+  const me = page.locator('#operations-users-getCurrentUser')
+  await me.locator('.opblock-summary').click()
+  await me.locator('.try-out__btn').click()
+  await me.locator('.execute').click()
+  const status = me.locator('.live-responses-table .response .response-col_status').first()
+  await status.waitFor()
+  t.equal((await status.innerText()).trim(), '200', 'the page shows a 200')
+  t.match(await me.locator('.live-responses-table .response-col_description .highlight-code').first().innerText(), user.email, 'and the caller in the body')
+
+  const artifacts = join(projectRoot, 'test', 'artifacts')
+  await mkdir(artifacts, { recursive: true })
+  await page.screenshot({ path: join(artifacts, 'swagger-ui.png'), fullPage: true })
+  await me.screenshot({ path: join(artifacts, 'swagger-ui-get-current-user.png') })
+  t.same(leaving, [], 'no request leaves the machine')
+})
