@@ -70,8 +70,8 @@ t.test('the example Secret holds every secret the service needs, as placeholders
   const secret = (await build('example')).find((manifest) => manifest.kind === 'Secret')!
   t.same(Object.keys(secret.stringData!).sort(), ['DATABASE_URL', 'JWT_SIGNING_KEYS', 'METRICS_TOKEN', 'REDIS_URL'])
   t.match(secret.stringData!.JWT_SIGNING_KEYS, /example-only-do-not-use/, 'its key says what it is')
-  const readme = await readFile('README.md', 'utf8')
-  for (const name of Object.keys(secret.stringData!)) t.match(readme, new RegExp(`--from-literal=${name}=`), `the README's production steps create ${name}`)
+  const deploying = await readFile('docs/deploying.md', 'utf8')
+  for (const name of Object.keys(secret.stringData!)) t.match(deploying, new RegExp(`--from-literal=${name}=`), `docs/deploying.md's production steps create ${name}`)
 })
 
 t.test('only the example overlay has a Secret: applying any other can never overwrite the real one', { skip: noKubectl }, async (t) => {
