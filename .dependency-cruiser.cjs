@@ -4,13 +4,14 @@
  *   through the decorators those register, never by import.
  * - plugins/ are cross-cutting and are handed what they need; they import the domain,
  *   never routes.
- * - src/ (the domain and the data layer) knows nothing of HTTP: not Fastify, not the
- *   HTTP helpers in src/http/, not routes, plugins or schemas. It throws domain errors;
- *   the problems plugin alone turns them into responses.
+ * - src/'s feature folders (the domain and the data layer) know nothing of HTTP: not
+ *   Fastify, not the HTTP helpers in src/http/, not routes, plugins or schemas. They throw
+ *   domain errors; the problems plugin alone turns them into responses. They also decide
+ *   who may do what: routes hand them the actor and never import the rules.
  * - Only src/app.ts assembles routes and plugins.
  */
 // The feature folders of the domain, and the data layer and helpers they share.
-const DOMAIN = '^src/(users|identity|access|account|events|idempotency|db|shared|observability|runtime)/'
+const DOMAIN = '^src/(users|identity|access|account|events|idempotency|db|common|observability|runtime)/'
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -35,6 +36,13 @@ module.exports = {
       comment: 'Routes reach cross-cutting concerns through the decorators plugins register.',
       from: { path: '^routes/' },
       to: { path: ['^plugins/', '^src/app\\.ts$', '^src/db/'] }
+    },
+    {
+      name: 'routes-do-not-decide-who-may',
+      severity: 'error',
+      comment: 'Who may do what is the domain\'s to decide, so the CLI and every later caller get the same rules: routes pass the actor on.',
+      from: { path: '^routes/' },
+      to: { path: ['^src/access/rules\\.ts$', '^src/access/principal-cache\\.ts$'] }
     },
     {
       name: 'plugins-do-not-import-routes',

@@ -6,7 +6,7 @@ import { refTo } from '../schemas/ref.js'
 import { bearer } from '../schemas/security.js'
 import { UserIdParams } from '../schemas/user.js'
 import { confirmEmailVerification, confirmPasswordReset, requestEmailVerification, requestPasswordReset } from '../src/account/recovery.js'
-import { changeContextOf } from '../src/http/change-context.js'
+import { actorOf } from '../src/http/actor.js'
 
 const tags = ['account']
 const accepted = { 202: emptyResponse('Recorded: the mail goes out shortly') }
@@ -29,7 +29,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async function accountRoutes (a
     }
   }, async (request, reply) => {
     app.mail.assertAvailable()
-    await requestPasswordReset(app.db, request.body.email)
+    await requestPasswordReset(app.domain, request.body.email)
     app.mail.wake()
     return reply.code(202).send()
   })
@@ -46,8 +46,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async function accountRoutes (a
       response: { 204: emptyResponse('The password is changed'), ...problemResponses(400, 413, 415, 422, 500, 503) }
     }
   }, async (request, reply) => {
-    const userId = await confirmPasswordReset(app.db, request.body.token, request.body.password, changeContextOf(request))
-    app.forgetUser(userId)
+    await confirmPasswordReset(app.domain, actorOf(request), request.body.token, request.body.password)
     return reply.code(204).send()
   })
 
@@ -61,11 +60,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async function accountRoutes (a
       params: UserIdParams,
       response: { ...accepted, ...problemResponses(400, 401, 403, 404, 500, 503) }
     },
-    onRequest: app.authenticate,
-    preHandler: app.requireSelfOrAdmin
+    onRequest: app.authenticate
   }, async (request, reply) => {
     app.mail.assertAvailable()
-    await requestEmailVerification(app.db, request.params.id)
+    await requestEmailVerification(app.domain, actorOf(request), request.params.id)
     app.mail.wake()
     return reply.code(202).send()
   })
@@ -82,7 +80,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async function accountRoutes (a
       response: { 204: emptyResponse('The address is verified'), ...problemResponses(400, 413, 415, 422, 500, 503) }
     }
   }, async (request, reply) => {
-    await confirmEmailVerification(app.db, request.body.token, changeContextOf(request))
+    await confirmEmailVerification(app.domain, actorOf(request), request.body.token)
     return reply.code(204).send()
   })
 }

@@ -6,7 +6,7 @@ import { emptyResponse, jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { refTo } from '../schemas/ref.js'
 import { logIn } from '../src/identity/credentials.js'
-import { changeContextOf } from '../src/http/change-context.js'
+import { actorOf } from '../src/http/actor.js'
 import type { LoginThrottlePolicy } from '../src/identity/login-throttle.js'
 import { missingCredentialsProblem, ProblemError, type FieldError } from '../src/http/problem-error.js'
 import { revokeByRefreshToken, revokeSession, rotateRefreshToken, startSession, type SessionGrant } from '../src/identity/sessions.js'
@@ -62,14 +62,14 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
     reply.header('cache-control', 'no-store')
     if (body.grant_type === 'refresh_token') {
       assertPresent({ refresh_token: body.refresh_token }, 'refresh_token')
-      const grant = await rotateRefreshToken(app.db, body.refresh_token!, changeContextOf(request))
+      const grant = await rotateRefreshToken(app.domain, actorOf(request), body.refresh_token!)
       return tokensFor(grant)
     }
     const email = body.email ?? body.username
     assertPresent({ [body.username === undefined ? 'email' : 'username']: email, password: body.password }, 'password')
     const principal = await logIn(app.db, email!, body.password!, loginThrottle)
     if (principal === undefined) throw missingCredentialsProblem('The email or password is wrong.')
-    return tokensFor(await startSession(app.db, principal, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] }, changeContextOf(request)))
+    return tokensFor(await startSession(app.domain, actorOf(request), principal, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] }))
   })
 
   app.post('/auth/revoke', {
@@ -86,8 +86,8 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
   }, async (request, reply) => {
     const { token } = request.body
     const accessClaims = await app.verifyAccessToken(token)
-    const sessionId = accessClaims === undefined ? await revokeByRefreshToken(app.db, token, changeContextOf(request)) : await revokeSession(app.db, accessClaims.sid, changeContextOf(request))
-    if (sessionId !== undefined) app.forgetSession(sessionId)
+    if (accessClaims === undefined) await revokeByRefreshToken(app.domain, actorOf(request), token)
+    else await revokeSession(app.domain, actorOf(request), accessClaims.sid)
     return reply.code(200).send()
   })
 }

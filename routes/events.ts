@@ -3,7 +3,8 @@ import { EventList, EventListQuery } from '../schemas/event.js'
 import { jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { bearer } from '../schemas/security.js'
-import { newestPosition, readEvents } from '../src/events/outbox.js'
+import { readFeed } from '../src/events/feed.js'
+import { actorOf } from '../src/http/actor.js'
 import { decodeFeedCursor, encodeFeedCursor } from '../src/http/feed-cursor.js'
 
 /** The change feed, for services that keep copies of users and for auditors. */
@@ -18,12 +19,11 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async function eventsRoutes (app
       querystring: EventListQuery,
       response: { 200: jsonResponse(EventList, 'A page of the feed'), ...problemResponses(400, 401, 403, 500, 503) }
     },
-    onRequest: app.authenticate,
-    preHandler: app.requireAdmin
+    onRequest: app.authenticate
   }, async (request) => {
     const { after, limit, type, subject } = request.query
-    const position = after === undefined ? 0 : decodeFeedCursor(after, await newestPosition(app.db))
-    const page = await readEvents(app.db, { after: position, limit, type, subject })
+    const position = after === undefined ? undefined : (newest: number) => decodeFeedCursor(after, newest)
+    const page = await readFeed(app.domain, actorOf(request), { after: position, limit, type, subject })
     return { data: page.events.map((stored) => stored.event), next_cursor: encodeFeedCursor(page.next) }
   })
 }

@@ -4,16 +4,16 @@ import { bearer } from '../schemas/security.js'
 import { emptyResponse, jsonResponse } from '../schemas/headers.js'
 import { problemResponses } from '../schemas/problem.js'
 import { UserIdParams } from '../schemas/user.js'
-import { changeContextOf } from '../src/http/change-context.js'
+import { actorOf } from '../src/http/actor.js'
 import { listSessions, revokeUserSession, revokeUserSessions } from '../src/identity/sessions.js'
-import { getUser } from '../src/users/users.js'
 
 const tags = ['sessions']
 const ended = { 204: emptyResponse('Ended') }
 
 /** A user's sessions (logins): the user themself or an admin sees and ends them. */
 const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes (app) {
-  const selfOrAdmin = { onRequest: app.authenticate, preHandler: app.requireSelfOrAdmin }
+  // Whose sessions the caller may see or end is the domain's rule (the user themself or an admin).
+  const selfOrAdmin = { onRequest: app.authenticate }
 
   app.get('/users/:id/sessions', {
     schema: {
@@ -27,9 +27,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
     },
     ...selfOrAdmin
   }, async (request) => {
-    await getUser(app.db, request.params.id)
-    const sessions = await listSessions(app.db, request.params.id)
-    return { data: sessions.map((session) => ({ ...session, current: session.id === request.sessionId })) }
+    return { data: await listSessions(app.domain, actorOf(request), request.params.id) }
   })
 
   app.delete('/users/:id/sessions', {
@@ -44,9 +42,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
     },
     ...selfOrAdmin
   }, async (request, reply) => {
-    await getUser(app.db, request.params.id)
-    await revokeUserSessions(app.db, request.params.id, changeContextOf(request))
-    app.forgetUser(request.params.id)
+    await revokeUserSessions(app.domain, actorOf(request), request.params.id)
     return reply.code(204).send()
   })
 
@@ -62,8 +58,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
     },
     ...selfOrAdmin
   }, async (request, reply) => {
-    await revokeUserSession(app.db, request.params.id, request.params.session_id, changeContextOf(request))
-    app.forgetSession(request.params.session_id)
+    await revokeUserSession(app.domain, actorOf(request), request.params.id, request.params.session_id)
     return reply.code(204).send()
   })
 }

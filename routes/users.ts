@@ -6,14 +6,11 @@ import { problemResponses } from '../schemas/problem.js'
 import { refTo } from '../schemas/ref.js'
 import { bearer } from '../schemas/security.js'
 import { DEFAULT_USER_SORT, User, UserCreate, UserIdParams, UserList, UserListQuery, UserPatch, UserReplace, type UserChangesBody } from '../schemas/user.js'
-import { assertMaySetRole, assertMaySetStatus } from '../src/access/rules.js'
-import { assertCurrentPassword } from '../src/identity/credentials.js'
-import { UnknownPrincipalError } from '../src/shared/errors.js'
-import { changeContextOf } from '../src/http/change-context.js'
+import { actorOf } from '../src/http/actor.js'
 import { decodeCursor, encodeCursor } from '../src/http/cursor.js'
 import { etagFor, ifNoneMatchMatches, versionsFromIfMatch } from '../src/http/etag.js'
 import { isPositionFor, listUsers, positionAfter } from '../src/users/listing.js'
-import { createUser, deleteUser, findUserById, getUser, updateUser, type UserRecord } from '../src/users/users.js'
+import { createUser, deleteUser, getCurrentUser, getUser, updateUser, type UserRecord } from '../src/users/users.js'
 
 const tags = ['users']
 
@@ -62,8 +59,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
     preHandler: app.idempotency.preHandler,
     onSend: app.idempotency.onSend
   }, async (request, reply) => {
-    assertMaySetRole(request.principal, 'user', request.body.role)
-    const user = await createUser(app.db, request.body, changeContextOf(request))
+    const user = await createUser(app.domain, actorOf(request), request.body)
     return sendUser(request, reply.code(201).header('location', `${collectionPath}/${user.id}`), user)
   })
 
@@ -77,14 +73,13 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       querystring: UserListQuery,
       response: { 200: jsonResponse(UserList, 'A page of users', linkHeader), ...problemResponses(400, 401, 403, 500, 503) }
     },
-    onRequest: app.authenticate,
-    preHandler: app.requireAdmin
+    onRequest: app.authenticate
   }, async (request, reply) => {
     const { cursor, limit, sort = DEFAULT_USER_SORT, include_total: includeTotal, ...filters } = request.query
     // Emails match case-insensitively: a cursor serves every spelling of the same filter.
     const scope = { sort, filters: { ...filters, email: filters.email?.toLowerCase() } }
     const after = cursor === undefined ? undefined : decodeCursor(cursor, scope, (position) => isPositionFor(sort, position))
-    const page = await listUsers(app.db, { ...filters, sort, limit, after, includeTotal })
+    const page = await listUsers(app.domain, actorOf(request), { ...filters, sort, limit, after, includeTotal })
     const last = page.users.at(-1)
     const nextCursor = page.hasMore && last !== undefined ? encodeCursor(scope, positionAfter(sort, last)) : null
     if (nextCursor !== null) reply.header('link', nextPageLink(collectionPath, request.query, nextCursor))
@@ -101,16 +96,11 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       response: { 200: jsonResponse(User, 'The caller', etagHeader), ...notModified, ...problemResponses(400, 401, 500, 503) }
     },
     onRequest: app.authenticate
-  }, async (request, reply) => {
-    const caller = await findUserById(app.db, request.principal!.id)
-    // Deleted since its token was checked (a remembered role, a concurrent request).
-    if (caller === undefined) throw new UnknownPrincipalError()
-    return sendUser(request, reply, caller)
-  })
+  }, async (request, reply) => sendUser(request, reply, await getCurrentUser(app.domain, actorOf(request))))
 
-  // Credentials are checked before anything is parsed; who may touch which user only
-  // once the id is known to be a UUID, so a malformed id is a 400 for everyone.
-  const selfOrAdmin = { onRequest: app.authenticate, preHandler: app.requireSelfOrAdmin }
+  // Credentials are checked before anything is parsed; who may touch which user (the
+  // domain's rule) only once the id is known to be a UUID, so a malformed id is a 400 for everyone.
+  const selfOrAdmin = { onRequest: app.authenticate }
 
   app.get('/users/:id', {
     schema: {
@@ -123,23 +113,11 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       response: { 200: jsonResponse(User, 'The user', etagHeader), ...notModified, ...problemResponses(400, 401, 403, 404, 500, 503) }
     },
     ...selfOrAdmin
-  }, async (request, reply) => sendUser(request, reply, await getUser(app.db, request.params.id)))
+  }, async (request, reply) => sendUser(request, reply, await getUser(app.domain, actorOf(request), request.params.id)))
 
   // PUT replaces email, name (and role); PATCH merges any subset. Both are the same write.
   async function write (request: FastifyRequest, reply: FastifyReply, id: string, changes: UserChangesBody): Promise<FastifyReply> {
-    const caller = request.principal!
-    // Only admins reach other users, and a caller is active: their own current values are known.
-    assertMaySetRole(caller, caller.role, changes.role)
-    assertMaySetStatus(caller, 'active', 'status' in changes ? changes.status : undefined)
-    const self = caller.id === id
-    if (self && 'password' in changes && changes.password !== undefined) await assertCurrentPassword(app.db, id, changes.current_password)
-    const expected = versionsFromIfMatch(request.headers['if-match'])
-    try {
-      return sendUser(request, reply, await updateUser(app.db, id, changes, { expected, keepSession: self ? request.sessionId : undefined }, changeContextOf(request)))
-    } finally {
-      // Other replicas hear of a role or status change from the database; this one must not wait for it.
-      app.forgetUser(id)
-    }
+    return sendUser(request, reply, await updateUser(app.domain, actorOf(request), id, changes, versionsFromIfMatch(request.headers['if-match'])))
   }
   const writeResponses = { 200: jsonResponse(User, 'The updated user', etagHeader), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503) }
 
@@ -183,11 +161,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
     },
     ...selfOrAdmin
   }, async (request, reply) => {
-    try {
-      await deleteUser(app.db, request.params.id, versionsFromIfMatch(request.headers['if-match']), changeContextOf(request))
-    } finally {
-      app.forgetUser(request.params.id)
-    }
+    await deleteUser(app.domain, actorOf(request), request.params.id, versionsFromIfMatch(request.headers['if-match']))
     return reply.code(204).send()
   })
 }

@@ -4,6 +4,7 @@ import auth from '../plugins/app/auth.js'
 import bodyParsers from '../plugins/external/body-parsers.js'
 import bootstrapAdmin from '../plugins/app/bootstrap-admin.js'
 import database from '../plugins/app/database.js'
+import domain from '../plugins/app/domain.js'
 import draining, { drainingServerOptions } from '../plugins/app/draining.js'
 import hardening from '../plugins/external/hardening.js'
 import housekeeping from '../plugins/app/housekeeping.js'
@@ -116,6 +117,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     readSessionAccess: (sessionId) => sessionAccess(app.db, sessionId),
     watchAccessChanges: (listener) => watchAccessChanges(app.database, listener)
   })
+  app.register(domain)
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
   app.register(mail, { ...config.mail, ...options.mail })
   app.register(webhooks, { receivers: config.webhooks, ...options.webhooks })

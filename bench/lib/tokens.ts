@@ -1,6 +1,7 @@
 import { accessTokens } from '../../src/identity/access-tokens.js'
 import { connectDatabase } from '../../src/db/connect.js'
-import { SYSTEM_CHANGE } from '../../src/events/outbox.js'
+import { SYSTEM } from '../../src/access/actor.js'
+import { NOTHING_REMEMBERED } from '../../src/common/domain.js'
 import { startSession } from '../../src/identity/sessions.js'
 import { parseSigningKeys, prependNewKey } from '../../src/identity/signing-keys.js'
 
@@ -19,7 +20,7 @@ export async function benchCredentials (databaseUrl: string, adminId: string): P
   const keys = await parseSigningKeys(signingKeys)
   const connection = await connectDatabase({ url: databaseUrl, pgliteDataDir: 'memory://', poolMax: 1 })
   try {
-    const { sessionId } = await startSession(connection.db, { id: adminId, role: 'admin' }, { ttlSeconds: 86_400, userAgent: 'bench' }, SYSTEM_CHANGE)
+    const { sessionId } = await startSession({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, { id: adminId, role: 'admin' }, { ttlSeconds: 86_400, userAgent: 'bench' })
     const token = await accessTokens({ keys, issuer: 'users-service', audience: 'users-service', ttlSeconds: 3600 }).issue({ userId: adminId, role: 'admin', sessionId })
     return { signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token }
   } finally {

@@ -1,5 +1,6 @@
 import { connectDatabase } from '../../src/db/connect.js'
-import { SYSTEM_CHANGE } from '../../src/events/outbox.js'
+import { SYSTEM } from '../../src/access/actor.js'
+import { NOTHING_REMEMBERED } from '../../src/common/domain.js'
 import { startSession } from '../../src/identity/sessions.js'
 import type { LoadOptions } from '../lib/load.js'
 
@@ -14,7 +15,7 @@ export async function refreshRotation (databaseUrl: string, userIds: string[], l
   const live: string[] = []
   try {
     for (let index = 0; index < 2 * load.connections; index += 1) {
-      const grant = await startSession(connection.db, { id: userIds[index % userIds.length]!, role: 'user' }, { ttlSeconds: 86_400, userAgent: 'bench' }, SYSTEM_CHANGE)
+      const grant = await startSession({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, { id: userIds[index % userIds.length]!, role: 'user' }, { ttlSeconds: 86_400, userAgent: 'bench' })
       live.push(grant.refreshToken)
     }
   } finally {

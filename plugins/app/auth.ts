@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { assertAdmin, assertSelfOrAdmin, type Principal } from '../../src/access/rules.js'
+import type { Principal } from '../../src/access/actor.js'
 import { accessTokens, type AccessClaims } from '../../src/identity/access-tokens.js'
 import { invalidTokenProblem, missingCredentialsProblem } from '../../src/http/problem-error.js'
 import { principalCache, type SessionAccess } from '../../src/access/principal-cache.js'
 import type { Role } from '../../src/users/roles.js'
 import type { PublicJwk, SigningKeySet } from '../../src/identity/signing-keys.js'
+import type { AccessChanges } from '../../src/common/domain.js'
 import type { AccessChangeListener } from '../../src/users/users.js'
 
 type Guard = (request: FastifyRequest) => Promise<void>
@@ -16,10 +17,6 @@ declare module 'fastify' {
     authenticate: Guard
     /** Like authenticate when credentials are sent; lets anonymous requests through. */
     identify: Guard
-    /** After authenticate: only admins. */
-    requireAdmin: Guard
-    /** After authenticate: only the user named by the `id` path parameter, or an admin. */
-    requireSelfOrAdmin: Guard
     issueAccessToken (grant: { userId: string, role: Role, sessionId: string }): Promise<string>
     /** The claims of an access token this service signed and that has not expired; its session may have ended. */
     verifyAccessToken (token: string): Promise<AccessClaims | undefined>
@@ -30,9 +27,8 @@ declare module 'fastify' {
      * Verified at most once per request: the rate limiter and the guards both ask.
      */
     tokenSubject (request: FastifyRequest): Promise<string | undefined>
-    /** This replica stops trusting what it remembers of a user or a session (it changed here). */
-    forgetUser (userId: string): void
-    forgetSession (sessionId: string): void
+    /** The port the domain tells of changes made here, so this replica stops trusting what it remembers of them. */
+    accessChanges: AccessChanges
   }
   interface FastifyRequest {
     principal: Principal | undefined
@@ -64,7 +60,8 @@ export interface AuthPluginOptions {
 /**
  * Bearer access tokens (EdDSA or ES256 from a JWK Set, RFC 9068 `at+jwt`) and the
  * guards routes declare in their hooks: authenticate in onRequest, so credentials are
- * checked before the body is even read; the role guards in preHandler. A valid
+ * checked before the body is even read. Who may do what with them is the domain's to
+ * decide (src/access/rules.ts), whoever calls it. A valid
  * signature is not enough: the token's session must still be live and its user
  * active, and the user's current role, not the one in the token, decides.
  */
@@ -91,8 +88,10 @@ async function authPlugin (app: FastifyInstance, options: AuthPluginOptions): Pr
   // database announces every revoked session and every user whose role or status
   // changed, and a replica that lost the channel forgets everything once it listens again.
   const principals = options.principalCacheTtlMs === 0 ? undefined : principalCache({ ttlMs: options.principalCacheTtlMs, maxEntries: PRINCIPAL_CACHE_SIZE })
-  app.decorate('forgetUser', (userId: string) => principals?.forgetUser(userId))
-  app.decorate('forgetSession', (sessionId: string) => principals?.forgetSession(sessionId))
+  app.decorate('accessChanges', {
+    userChanged: (userId: string) => principals?.forgetUser(userId),
+    sessionEnded: (sessionId: string) => principals?.forgetSession(sessionId)
+  })
   if (principals !== undefined) {
     const unlisten = await options.watchAccessChanges({
       onChange: ({ kind, id }) => (kind === 'user' ? principals.forgetUser(id) : principals.forgetSession(id)),
@@ -127,14 +126,6 @@ async function authPlugin (app: FastifyInstance, options: AuthPluginOptions): Pr
   app.decorate('authenticate', async (request: FastifyRequest) => {
     if (request.headers.authorization === undefined) throw missingCredentialsProblem('This operation needs a bearer token (POST /v1/auth/token).')
     request.principal = await principalFrom(request)
-  })
-
-  app.decorate('requireAdmin', async (request: FastifyRequest) => {
-    assertAdmin(request.principal)
-  })
-
-  app.decorate('requireSelfOrAdmin', async (request: FastifyRequest) => {
-    assertSelfOrAdmin(request.principal, (request.params as { id: string }).id)
   })
 }
 

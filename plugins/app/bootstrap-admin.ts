@@ -8,6 +8,6 @@ export interface BootstrapAdminOptions {
 /** With ADMIN_EMAIL and ADMIN_PASSWORD set, that admin exists once the app is ready. */
 export default async function bootstrapAdmin (app: FastifyInstance, { admin }: BootstrapAdminOptions): Promise<void> {
   if (admin === undefined) return
-  await ensureAdmin(app.db, admin.email, admin.password)
+  await ensureAdmin(app.domain, admin.email, admin.password)
   app.log.info({ email: admin.email }, 'bootstrap admin ensured')
 }

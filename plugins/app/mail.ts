@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Loop } from '../../src/events/delivery/loop.js'
 import { startDeliveryWorker, type RetryPolicy } from '../../src/events/delivery/worker.js'
-import { MailUnavailableError } from '../../src/shared/errors.js'
+import { MailUnavailableError } from '../../src/common/errors.js'
 import { createMailSender, type MailMessage, type MailTransport } from '../../src/events/mail/sender.js'
 
 declare module 'fastify' {

@@ -1,13 +1,16 @@
 import { and, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
+import { changeContextOf, type Actor } from '../access/actor.js'
+import { assertSelfOrAdmin } from '../access/rules.js'
 import type { Database } from '../db/connect.js'
+import type { Domain } from '../common/domain.js'
 import { accountTokens, users } from '../db/schema.js'
 import { enqueueDeliveries } from '../events/delivery/queue.js'
-import { InvalidAccountTokenError, UserNotFoundError } from '../shared/errors.js'
+import { InvalidAccountTokenError, UserNotFoundError } from '../common/errors.js'
 import { clearLoginFailures } from '../identity/login-throttle.js'
 import { emailVerificationMail, passwordResetMail } from '../events/mail/messages.js'
 import { hashPassword } from '../identity/passwords.js'
 import { hashOfToken, newSecretToken } from '../identity/secret-tokens.js'
-import { commitWithEvents, type ChangeContext } from '../events/outbox.js'
+import { commitWithEvents } from '../events/outbox.js'
 import { endUserSessions } from '../identity/sessions.js'
 import { publicColumns, userEventData } from '../users/users.js'
 
@@ -25,7 +28,7 @@ function expiresIn (seconds: number) {
  * nothing for any other email. One statement either way, so the answer and its timing
  * tell nobody whether the account exists.
  */
-export async function requestPasswordReset (db: Database, email: string): Promise<void> {
+export async function requestPasswordReset ({ db }: Domain, email: string): Promise<void> {
   const address = email.toLowerCase()
   const token = newSecretToken()
   const mail = passwordResetMail(address, token, PASSWORD_RESET_TTL_SECONDS)
@@ -41,8 +44,9 @@ export async function requestPasswordReset (db: Database, email: string): Promis
     select 'mail', ${address}, ${JSON.stringify(mail)}::jsonb from issued`)
 }
 
-/** Mails a verification token to the user's current address. */
-export async function requestEmailVerification (db: Database, userId: string): Promise<void> {
+/** Mails a verification token to the user's current address, for the user themself or an admin. */
+export async function requestEmailVerification ({ db }: Domain, actor: Actor, userId: string): Promise<void> {
+  assertSelfOrAdmin(actor, userId)
   const token = newSecretToken()
   await db.transaction(async (tx) => {
     const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId))
@@ -78,15 +82,15 @@ function stillAt (consumed: { userId: string, email: string }) {
 
 /**
  * Sets a new password with a mailed reset token: every session of the user ends, the
- * user's other reset tokens stop working and failed-login delays are cleared.
- * Resolves to the user's id.
+ * user's other reset tokens stop working and failed-login delays are cleared. The
+ * token is the proof: whoever holds it may, with or without a session.
  */
-export async function confirmPasswordReset (db: Database, token: string, newPassword: string, context: ChangeContext): Promise<string> {
+export async function confirmPasswordReset ({ db, access }: Domain, actor: Actor, token: string, newPassword: string): Promise<void> {
   // A cheap look first: a guessed token must not cost an argon2 hash.
   const [usable] = await db.select({ userId: accountTokens.userId }).from(accountTokens).where(isUsable(token, 'password_reset'))
   if (usable === undefined) throw new InvalidAccountTokenError()
   const passwordHash = await hashPassword(newPassword)
-  return commitWithEvents(db, context, async (tx) => {
+  const userId = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const consumed = await consumeToken(tx, token, 'password_reset')
     const [updated] = await tx.update(users)
       .set({ passwordHash, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
@@ -99,11 +103,12 @@ export async function confirmPasswordReset (db: Database, token: string, newPass
     await clearLoginFailures(tx, consumed.email)
     return { result: consumed.userId, changes: [{ type: 'user.password_changed', subject: updated.id, data: userEventData(updated) }, ...endedSessions] }
   })
+  access.userChanged(userId)
 }
 
 /** Marks the address verified, if the user still has the one the token was mailed to. */
-export async function confirmEmailVerification (db: Database, token: string, context: ChangeContext): Promise<void> {
-  await commitWithEvents(db, context, async (tx) => {
+export async function confirmEmailVerification ({ db }: Domain, actor: Actor, token: string): Promise<void> {
+  await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const consumed = await consumeToken(tx, token, 'email_verification')
     const [verified] = await tx.update(users)
       .set({ emailVerified: true, version: sql`${users.version} + 1`, updatedAt: sql`now()` })

@@ -6,8 +6,9 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { connectDatabase } from '../db/connect.js'
-import { DomainError } from '../shared/errors.js'
-import { SYSTEM_CHANGE } from '../events/outbox.js'
+import { DomainError } from '../common/errors.js'
+import { SYSTEM } from '../access/actor.js'
+import { NOTHING_REMEMBERED } from '../common/domain.js'
 import { createUser } from '../users/users.js'
 
 async function readPiped (): Promise<string> {
@@ -57,12 +58,13 @@ if (password.length < 8 || password.length > 128) fail('the password must be 8â€
 const connection = await connectDatabase(loadConfig().database)
 try {
   await connection.migrate()
-  const user = await createUser(connection.db, {
+  // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
+  const user = await createUser({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, {
     email,
     name: values.name ?? email.split('@')[0]!,
     password,
     role: values.admin ? 'admin' : 'user'
-  }, SYSTEM_CHANGE)
+  })
   process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`)
 } catch (error) {
   if (error instanceof DomainError) fail(error.message)

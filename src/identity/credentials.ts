@@ -1,9 +1,9 @@
-import type { Principal } from '../access/rules.js'
+import type { Principal } from '../access/actor.js'
 import type { Database } from '../db/connect.js'
-import { AccountDisabledError, NotAllowedError } from '../shared/errors.js'
+import { AccountDisabledError } from '../common/errors.js'
 import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.js'
 import { hashPassword, verifyPassword } from './passwords.js'
-import { findCredentials, findPasswordHash } from '../users/users.js'
+import { findCredentials } from '../users/users.js'
 
 let dummyHash: Promise<string> | undefined
 
@@ -35,12 +35,4 @@ export async function logIn (db: Database, email: string, password: string, thro
   if (principal === undefined) await recordLoginFailure(db, email, throttle)
   else if (hasFailures) await clearLoginFailures(db, email)
   return principal
-}
-
-/** A user changing their own password proves they know the current one. */
-export async function assertCurrentPassword (db: Database, userId: string, currentPassword: string | undefined): Promise<void> {
-  const hash = await findPasswordHash(db, userId)
-  if (currentPassword === undefined || hash === undefined || !await verifyPassword(hash, currentPassword)) {
-    throw new NotAllowedError('Changing your own password needs your current one in current_password.')
-  }
 }

@@ -1,7 +1,7 @@
 import { eq, inArray, lt, sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../db/connect.js'
 import { loginFailures } from '../db/schema.js'
-import { LoginDelayedError } from '../shared/errors.js'
+import { LoginDelayedError } from '../common/errors.js'
 
 const FIRST_DELAY_SECONDS = 1
 const LONGEST_DELAY_SECONDS = 15 * 60

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { hash, verify, type Algorithm } from '@node-rs/argon2'
 import pLimit from 'p-limit'
-import { CapacityExceededError } from '../shared/errors.js'
+import { CapacityExceededError } from '../common/errors.js'
 import { assertAcceptablePassword } from './password-policy.js'
 
 // The library's Algorithm is a const enum, which isolated modules cannot read at run time.

@@ -1,11 +1,13 @@
 import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
-import type { Principal } from '../access/rules.js'
+import { changeContextOf, type Actor, type Principal } from '../access/actor.js'
+import { assertSelfOrAdmin } from '../access/rules.js'
 import type { Database } from '../db/connect.js'
 import { preparedPerDatabase } from '../db/per-database.js'
 import { refreshTokens, sessions, users } from '../db/schema.js'
-import { InvalidRefreshTokenError, SessionNotFoundError } from '../shared/errors.js'
-import { commitWithEvents, type Change, type ChangeContext } from '../events/outbox.js'
+import type { Domain } from '../common/domain.js'
+import { InvalidRefreshTokenError, SessionNotFoundError, UserNotFoundError } from '../common/errors.js'
+import { commitWithEvents, type Change } from '../events/outbox.js'
 import type { SessionAccess } from '../access/principal-cache.js'
 import { hashOfToken, newSecretToken } from './secret-tokens.js'
 
@@ -51,10 +53,10 @@ function isLive () {
  * Starts a session for a user who just proved their password, and records the login.
  * Returns the session's first refresh token (the only time it exists in clear).
  */
-export async function startSession (db: Database, user: Principal, options: { ttlSeconds: number, userAgent: string | undefined }, context: ChangeContext): Promise<SessionGrant> {
+export async function startSession ({ db }: Domain, actor: Actor, user: Principal, options: { ttlSeconds: number, userAgent: string | undefined }): Promise<SessionGrant> {
   const sessionId = uuidv7()
   const refreshToken = newSecretToken()
-  await commitWithEvents(db, context, async (tx) => {
+  await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const [started] = await tx.insert(sessions).values({
       id: sessionId,
       userId: user.id,
@@ -68,15 +70,18 @@ export async function startSession (db: Database, user: Principal, options: { tt
   return { sessionId, refreshToken, principal: user }
 }
 
-/** Ends a session now; its refresh and access tokens stop working. Returns its id. */
-export async function revokeSession (db: Database, sessionId: string, context: ChangeContext): Promise<string> {
-  await commitWithEvents(db, context, async (tx) => {
+/**
+ * Ends a session now; its refresh and access tokens stop working. Whoever holds one of
+ * its tokens may (RFC 7009), so the token is the proof and the actor only who is recorded.
+ */
+export async function revokeSession ({ db, access }: Domain, actor: Actor, sessionId: string): Promise<void> {
+  await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
       .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
       .returning(sessionEventColumns)
     return { result: undefined, changes: revoked(ended) }
   })
-  return sessionId
+  access.sessionEnded(sessionId)
 }
 
 /**
@@ -84,7 +89,8 @@ export async function revokeSession (db: Database, sessionId: string, context: C
  * is taken as stolen (RFC 9700 §4.14): its whole session ends, the newest token too.
  * Of concurrent exchanges of one token exactly one wins; the others count as reuse.
  */
-export async function rotateRefreshToken (db: Database, refreshToken: string, context: ChangeContext): Promise<SessionGrant> {
+export async function rotateRefreshToken (domain: Domain, actor: Actor, refreshToken: string): Promise<SessionGrant> {
+  const { db } = domain
   const tokenHash = hashOfToken(refreshToken)
   const outcome = await db.transaction(async (tx) => {
     const [claimed] = await tx.update(refreshTokens).set({ usedAt: sql`now()` })
@@ -103,19 +109,27 @@ export async function rotateRefreshToken (db: Database, refreshToken: string, co
   if (outcome === null) throw new InvalidRefreshTokenError()
   if (outcome !== undefined) return outcome
   const [used] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash))
-  if (used !== undefined) await revokeSession(db, used.sessionId, context)
+  if (used !== undefined) await revokeSession(domain, actor, used.sessionId)
   throw new InvalidRefreshTokenError()
 }
 
-/** Logout (RFC 7009): ends the session of a refresh token and returns its id; an unknown token changes nothing. */
-export async function revokeByRefreshToken (db: Database, refreshToken: string, context: ChangeContext): Promise<string | undefined> {
-  const [known] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hashOfToken(refreshToken)))
-  return known === undefined ? undefined : revokeSession(db, known.sessionId, context)
+/** Logout (RFC 7009): ends the session of a refresh token; an unknown token changes nothing. */
+export async function revokeByRefreshToken (domain: Domain, actor: Actor, refreshToken: string): Promise<void> {
+  const [known] = await domain.db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hashOfToken(refreshToken)))
+  if (known !== undefined) await revokeSession(domain, actor, known.sessionId)
 }
 
-/** The user's live sessions, newest first. */
-export async function listSessions (db: Database, userId: string): Promise<SessionRecord[]> {
-  return db.select({
+/** Who may see or end a user's sessions: the user themself or an admin, and only of a user who exists. */
+async function assertMayManageSessions (db: Database, actor: Actor, userId: string): Promise<void> {
+  assertSelfOrAdmin(actor, userId)
+  const [found] = await db.select({ id: users.id }).from(users).where(eq(users.id, userId))
+  if (found === undefined) throw new UserNotFoundError(userId)
+}
+
+/** The user's live sessions, newest first; `current` marks the actor's own. */
+export async function listSessions ({ db }: Domain, actor: Actor, userId: string): Promise<Array<SessionRecord & { current: boolean }>> {
+  await assertMayManageSessions(db, actor, userId)
+  const found = await db.select({
     id: sessions.id,
     created_at: sessions.createdAt,
     last_used_at: sessions.lastUsedAt,
@@ -124,6 +138,8 @@ export async function listSessions (db: Database, userId: string): Promise<Sessi
   }).from(sessions)
     .where(and(eq(sessions.userId, userId), isLive()))
     .orderBy(desc(sessions.createdAt), desc(sessions.id))
+  const own = actor.kind === 'user' ? actor.sessionId : undefined
+  return found.map((session) => ({ ...session, current: session.id === own }))
 }
 
 /**
@@ -137,20 +153,24 @@ export async function endUserSessions (tx: Database, userId: string, keep?: stri
   return revoked(ended)
 }
 
-/** Ends every live session of a user. */
-export async function revokeUserSessions (db: Database, userId: string, context: ChangeContext): Promise<void> {
-  await commitWithEvents(db, context, async (tx) => ({ result: undefined, changes: await endUserSessions(tx, userId) }))
+/** Ends every live session of a user, for the user themself or an admin. */
+export async function revokeUserSessions ({ db, access }: Domain, actor: Actor, userId: string): Promise<void> {
+  await assertMayManageSessions(db, actor, userId)
+  await commitWithEvents(db, changeContextOf(actor), async (tx) => ({ result: undefined, changes: await endUserSessions(tx, userId) }))
+  access.userChanged(userId)
 }
 
-/** Ends one live session of a user. */
-export async function revokeUserSession (db: Database, userId: string, sessionId: string, context: ChangeContext): Promise<void> {
-  await commitWithEvents(db, context, async (tx) => {
+/** Ends one live session of a user, for the user themself or an admin. */
+export async function revokeUserSession ({ db, access }: Domain, actor: Actor, userId: string, sessionId: string): Promise<void> {
+  assertSelfOrAdmin(actor, userId)
+  await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
       .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isLive()))
       .returning(sessionEventColumns)
     if (ended.length === 0) throw new SessionNotFoundError(sessionId)
     return { result: undefined, changes: revoked(ended) }
   })
+  access.sessionEnded(sessionId)
 }
 
 const liveSessionAccess = preparedPerDatabase((db) => db.select({ userId: users.id, role: users.role }).from(sessions)

@@ -1,6 +1,9 @@
 import { and, asc, count, desc, eq, ilike, or, sql, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
+import type { Actor } from '../access/actor.js'
+import { assertAdmin } from '../access/rules.js'
 import type { Database } from '../db/connect.js'
+import type { Domain } from '../common/domain.js'
 import { preparedPerDatabase } from '../db/per-database.js'
 import { users } from '../db/schema.js'
 import type { Role, Status } from './roles.js'
@@ -173,7 +176,9 @@ const pageOf = perShape(pageStatement)
 const countOf = perShape((db, shape) => countStatement(db, { ...shape, after: false }))
 
 /** One keyset page in the query's sort; `hasMore` tells whether a next page exists. */
-export async function listUsers (db: Database, query: ListUsersQuery): Promise<UserPage> {
+/** A page of users, for admins only. */
+export async function listUsers ({ db }: Domain, actor: Actor, query: ListUsersQuery): Promise<UserPage> {
+  assertAdmin(actor)
   const shape = shapeOf(query)
   const values = placeholderValues(query)
   const [rows, counted] = await Promise.all([

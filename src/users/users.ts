@@ -1,12 +1,15 @@
 import { and, asc, eq, ne, sql, type Placeholder, type SQL } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
+import { changeContextOf, SYSTEM, type Actor } from '../access/actor.js'
+import { assertMaySetRole, assertMaySetStatus, assertSelfOrAdmin, isSelf } from '../access/rules.js'
 import type { Database, DatabaseConnection } from '../db/connect.js'
 import { preparedPerDatabase } from '../db/per-database.js'
 import { users } from '../db/schema.js'
-import { EmailTakenError, LastActiveAdminError, UserNotFoundError, VersionMismatchError } from '../shared/errors.js'
-import { hashPassword } from '../identity/passwords.js'
+import { EmailTakenError, LastActiveAdminError, NotAllowedError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../common/errors.js'
+import type { Domain } from '../common/domain.js'
+import { hashPassword, verifyPassword } from '../identity/passwords.js'
 import type { Role, Status } from './roles.js'
-import { commitWithEvents, SYSTEM_CHANGE, type Change, type ChangeContext } from '../events/outbox.js'
+import { commitWithEvents, type Change } from '../events/outbox.js'
 import { endUserSessions } from '../identity/sessions.js'
 
 /** What the API shows of a user, plus the version its ETag derives from. Never the hash. */
@@ -38,15 +41,10 @@ export interface UserChanges {
   email?: string | undefined
   name?: string | undefined
   password?: string | undefined
+  /** The user's password now: a user changing their own password must send it. */
+  current_password?: string | undefined
   role?: Role | undefined
   status?: Status | undefined
-}
-
-export interface UpdateOptions {
-  /** The versions the write is conditional on (from If-Match); undefined makes it unconditional. */
-  expected?: ExpectedVersions
-  /** The session that changed the password, which stays when the others end. */
-  keepSession?: string | undefined
 }
 
 const UNIQUE_VIOLATION = '23505'
@@ -84,9 +82,11 @@ export function userEventData ({ version: _version, ...user }: UserRecord): Reco
   return user
 }
 
-export async function createUser (db: Database, input: NewUser, context: ChangeContext): Promise<UserRecord> {
+/** Anyone may sign up, with the `user` role; only an admin may give another. */
+export async function createUser ({ db }: Domain, actor: Actor, input: NewUser): Promise<UserRecord> {
+  assertMaySetRole(actor, 'user', input.role)
   const passwordHash = await hashPassword(input.password)
-  return commitWithEvents(db, context, async (tx) => {
+  return commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const [created] = await rejectingDuplicateEmail(tx.insert(users).values({
       id: uuidv7(),
       email: normalizeEmail(input.email),
@@ -100,15 +100,31 @@ export async function createUser (db: Database, input: NewUser, context: ChangeC
 
 const userById = preparedPerDatabase((db) => db.select(publicColumns).from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_by_id'))
 
-export async function findUserById (db: Database, id: string): Promise<UserRecord | undefined> {
+async function findUserById (db: Database, id: string): Promise<UserRecord | undefined> {
   const [found] = await userById(db).execute({ id })
   return found
 }
 
-export async function getUser (db: Database, id: string): Promise<UserRecord> {
+/** A user, for themself or an admin. */
+export async function getUser ({ db }: Domain, actor: Actor, id: string): Promise<UserRecord> {
+  assertSelfOrAdmin(actor, id)
   const found = await findUserById(db, id)
   if (found === undefined) throw new UserNotFoundError(id)
   return found
+}
+
+/** The person acting, as they are now. */
+export async function getCurrentUser ({ db }: Domain, actor: Actor): Promise<UserRecord> {
+  if (actor.kind !== 'user') throw new NotAllowedError('Only a person has a user of their own.')
+  const found = await findUserById(db, actor.id)
+  // Deleted since its token was checked (a remembered role, a concurrent request).
+  if (found === undefined) throw new UnknownPrincipalError()
+  return found
+}
+
+/** Throws unless the user exists and the actor may see them: for operations on what belongs to a user. */
+export async function assertUserVisible (domain: Domain, actor: Actor, id: string): Promise<void> {
+  await getUser(domain, actor, id)
 }
 
 export interface Credentials {
@@ -126,10 +142,12 @@ export async function findCredentials (db: Database, email: string): Promise<Cre
   return found
 }
 
-/** The password hash of a user, for checking a current password. */
-export async function findPasswordHash (db: Database, id: string): Promise<string | undefined> {
-  const [found] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, id))
-  return found?.passwordHash
+/** A user changing their own password proves they know the current one. */
+async function assertCurrentPassword (db: Database, userId: string, currentPassword: string | undefined): Promise<void> {
+  const [found] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId))
+  if (currentPassword === undefined || found === undefined || !await verifyPassword(found.passwordHash, currentPassword)) {
+    throw new NotAllowedError('Changing your own password needs your current one in current_password.')
+  }
 }
 
 /**
@@ -137,9 +155,9 @@ export async function findPasswordHash (db: Database, id: string): Promise<strin
  * when it exists as a user, and keeps an existing password. Safe when several
  * replicas run it at once: the unique email index decides who inserts.
  */
-export async function ensureAdmin (db: Database, email: string, password: string): Promise<void> {
+export async function ensureAdmin ({ db, access }: Domain, email: string, password: string): Promise<void> {
   const passwordHash = await findCredentials(db, email) === undefined ? await hashPassword(password) : undefined
-  await commitWithEvents(db, SYSTEM_CHANGE, async (tx) => {
+  const promotedIds = await commitWithEvents(db, changeContextOf(SYSTEM), async (tx) => {
     const created = passwordHash === undefined
       ? []
       : await tx.insert(users).values({ id: uuidv7(), email: normalizeEmail(email), name: 'Administrator', role: 'admin', passwordHash })
@@ -152,8 +170,9 @@ export async function ensureAdmin (db: Database, email: string, password: string
       ...created.map((user): Change => ({ type: 'user.created', subject: user.id, data: userEventData(user) })),
       ...promoted.map((user): Change => ({ type: 'user.updated', subject: user.id, data: { ...userEventData(user), changed: ['role'] } }))
     ]
-    return { result: undefined, changes }
+    return { result: promoted.map((user) => user.id), changes }
   })
+  for (const id of promotedIds) access.userChanged(id)
 }
 
 /**
@@ -203,12 +222,39 @@ function removesAnAdmin (changes: UserChanges): boolean {
 }
 
 /**
- * Applies the changes and bumps the version. In the same transaction, a new password
- * ends the user's other sessions, and disabling the user ends all of them.
+ * Who may make these changes to user `id`: the user themself or an admin; only an admin
+ * sets a role or a status (asking for the current one changes nothing, so anyone may);
+ * a user setting their own password proves the current one.
  */
-export async function updateUser (db: Database, id: string, changes: UserChanges, { expected, keepSession }: UpdateOptions, context: ChangeContext): Promise<UserRecord> {
+async function assertMayUpdate (db: Database, actor: Actor, id: string, changes: UserChanges): Promise<void> {
+  assertSelfOrAdmin(actor, id)
+  // Past the first rule only admins reach other users, and a person acting is active: their own values are known.
+  const own = actor.kind === 'user' ? actor.role : 'user'
+  assertMaySetRole(actor, own, changes.role)
+  assertMaySetStatus(actor, 'active', changes.status)
+  if (isSelf(actor, id) && changes.password !== undefined) await assertCurrentPassword(db, id, changes.current_password)
+}
+
+/**
+ * Applies the changes and bumps the version, if the actor may. In the same transaction,
+ * a new password ends the user's other sessions (all but the actor's own), and disabling
+ * the user ends all of them. `expected`: the versions the write is conditional on (from
+ * If-Match); undefined makes it unconditional.
+ */
+export async function updateUser ({ db, access }: Domain, actor: Actor, id: string, changes: UserChanges, expected?: ExpectedVersions): Promise<UserRecord> {
+  await assertMayUpdate(db, actor, id, changes)
+  const keepSession = isSelf(actor, id) && actor.kind === 'user' ? actor.sessionId : undefined
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
-  return commitWithEvents(db, context, async (tx) => {
+  try {
+    return await applyUpdate(db, actor, id, changes, passwordHash, expected, keepSession)
+  } finally {
+    // Even when the write failed: what this replica remembers may predate a concurrent change.
+    access.userChanged(id)
+  }
+}
+
+function applyUpdate (db: Database, actor: Actor, id: string, changes: UserChanges, passwordHash: string | undefined, expected: ExpectedVersions, keepSession: string | undefined): Promise<UserRecord> {
+  return commitWithEvents(db, changeContextOf(actor), async (tx) => {
     if (removesAnAdmin(changes)) await assertAdminRemains(tx, id)
     const before = await lockForWrite(tx, id, expected)
     const email = changes.email === undefined ? undefined : normalizeEmail(changes.email)
@@ -230,13 +276,19 @@ export async function updateUser (db: Database, id: string, changes: UserChanges
   })
 }
 
-export async function deleteUser (db: Database, id: string, expected: ExpectedVersions, context: ChangeContext): Promise<void> {
-  await commitWithEvents(db, context, async (tx) => {
-    await assertAdminRemains(tx, id)
-    const before = await lockForWrite(tx, id, expected)
-    await tx.delete(users).where(eq(users.id, id))
-    return { result: undefined, changes: [{ type: 'user.deleted', subject: id, data: userEventData(before) }] }
-  })
+/** Deletes a user for good, if the actor is that user or an admin; their tokens stop working at once. */
+export async function deleteUser ({ db, access }: Domain, actor: Actor, id: string, expected?: ExpectedVersions): Promise<void> {
+  assertSelfOrAdmin(actor, id)
+  try {
+    await commitWithEvents(db, changeContextOf(actor), async (tx) => {
+      await assertAdminRemains(tx, id)
+      const before = await lockForWrite(tx, id, expected)
+      await tx.delete(users).where(eq(users.id, id))
+      return { result: undefined, changes: [{ type: 'user.deleted', subject: id, data: userEventData(before) }] }
+    })
+  } finally {
+    access.userChanged(id)
+  }
 }
 
 /** Sent by the triggers of migration 0004: 'user:<id>' or 'session:<id>'. */

@@ -7,7 +7,7 @@ import { buildApp, type BuildOptions } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { prependNewKey } from '../../src/identity/signing-keys.js'
 import { startSession } from '../../src/identity/sessions.js'
-import { SYSTEM_CHANGE } from '../../src/events/outbox.js'
+import { SYSTEM } from '../../src/access/actor.js'
 import type { Role } from '../../src/users/roles.js'
 import type { DatabaseSettings } from '../../src/db/connect.js'
 import { SpecValidator } from './spec-validator.js'
@@ -180,7 +180,7 @@ export async function buildTestApp (t: Test, database: DatabaseSettings, env: Re
 
 /** An access token of a new session of this user, minted without a login (no argon2 verification). */
 export async function tokenFor (app: FastifyInstance, userId: string, role: Role = 'user'): Promise<string> {
-  const { sessionId } = await startSession(app.db, { id: userId, role }, { ttlSeconds: 3600, userAgent: 'test' }, SYSTEM_CHANGE)
+  const { sessionId } = await startSession(app.domain, SYSTEM, { id: userId, role }, { ttlSeconds: 3600, userAgent: 'test' })
   return app.issueAccessToken({ userId, role, sessionId })
 }
 

@@ -1,0 +1,21 @@
+import type { Database } from '../db/connect.js'
+
+/**
+ * What this replica remembers of who may do what (the principal cache), told of a change
+ * the moment the domain commits it. Other replicas hear of it from the database; this
+ * port spares this one the wait. Every operation that changes a role, a status or a
+ * session calls it, so no caller can forget to.
+ */
+export interface AccessChanges {
+  userChanged (userId: string): void
+  sessionEnded (sessionId: string): void
+}
+
+/** Remembers nothing, so has nothing to forget: for a process without a principal cache (the CLI). */
+export const NOTHING_REMEMBERED: AccessChanges = { userChanged () {}, sessionEnded () {} }
+
+/** What the domain's operations are handed: the database and the ports to what they must tell. */
+export interface Domain {
+  db: Database
+  access: AccessChanges
+}
