@@ -5,6 +5,12 @@
  * that need it say they are skipped and why.
  */
 import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { connectDatabase } from '../src/db/connect.js'
+import { PGLITE_TEMPLATE_VARIABLE, POSTGRES_TEMPLATE_VARIABLE } from './helpers/databases.js'
 import { startPostgres, type PostgresServer } from './services/postgres.js'
 import { startRedis, type RedisServer } from './services/redis.js'
 
@@ -21,8 +27,32 @@ async function startOptional<T> (name: string, start: () => Promise<T>): Promise
   }
 }
 
+/** A PGlite data directory with every migration applied, closed again: what each test copies. */
+async function migratedPglite (): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'users-service-pglite-template-'))
+  const connection = await connectDatabase({ url: undefined, pgliteDataDir: directory, poolMax: 1 })
+  await connection.migrate().finally(() => connection.close())
+  return directory
+}
+
+/** A PostgreSQL database with every migration applied and nobody connected: each test's database is created from it. */
+async function migratedPostgresTemplate (serverUrl: string): Promise<string> {
+  const name = 'users_test_template'
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${name}`).finally(() => admin.end())
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  const connection = await connectDatabase({ url: url.toString(), pgliteDataDir: 'memory://', poolMax: 1 })
+  await connection.migrate().finally(() => connection.close())
+  return name
+}
+
+// Most test files wait on timers and child processes as much as they compute: a job more
+// than there are cores keeps both cores busy.
+const jobs = availableParallelism() + 1
+
 function runTap (env: NodeJS.ProcessEnv): Promise<number> {
-  const tap = spawn('node_modules/.bin/tap', process.argv.slice(2), { stdio: 'inherit', env })
+  const tap = spawn('node_modules/.bin/tap', [`--jobs=${jobs}`, ...process.argv.slice(2)], { stdio: 'inherit', env })
   const forward = (signal: NodeJS.Signals) => tap.kill(signal)
   process.on('SIGINT', forward)
   process.on('SIGTERM', forward)
@@ -31,12 +61,17 @@ function runTap (env: NodeJS.ProcessEnv): Promise<number> {
 
 let postgresServer: PostgresServer | undefined
 let redisServer: RedisServer | undefined
+let pgliteTemplate: string | undefined
 let exitCode = 1
 try {
   postgresServer = await startOptional('PostgreSQL', startPostgres)
   redisServer = await startOptional('Redis', startRedis)
-  const env = { ...process.env }
-  if (postgresServer !== undefined) env.TEST_POSTGRES_URL = postgresServer.url
+  pgliteTemplate = await migratedPglite()
+  const env: NodeJS.ProcessEnv = { ...process.env, [PGLITE_TEMPLATE_VARIABLE]: pgliteTemplate }
+  if (postgresServer !== undefined) {
+    env.TEST_POSTGRES_URL = postgresServer.url
+    env[POSTGRES_TEMPLATE_VARIABLE] = await migratedPostgresTemplate(postgresServer.url)
+  }
   if (redisServer !== undefined) env.TEST_REDIS_URL = redisServer.url
   exitCode = await runTap(env)
 } catch (error) {
@@ -44,5 +79,6 @@ try {
 } finally {
   await postgresServer?.destroy()
   await redisServer?.destroy()
+  if (pgliteTemplate !== undefined) await rm(pgliteTemplate, { recursive: true, force: true })
 }
 process.exit(exitCode)

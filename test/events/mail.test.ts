@@ -54,7 +54,7 @@ forEachDatabase(t, async (t, database) => {
     const smtp = await startSmtpServer()
     t.teardown(() => smtp.stop())
     await smtp.stop()
-    const settings = await database.create(t, { persistent: true })
+    const settings = await database.create(t)
     const first = await buildTestApp(t, settings, { SMTP_URL: smtp.url }, quickRetries)
     const { user } = await first.signUp()
     t.equal((await first.api.post('/v1/auth/password-reset', { email: user.email })).status, 202)

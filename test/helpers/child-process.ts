@@ -1,4 +1,8 @@
 import { spawn } from 'node:child_process'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PGLITE_TEMPLATE_VARIABLE } from './databases.js'
 
 /**
  * Node arguments that run one of our TypeScript entry points in a child process
@@ -45,12 +49,23 @@ export interface SpawnedServer {
   requestsStarted (): number
 }
 
-/** `src/server.ts` in a child process, on a loopback port, with an in-memory database. */
+/** A copy of the suite's migrated PGlite template for one child, removed when it exits; else a new in-memory database. */
+function childDataDir (): { path: string, remove: () => void } {
+  const template = process.env[PGLITE_TEMPLATE_VARIABLE]
+  if (template === undefined) return { path: 'memory://', remove: () => {} }
+  const path = mkdtempSync(join(tmpdir(), 'users-service-pglite-'))
+  cpSync(template, path, { recursive: true })
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/** `src/server.ts` in a child process, on a loopback port, with a database of its own. */
 export function spawnServer (env: Record<string, string> = {}): SpawnedServer {
+  const dataDir = childDataDir()
   const child = spawn(process.execPath, ['--import', ANNOUNCE_SERVER_EVENTS, ...typescriptEntry('src/server.ts')], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: 'memory://', RATE_LIMIT_ENABLED: 'false', PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: dataDir.path, RATE_LIMIT_ENABLED: 'false', PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  child.once('exit', dataDir.remove)
   let log = ''
   const url = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {

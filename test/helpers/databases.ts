@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -11,20 +11,34 @@ export interface TestDatabase {
   /** Why this database cannot be used in this run, or undefined when it can. */
   unavailable: string | undefined
   /**
-   * A fresh, empty database for one test; dropped when the test ends. PGlite keeps
-   * it in memory unless it must outlive an app instance (`persistent`).
+   * A fresh database for one test, with every migration applied (`empty`: none); dropped
+   * when the test ends. It outlives the app instances that use it, so a test can restart one.
    */
-  create (t: Test, options?: { persistent?: boolean }): Promise<DatabaseSettings>
+  create (t: Test, options?: { empty?: boolean }): Promise<DatabaseSettings>
+}
+
+/**
+ * `npm test` migrates one PGlite data directory and one PostgreSQL database before tap
+ * starts (test/run-suite.ts): a copy of either costs a fraction of a new one (PGlite's
+ * initdb alone takes seconds of CPU) and of running every migration again.
+ */
+export const PGLITE_TEMPLATE_VARIABLE = 'TEST_PGLITE_TEMPLATE'
+export const POSTGRES_TEMPLATE_VARIABLE = 'TEST_POSTGRES_TEMPLATE'
+
+/** A new PGlite data directory, a copy of the migrated template when there is one; removed when the test ends. */
+export async function pgliteDirectory (t: Test, { empty = false }: { empty?: boolean } = {}): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'users-service-pglite-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const template = process.env[PGLITE_TEMPLATE_VARIABLE]
+  if (template !== undefined && !empty) await cp(template, directory, { recursive: true })
+  return directory
 }
 
 const pglite: TestDatabase = {
   name: 'pglite',
   unavailable: undefined,
-  async create (t, { persistent = false } = {}) {
-    if (!persistent) return { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }
-    const directory = await mkdtemp(join(tmpdir(), 'users-service-pglite-'))
-    t.teardown(() => rm(directory, { recursive: true, force: true }))
-    return { url: undefined, pgliteDataDir: directory, poolMax: 1 }
+  async create (t, options) {
+    return { url: undefined, pgliteDataDir: await pgliteDirectory(t, options), poolMax: 1 }
   }
 }
 
@@ -35,11 +49,12 @@ const postgresMissing = serverUrl === undefined && process.env.CI !== 'true'
 const postgresDatabase: TestDatabase = {
   name: 'postgres',
   unavailable: postgresMissing ? 'TEST_POSTGRES_URL is not set: run the suite with `npm test`' : undefined,
-  async create (t) {
+  async create (t, { empty = false } = {}) {
     if (serverUrl === undefined) throw new Error('TEST_POSTGRES_URL is not set')
     const admin = postgres(serverUrl, { max: 1, onnotice: () => {} })
     const name = `users_test_${randomBytes(6).toString('hex')}`
-    await admin.unsafe(`create database ${name}`)
+    const template = process.env[POSTGRES_TEMPLATE_VARIABLE]
+    await admin.unsafe(template === undefined || empty ? `create database ${name}` : `create database ${name} template ${template}`)
     await admin.end()
     t.teardown(async () => {
       const cleanup = postgres(serverUrl, { max: 1, onnotice: () => {} })

@@ -20,7 +20,7 @@ t.test('the committed migrations match the drizzle schema', async (t) => {
 
 forEachDatabase(t, async (t, database) => {
   t.test('migrations are idempotent and safe to run from several replicas at once', async (t) => {
-    const settings = await database.create(t)
+    const settings = await database.create(t, { empty: true })
     // PGlite is one process's embedded database: no second replica can share it.
     const replicaCount = database.name === 'postgres' ? 3 : 1
     const replicas = await Promise.all(Array.from({ length: replicaCount }, () => connectDatabase(settings)))
