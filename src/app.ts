@@ -2,11 +2,11 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
 import auth from '../plugins/app/auth.js'
 import bodyParsers from '../plugins/external/body-parsers.js'
+import corsPolicy from '../plugins/external/cors.js'
 import bootstrapAdmin from '../plugins/app/bootstrap-admin.js'
 import database from '../plugins/app/database.js'
 import domain from '../plugins/app/domain.js'
 import draining, { drainingServerOptions } from '../plugins/app/draining.js'
-import hardening from '../plugins/external/hardening.js'
 import housekeeping from '../plugins/app/housekeeping.js'
 import idempotency from '../plugins/app/idempotency.js'
 import metrics from '../plugins/external/metrics.js'
@@ -16,6 +16,7 @@ import openapi from '../plugins/external/openapi.js'
 import problems from '../plugins/app/problems.js'
 import rateLimit, { type RateLimitPolicy } from '../plugins/external/rate-limit.js'
 import redis from '../plugins/external/redis.js'
+import securityHeaders from '../plugins/app/security-headers.js'
 import tracing, { tracingServerOptions } from '../plugins/app/tracing.js'
 import webhooks, { type WebhooksPluginOptions } from '../plugins/app/webhooks.js'
 import accountRoutes from '../routes/account.js'
@@ -46,11 +47,6 @@ export interface BuildOptions {
   housekeepingIntervalMs?: number
   /** Milliseconds since the epoch, for failed-login delays; tests move it instead of sleeping. */
   clock?: () => number
-  /**
-   * Concerns left out, which no configuration turns off: the benchmark's cost ledger
-   * (bench/ledger.ts) measures each one by its absence.
-   */
-  without?: ReadonlyArray<'security-headers' | 'tracing-headers' | 'token-cache'>
 }
 
 // Fastify honours a hop count, but its typings only admit the function form of it.
@@ -67,7 +63,6 @@ function rateLimitPolicies ({ max, windowMs, authMax }: NonNullable<Config['rate
 
 /** The whole service, ready for `inject` or `listen`; it never listens by itself. */
 export function buildApp (config: Config, options: BuildOptions = {}): FastifyInstance {
-  const without = new Set(options.without)
   const app = Fastify({
     ...tracingServerOptions(),
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream === undefined ? {} : { stream: options.logStream }) },
@@ -92,13 +87,14 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
 
   for (const schema of sharedSchemas) app.addSchema(schema)
 
-  if (!without.has('tracing-headers')) app.register(tracing)
+  app.register(tracing)
   app.register(problems)
   app.register(bodyParsers)
   app.register(draining)
   // With every limit at 0 nothing is checked: nothing is sampled either.
   if (Object.values(config.pressure).some((limit) => limit > 0)) app.register(loadShedding, { limits: config.pressure, ...options.loadShedding })
-  app.register(hardening, { corsOrigins: config.corsOrigins, securityHeaders: !without.has('security-headers') })
+  app.register(securityHeaders)
+  app.register(corsPolicy, { origins: config.corsOrigins })
   app.register(database, { settings: config.database })
   // Before any route, so that every route is instrumented. Imported only when configured:
   // the OpenTelemetry SDK costs ~100 ms of start-up that a service without a collector need not pay.
@@ -113,7 +109,6 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     audience: config.jwt.audience,
     ttlSeconds: config.jwt.ttlSeconds,
     principalCacheTtlMs: config.principalCacheTtlMs,
-    rememberTokens: !without.has('token-cache'),
     readSessionAccess: (sessionId) => sessionAccess(app.db, sessionId),
     watchAccessChanges: (listener) => watchAccessChanges(app.database, listener)
   })

@@ -49,8 +49,6 @@ export interface AuthPluginOptions {
   audience: string
   ttlSeconds: number
   principalCacheTtlMs: number
-  /** Whether verdicts on access tokens are remembered until they expire; without, every request's signature is verified. */
-  rememberTokens: boolean
   /** What a session grants now; undefined when it ended or its user is disabled or gone. */
   readSessionAccess: (sessionId: string) => Promise<SessionAccess | undefined>
   /** Subscribes to changes of users and sessions; resolves to a function that stops. */
@@ -67,7 +65,7 @@ export interface AuthPluginOptions {
  */
 async function authPlugin (app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
   const keys = await options.keys()
-  const tokens = accessTokens({ keys, issuer: options.issuer, audience: options.audience, ttlSeconds: options.ttlSeconds, ...(options.rememberTokens ? {} : { cacheSize: 0 }) })
+  const tokens = accessTokens({ keys, issuer: options.issuer, audience: options.audience, ttlSeconds: options.ttlSeconds })
   app.decorate('publicJwks', { keys: keys.all.map((key) => key.publicJwk) })
   app.decorate('issueAccessToken', (grant: { userId: string, role: Role, sessionId: string }) => tokens.issue(grant))
   app.decorate('verifyAccessToken', (token: string) => tokens.verify(token))

@@ -42,11 +42,3 @@ t.test('CORS_ORIGIN allows exactly the listed origins', async (t) => {
   const refused = await app.inject({ url: '/health/live', headers: { origin: 'https://evil.example' } })
   t.notOk(refused.headers['access-control-allow-origin'])
 })
-
-t.test('what the cost ledger leaves out is out: security and tracing headers', async (t) => {
-  const { app } = await buildTestApp(t, await pglite.create(t), {}, { without: ['security-headers', 'tracing-headers', 'token-cache'] })
-  const response = await app.inject('/health/live')
-  t.equal(response.statusCode, 200)
-  t.notOk(response.headers['content-security-policy'], 'no security headers')
-  t.notOk(response.headers['x-request-id'], 'no tracing headers')
-})

@@ -1,14 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import cors from '@fastify/cors'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet from 'helmet'
-
-export interface HardeningOptions {
-  /** Origins allowed to call the API from a browser; undefined turns CORS off. */
-  corsOrigins: string[] | undefined
-  securityHeaders: boolean
-}
 
 /**
  * What helmet sets, read once: with this configuration its headers do not depend on the
@@ -39,24 +32,15 @@ function securityHeaders (): Record<string, string> {
 }
 
 /**
- * Security headers on every response (helmet) and CORS only when configured.
- * The CSP allows only this origin's scripts and styles, which is all Swagger UI
- * at /docs needs, since its assets are served locally.
+ * Security headers on every response (helmet). The CSP allows only this origin's scripts
+ * and styles, which is all Swagger UI at /docs needs, since its assets are served locally.
  */
-async function hardeningPlugin (app: FastifyInstance, { corsOrigins, securityHeaders: withSecurityHeaders }: HardeningOptions): Promise<void> {
-  if (withSecurityHeaders) {
-    const headers = securityHeaders()
-    app.addHook('onRequest', (_request, reply, done) => {
-      reply.headers(headers)
-      done()
-    })
-  }
-  if (corsOrigins !== undefined) {
-    await app.register(cors, {
-      origin: corsOrigins,
-      exposedHeaders: ['ETag', 'Location', 'Link', 'X-Request-ID', 'RateLimit', 'RateLimit-Policy', 'Retry-After']
-    })
-  }
+async function securityHeadersPlugin (app: FastifyInstance): Promise<void> {
+  const headers = securityHeaders()
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(headers)
+    done()
+  })
 }
 
-export default fp(hardeningPlugin, { name: 'hardening', fastify: '5.x' })
+export default fp(securityHeadersPlugin, { name: 'security-headers', fastify: '5.x' })
