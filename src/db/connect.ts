@@ -70,7 +70,7 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
   // assume: a statement that was sent (postgres.js also pipelines onto busy connections)
   // may still run when a frozen server thaws, unless the cancel sent at the deadline gets
   // there first; a transaction is rolled back then, unless its COMMIT had been sent. So a
-  // deadline on a write means "maybe written": retry it with a condition (README).
+  // deadline on a write means "maybe written": retry it with a condition (docs/behaviour.md).
   const unsafe = preparingStatements(client).unsafe.bind(client)
   client.unsafe = ((query: string, ...rest: Parameters<typeof unsafe> extends [unknown, ...infer R] ? R : never) => {
     const pending = unsafe(query, ...rest)
