@@ -5,12 +5,12 @@
  * that need it say they are skipped and why.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { connectDatabase } from '../src/db/connect.js'
-import { PGLITE_TEMPLATE_VARIABLE, POSTGRES_TEMPLATE_VARIABLE } from './helpers/databases.js'
+import { PGLITE_SEED_VARIABLE, PGLITE_TEMPLATE_VARIABLE, POSTGRES_TEMPLATE_VARIABLE } from './helpers/databases.js'
 import { startPostgres, type PostgresServer } from './services/postgres.js'
 import { startRedis, type RedisServer } from './services/redis.js'
 
@@ -27,12 +27,22 @@ async function startOptional<T> (name: string, start: () => Promise<T>): Promise
   }
 }
 
-/** A PGlite data directory with every migration applied, closed again: what each test copies. */
-async function migratedPglite (): Promise<string> {
+/**
+ * A PGlite database with every migration applied, closed again: as a data directory,
+ * which tests that restart an app or spawn a server copy, and as its dump, which the
+ * in-memory databases of all other tests start from.
+ */
+async function migratedPglite (): Promise<{ directory: string, seed: string }> {
   const directory = await mkdtemp(join(tmpdir(), 'users-service-pglite-template-'))
-  const connection = await connectDatabase({ url: undefined, pgliteDataDir: directory, poolMax: 1 })
+  const connection = await connectDatabase({ url: undefined, pgliteDataDir: join(directory, 'data'), poolMax: 1 })
   await connection.migrate().finally(() => connection.close())
-  return directory
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { pg_trgm: pgTrgm } = await import('@electric-sql/pglite/contrib/pg_trgm')
+  const dumping = await PGlite.create(join(directory, 'data'), { extensions: { pg_trgm: pgTrgm } })
+  const dump = await dumping.dumpDataDir('none').finally(() => dumping.close())
+  const seed = join(directory, 'seed.tar')
+  await writeFile(seed, Buffer.from(await dump.arrayBuffer()))
+  return { directory, seed }
 }
 
 /** A PostgreSQL database with every migration applied and nobody connected: each test's database is created from it. */
@@ -47,9 +57,9 @@ async function migratedPostgresTemplate (serverUrl: string): Promise<string> {
   return name
 }
 
-// Most test files wait on timers and child processes as much as they compute: a job more
-// than there are cores keeps both cores busy.
-const jobs = availableParallelism() + 1
+// tap leaves a core free by default, which on two cores runs the files one at a time, while
+// most of them spend much of their time waiting on timers, child processes and the database.
+const jobs = availableParallelism()
 
 function runTap (env: NodeJS.ProcessEnv): Promise<number> {
   const tap = spawn('node_modules/.bin/tap', [`--jobs=${jobs}`, ...process.argv.slice(2)], { stdio: 'inherit', env })
@@ -66,8 +76,9 @@ let exitCode = 1
 try {
   postgresServer = await startOptional('PostgreSQL', startPostgres)
   redisServer = await startOptional('Redis', startRedis)
-  pgliteTemplate = await migratedPglite()
-  const env: NodeJS.ProcessEnv = { ...process.env, [PGLITE_TEMPLATE_VARIABLE]: pgliteTemplate }
+  const pglite = await migratedPglite()
+  pgliteTemplate = pglite.directory
+  const env: NodeJS.ProcessEnv = { ...process.env, [PGLITE_TEMPLATE_VARIABLE]: join(pglite.directory, 'data'), [PGLITE_SEED_VARIABLE]: pglite.seed }
   if (postgresServer !== undefined) {
     env.TEST_POSTGRES_URL = postgresServer.url
     env[POSTGRES_TEMPLATE_VARIABLE] = await migratedPostgresTemplate(postgresServer.url)

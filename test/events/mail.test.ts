@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { buildTestApp } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { memoryDatabase, forEachDatabase } from '../helpers/databases.js'
 import { until } from '../helpers/wait.js'
 import { startSmtpServer, tokenIn } from '../services/smtp.js'
 
@@ -54,7 +54,7 @@ forEachDatabase(t, async (t, database) => {
     const smtp = await startSmtpServer()
     t.teardown(() => smtp.stop())
     await smtp.stop()
-    const settings = await database.create(t)
+    const settings = await database.create(t, { persistent: true })
     const first = await buildTestApp(t, settings, { SMTP_URL: smtp.url }, quickRetries)
     const { user } = await first.signUp()
     t.equal((await first.api.post('/v1/auth/password-reset', { email: user.email })).status, 202)
@@ -67,7 +67,7 @@ forEachDatabase(t, async (t, database) => {
 })
 
 t.test('in production without SMTP_URL the mail endpoints answer 503', async (t) => {
-  const { api, signUp } = await buildTestApp(t, { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }, { NODE_ENV: 'production' })
+  const { api, signUp } = await buildTestApp(t, await memoryDatabase(), { NODE_ENV: 'production' })
   const { user, api: userApi } = await signUp()
   for (const response of [await api.post('/v1/auth/password-reset', { email: user.email }), await userApi.post(`/v1/users/${user.id}/email-verification`, undefined)]) {
     t.equal(response.status, 503)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -12,18 +12,29 @@ export interface TestDatabase {
   unavailable: string | undefined
   /**
    * A fresh database for one test, with every migration applied (`empty`: none); dropped
-   * when the test ends. It outlives the app instances that use it, so a test can restart one.
+   * when the test ends. PGlite keeps it in memory unless it must outlive an app instance
+   * (`persistent`).
    */
-  create (t: Test, options?: { empty?: boolean }): Promise<DatabaseSettings>
+  create (t: Test, options?: { persistent?: boolean, empty?: boolean }): Promise<DatabaseSettings>
 }
 
 /**
- * `npm test` migrates one PGlite data directory and one PostgreSQL database before tap
- * starts (test/run-suite.ts): a copy of either costs a fraction of a new one (PGlite's
- * initdb alone takes seconds of CPU) and of running every migration again.
+ * `npm test` migrates one PGlite database (as a data directory, and as its dump) and one
+ * PostgreSQL database before tap starts (test/run-suite.ts): starting from one of them
+ * costs a fraction of a new database (PGlite's initdb alone takes seconds of CPU) and of
+ * running every migration again.
  */
 export const PGLITE_TEMPLATE_VARIABLE = 'TEST_PGLITE_TEMPLATE'
+export const PGLITE_SEED_VARIABLE = 'TEST_PGLITE_SEED'
 export const POSTGRES_TEMPLATE_VARIABLE = 'TEST_POSTGRES_TEMPLATE'
+
+let seed: Promise<Blob> | undefined
+function pgliteSeed (): Promise<Blob> | undefined {
+  const file = process.env[PGLITE_SEED_VARIABLE]
+  if (file === undefined) return undefined
+  seed ??= readFile(file).then((bytes) => new Blob([bytes]))
+  return seed
+}
 
 /** A new PGlite data directory, a copy of the migrated template when there is one; removed when the test ends. */
 export async function pgliteDirectory (t: Test, { empty = false }: { empty?: boolean } = {}): Promise<string> {
@@ -34,11 +45,17 @@ export async function pgliteDirectory (t: Test, { empty = false }: { empty?: boo
   return directory
 }
 
+/** A new in-memory PGlite database, migrated (from the suite's dump, when there is one). */
+export async function memoryDatabase (): Promise<DatabaseSettings> {
+  return { url: undefined, pgliteDataDir: 'memory://', pgliteSeed: await pgliteSeed(), poolMax: 1 }
+}
+
 const pglite: TestDatabase = {
   name: 'pglite',
   unavailable: undefined,
-  async create (t, options) {
-    return { url: undefined, pgliteDataDir: await pgliteDirectory(t, options), poolMax: 1 }
+  async create (t, { persistent = false, empty = false } = {}) {
+    if (persistent) return { url: undefined, pgliteDataDir: await pgliteDirectory(t, { empty }), poolMax: 1 }
+    return empty ? { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 } : memoryDatabase()
   }
 }
 

@@ -7,8 +7,9 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { type Api, type ApiResponse, buildTestApp, LogCapture, newUser, TEST_SIGNING_KEYS, tokenFor } from '../helpers/app.js'
 import { startRedis } from '../services/redis.js'
+import { memoryDatabase } from '../helpers/databases.js'
 
-const memory = { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }
+const memory = await memoryDatabase()
 const sharedRedisUrl = process.env.TEST_REDIS_URL
 // In CI the suite runner has already failed when Redis could not start; elsewhere these tests say why they skip.
 const redisUnavailable = sharedRedisUrl === undefined && process.env.CI !== 'true' ? 'TEST_REDIS_URL is not set: run the suite with `npm test`' : undefined

@@ -136,7 +136,7 @@ forEachDatabase(t, async (t, database) => {
 
 forEachDatabase(t, async (t, database) => {
   t.test('the bootstrap admin is created once and survives restarts', async (t) => {
-    const settings = await database.create(t)
+    const settings = await database.create(t, { persistent: true })
     const first = await buildTestApp(t, settings)
     const promotedEmail = 'promote.me@example.com'
     t.equal((await first.api.post('/v1/users', newUser({ email: promotedEmail, password: 'my own password' }))).status, 201)

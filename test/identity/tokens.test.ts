@@ -2,7 +2,7 @@ import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, jwtV
 import t, { type Test } from 'tap'
 import { prependNewKey } from '../../src/identity/signing-keys.js'
 import { ADMIN, buildTestApp, newUser, TEST_SIGNING_KEYS, type Api, type TestApp } from '../helpers/app.js'
-import { forEachDatabase, testDatabases } from '../helpers/databases.js'
+import { memoryDatabase, forEachDatabase, testDatabases } from '../helpers/databases.js'
 import { decodePart, forgeToken } from '../helpers/tokens.js'
 import { until } from '../helpers/wait.js'
 
@@ -294,7 +294,7 @@ t.test('rotation: a new key in front signs, tokens of the old key verify until i
 
 t.test('an ES256 key set works too', async (t) => {
   const keys = JSON.stringify(await prependNewKey(undefined, 'ES256'))
-  const { admin, api } = await buildTestApp(t, { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }, { JWT_SIGNING_KEYS: keys })
+  const { admin, api } = await buildTestApp(t, await memoryDatabase(), { JWT_SIGNING_KEYS: keys })
   t.equal((await admin.get('/v1/users/me')).status, 200)
   const jwks = (await api.get('/.well-known/jwks.json')).body
   t.match(jwks.keys[0], { kty: 'EC', crv: 'P-256', alg: 'ES256', x: String, y: String })

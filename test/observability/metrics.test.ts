@@ -1,8 +1,8 @@
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { memoryDatabase, forEachDatabase } from '../helpers/databases.js'
 
-const memory = { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }
+const memory = await memoryDatabase()
 
 function sample (text: string, name: string, labels = ''): number | undefined {
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}${labels} `))

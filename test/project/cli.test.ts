@@ -17,7 +17,7 @@ function createUserCli (args: string[], stdin: string, env: Record<string, strin
 }
 
 t.test('user:create makes an admin whose password comes from stdin', async (t) => {
-  const settings = await pglite.create(t)
+  const settings = await pglite.create(t, { persistent: true })
   const env = { PGLITE_DATA_DIR: settings.pgliteDataDir }
 
   const created = await createUserCli(['--email', 'Ops@Example.com', '--admin'], 'piped password 1\n', env)
@@ -38,7 +38,7 @@ t.test('user:create makes an admin whose password comes from stdin', async (t) =
 })
 
 t.test('db:migrate applies the migrations and exits', async (t) => {
-  const settings = await pglite.create(t, { empty: true })
+  const settings = await pglite.create(t, { persistent: true, empty: true })
   const child = spawn(process.execPath, typescriptEntry('src/cli/migrate.ts'), { env: { ...process.env, PGLITE_DATA_DIR: settings.pgliteDataDir } })
   let stdout = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })

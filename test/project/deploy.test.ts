@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import { parse, parseAllDocuments } from 'yaml'
 import { EnvSchema } from '../../src/config.js'
 import { buildTestApp } from '../helpers/app.js'
+import { memoryDatabase } from '../helpers/databases.js'
 
 const run = promisify(execFile)
 const OVERLAYS = 'deploy/k8s/overlays'
@@ -94,7 +95,7 @@ async function podsMatchTheApp (t: Test, manifests: Manifest[]): Promise<void> {
   t.equal(container.ports[0].containerPort, Number(config.PORT), 'the container port is the PORT the app listens on')
   t.equal(built.Service!.spec.ports[0].targetPort, container.ports[0].name)
 
-  const { app } = await buildTestApp(t, { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 })
+  const { app } = await buildTestApp(t, await memoryDatabase())
   for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
     const path = container[probe].httpGet.path as string
     t.ok(app.hasRoute({ method: 'GET', url: path }), `${probe} ${path} is a route of the app`)

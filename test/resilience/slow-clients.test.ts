@@ -2,6 +2,7 @@ import { connect, type AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { buildTestApp } from '../helpers/app.js'
+import { memoryDatabase } from '../helpers/databases.js'
 
 /**
  * Node looks for requests past their timeouts only every `connectionsCheckingInterval`
@@ -37,7 +38,7 @@ function stallingClient (port: number, sent: string): Promise<Outcome> {
 }
 
 async function listeningApp (t: Test, env: Record<string, string>): Promise<number> {
-  const { app } = await buildTestApp(t, { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }, env)
+  const { app } = await buildTestApp(t, await memoryDatabase(), env)
   await app.listen({ host: '127.0.0.1', port: 0 })
   return (app.server.address() as AddressInfo).port
 }
