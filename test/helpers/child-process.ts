@@ -79,7 +79,7 @@ export function spawnServer (env: Record<string, string> = {}): SpawnedServer {
   const count = (line: string) => log.split(line).length - 1
   return {
     url,
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve({ code, log }))),
+    exited: new Promise((resolve) => child.once('close', (code) => resolve({ code, log }))),
     signal: (name) => child.kill(name),
     log: () => log,
     connectionsAccepted: () => count(CONNECTION_ACCEPTED),

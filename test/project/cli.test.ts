@@ -13,7 +13,7 @@ function createUserCli (args: string[], stdin: string, env: Record<string, strin
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   child.stdin.end(stdin)
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })))
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
 }
 
 t.test('user:create makes an admin whose password comes from stdin', async (t) => {
@@ -42,7 +42,7 @@ t.test('db:migrate applies the migrations and exits', async (t) => {
   const child = spawn(process.execPath, typescriptEntry('src/cli/migrate.ts'), { env: { ...process.env, PGLITE_DATA_DIR: settings.pgliteDataDir } })
   let stdout = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  const code = await new Promise((resolve) => child.on('exit', resolve))
+  const code = await new Promise((resolve) => child.on('close', resolve))
   t.equal(code, 0)
   t.equal(stdout, 'migrations applied (pglite)\n')
   const { admin } = await buildTestApp(t, settings)

@@ -28,7 +28,7 @@ function startServer (env: Record<string, string>): RunningServer & { listening:
     child.once('exit', () => reject(new Error(`server exited before listening: ${stderr}`)))
   })
   const exited = new Promise<{ code: number | null, stderr: string, stdout: string }>((resolve) => {
-    child.once('exit', (code) => resolve({ code, stderr, stdout }))
+    child.once('close', (code) => resolve({ code, stderr, stdout }))
   })
   return { child, baseUrl: '', exited, listening }
 }
