@@ -7,8 +7,8 @@
  */
 import { parseArgs } from 'node:util'
 import { sql } from 'drizzle-orm'
-import { startSmtpServer } from '../test/services/smtp.js'
-import { startInProcess } from './lib/app.js'
+import { startSmtpServer } from '../test/services/smtp.ts'
+import { startInProcess } from './lib/app.ts'
 
 const { values } = parseArgs({ options: { outage: { type: 'string', default: '8' }, rounds: { type: 'string', default: '100' } } })
 const outageSeconds = Number(values.outage)

@@ -7,8 +7,8 @@
  * saving (the caches). The last row is the floor: Fastify and drizzle serving the same
  * statement with nothing of the service, so its cost is all the service adds to them.
  */
-import { type LoadOptions, type LoadResult, measure, medianOf, rotated } from './lib/load.js'
-import { startServer } from './lib/servers.js'
+import { type LoadOptions, type LoadResult, measure, medianOf, rotated } from './lib/load.ts'
+import { startServer } from './lib/servers.ts'
 
 interface Variant {
   concern: string

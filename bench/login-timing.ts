@@ -9,7 +9,7 @@
  *   npm run bench:login-timing -- [--rounds 50] [--warmup 5]
  */
 import { parseArgs } from 'node:util'
-import { startInProcess } from './lib/app.js'
+import { startInProcess } from './lib/app.ts'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '50' }, warmup: { type: 'string', default: '5' } } })
 const rounds = Number(values.rounds)

@@ -14,11 +14,11 @@ import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { eq, sql } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
-import { users } from '../src/db/schema.js'
-import { commitWithEvents, SYSTEM_CHANGE, type Change } from '../src/events/outbox.js'
-import { startPostgres } from '../test/services/postgres.js'
-import { startInProcess } from './lib/app.js'
-import { medianOf } from './lib/load.js'
+import { users } from '../src/db/schema.ts'
+import { commitWithEvents, SYSTEM_CHANGE, type Change } from '../src/events/outbox.ts'
+import { startPostgres } from '../test/services/postgres.ts'
+import { startInProcess } from './lib/app.ts'
+import { medianOf } from './lib/load.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, events: { type: 'string', default: '5000' } } })
 const seconds = Number(values.seconds)

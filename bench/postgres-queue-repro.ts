@@ -39,7 +39,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type postgresType from 'postgres'
-import { startPostgres } from '../test/services/postgres.js'
+import { startPostgres } from '../test/services/postgres.ts'
 
 const VERSION = '3.4.9'
 

@@ -7,10 +7,10 @@
  *   npm run bench:rate-limit -- [--connections 50] [--duration 5] [--rounds 3]
  */
 import { parseArgs } from 'node:util'
-import { startRedis } from '../test/services/redis.js'
-import { type LoadResult, measure, median } from './lib/load.js'
-import { startServer } from './lib/servers.js'
-import { prependNewKey } from '../src/identity/signing-keys.js'
+import { startRedis } from '../test/services/redis.ts'
+import { type LoadResult, measure, median } from './lib/load.ts'
+import { startServer } from './lib/servers.ts'
+import { prependNewKey } from '../src/identity/signing-keys.ts'
 
 const { values } = parseArgs({ options: { connections: { type: 'string', default: '50' }, duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' } } })
 const load = { connections: Number(values.connections), durationSeconds: Number(values.duration), warmupSeconds: 2 }

@@ -1,6 +1,6 @@
-import { type LoadResult, medianOf } from './lib/load.js'
-import type { WebhookThroughput } from './scenarios/webhooks.js'
-import { SORTS } from './scenarios/listing.js'
+import { type LoadResult, medianOf } from './lib/load.ts'
+import type { WebhookThroughput } from './scenarios/webhooks.ts'
+import { SORTS } from './scenarios/listing.ts'
 
 const MB = 1024 * 1024
 

@@ -4,27 +4,29 @@
  * PostgreSQL, same data, one process tree; then the v2 scenarios on users-service alone
  * (refresh rotation, writes with the outbox on and off, every listing sort at page 1 and
  * deep, the q search, webhook delivery), sign-ups beside reads, cold start and a soak.
- * Prints the tables with ratios and the targets, and writes bench/results/latest.{md,json}.
- * Figures are measured, never asserted.
+ * Prints the tables with ratios and the targets, writes bench/results/latest.{md,json}, and
+ * draws the contenders' ratios into docs/performance-ratios.svg. Figures are measured, never asserted.
  *   npm run bench -- [--users 1000000] [--connections 50] [--duration 10] [--warmup 2] [--soak 120] [--events 20000]
  *   npm run bench -- --ledger [--rounds 3]     the cost of each cross-cutting concern (bench/ledger.ts)
+ *   npm run bench -- --chart                   draws the chart again from bench/results/latest.json
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { encodeCursor } from '../src/http/cursor.js'
-import { startPostgres } from '../test/services/postgres.js'
-import { runLedger } from './ledger.js'
-import { type LoadOptions, type LoadResult, measure, median, rotated } from './lib/load.js'
-import { type RunningServer, type ServerSpec, startServer } from './lib/servers.js'
-import { renderReport } from './report.js'
-import { benchCredentials } from './lib/tokens.js'
-import { listingCases } from './scenarios/listing.js'
-import { refreshRotation } from './scenarios/refresh.js'
-import { webhookThroughput } from './scenarios/webhooks.js'
-import { renames, signUps } from './scenarios/writes.js'
-import { createdAtOf, seedUsers } from './seed.js'
+import { encodeCursor } from '../src/http/cursor.ts'
+import { startPostgres } from '../test/services/postgres.ts'
+import { type ChartRow, ratioChart } from './chart.ts'
+import { runLedger } from './ledger.ts'
+import { type LoadOptions, type LoadResult, measure, median, rotated } from './lib/load.ts'
+import { type RunningServer, type ServerSpec, startServer } from './lib/servers.ts'
+import { renderReport } from './report.ts'
+import { benchCredentials } from './lib/tokens.ts'
+import { listingCases } from './scenarios/listing.ts'
+import { refreshRotation } from './scenarios/refresh.ts'
+import { webhookThroughput } from './scenarios/webhooks.ts'
+import { renames, signUps } from './scenarios/writes.ts'
+import { createdAtOf, seedUsers } from './seed.ts'
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     soak: { type: 'string', default: '120' },
     events: { type: 'string', default: '20000' },
     ledger: { type: 'boolean', default: false },
+    chart: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' }
   }
 })
@@ -51,6 +54,17 @@ async function withServer<T> (spec: ServerSpec, use: (server: RunningServer) => 
   } finally {
     await server.stop()
   }
+}
+
+const CHART = 'docs/performance-ratios.svg'
+function drawChart (rows: readonly ChartRow[], machine: string, date: string): void {
+  writeFileSync(CHART, ratioChart(rows, `npm run bench, ${date.slice(0, 10)}, ${machine}; each bar a median of three rounds`))
+  process.stderr.write(`chart: ${CHART}\n`)
+}
+if (values.chart) {
+  const latest = JSON.parse(readFileSync('bench/results/latest.json', 'utf8')) as { rows: ChartRow[], machine: string, date?: string }
+  drawChart(latest.rows, latest.machine, latest.date ?? 'undated')
+  process.exit(0)
 }
 
 const postgresServer = await startPostgres()
@@ -191,10 +205,12 @@ try {
 
     const figures = { header, rows, v2, webhooks, stall, coldPostgres, coldPglite, soak, soakSeconds, soakWarmupSeconds: SOAK_WARMUP_SECONDS, users: seeded.userIds.length }
     // The figures first: a long run is not lost to a fault in the report.
-    writeFileSync('bench/results/latest.json', `${JSON.stringify({ machine, load, ...figures }, null, 2)}\n`)
+    const date = new Date().toISOString()
+    writeFileSync('bench/results/latest.json', `${JSON.stringify({ date, machine, load, ...figures }, null, 2)}\n`)
     const report = renderReport(figures)
     console.log(`\n${report}`)
     writeFileSync('bench/results/latest.md', `${report}\n`)
+    drawChart(rows, machine, date)
   }
 } finally {
   await postgresServer.destroy()

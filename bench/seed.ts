@@ -11,9 +11,9 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { uuidv7 } from 'uuidv7'
-import { connectDatabase } from '../src/db/connect.js'
-import { hashPassword } from '../src/identity/passwords.js'
-import { seededPerson } from './names.js'
+import { connectDatabase } from '../src/db/connect.ts'
+import { hashPassword } from '../src/identity/passwords.ts'
+import { seededPerson } from './names.ts'
 
 export const SEED_PASSWORD = 'bench password 1'
 const BATCH = 5000

@@ -13,11 +13,11 @@ import { eq, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import { uuidv7 } from 'uuidv7'
-import { connectDatabase, type Database } from '../src/db/connect.js'
-import { users } from '../src/db/schema.js'
-import { publicColumns } from '../src/users/users.js'
-import { startPostgres } from '../test/services/postgres.js'
-import { medianOf } from './lib/load.js'
+import { connectDatabase, type Database } from '../src/db/connect.ts'
+import { users } from '../src/db/schema.ts'
+import { publicColumns } from '../src/users/users.ts'
+import { startPostgres } from '../test/services/postgres.ts'
+import { medianOf } from './lib/load.ts'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '16' }, ms: { type: 'string', default: '700' }, inflight: { type: 'string', default: '50' } } })
 const rounds = Number(values.rounds)

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { EmailVerificationConfirmation, PasswordResetConfirmation, PasswordResetRequest } from '../schemas/account.js'
-import { emptyResponse } from '../schemas/headers.js'
-import { problemResponses } from '../schemas/problem.js'
-import { refTo } from '../schemas/ref.js'
-import { bearer } from '../schemas/security.js'
-import { UserIdParams } from '../schemas/user.js'
-import { confirmEmailVerification, confirmPasswordReset, requestEmailVerification, requestPasswordReset } from '../src/account/recovery.js'
-import { actorOf } from '../src/http/actor.js'
+import { EmailVerificationConfirmation, PasswordResetConfirmation, PasswordResetRequest } from '../schemas/account.ts'
+import { emptyResponse } from '../schemas/headers.ts'
+import { problemResponses } from '../schemas/problem.ts'
+import { refTo } from '../schemas/ref.ts'
+import { bearer } from '../schemas/security.ts'
+import { UserIdParams } from '../schemas/user.ts'
+import { confirmEmailVerification, confirmPasswordReset, requestEmailVerification, requestPasswordReset } from '../src/account/recovery.ts'
+import { actorOf } from '../src/http/actor.ts'
 
 const tags = ['account']
 const accepted = { 202: emptyResponse('Recorded: the mail goes out shortly') }

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { EventList, EventListQuery } from '../schemas/event.js'
-import { jsonResponse } from '../schemas/headers.js'
-import { problemResponses } from '../schemas/problem.js'
-import { bearer } from '../schemas/security.js'
-import { readFeed } from '../src/events/feed.js'
-import { actorOf } from '../src/http/actor.js'
-import { decodeFeedCursor, encodeFeedCursor } from '../src/http/feed-cursor.js'
+import { EventList, EventListQuery } from '../schemas/event.ts'
+import { jsonResponse } from '../schemas/headers.ts'
+import { problemResponses } from '../schemas/problem.ts'
+import { bearer } from '../schemas/security.ts'
+import { readFeed } from '../src/events/feed.ts'
+import { actorOf } from '../src/http/actor.ts'
+import { decodeFeedCursor, encodeFeedCursor } from '../src/http/feed-cursor.ts'
 
 /** The change feed, for services that keep copies of users and for auditors. */
 const eventsRoutes: FastifyPluginAsyncTypebox = async function eventsRoutes (app) {

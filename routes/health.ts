@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { jsonResponse } from '../schemas/headers.js'
-import { Health, NotReady } from '../schemas/health.js'
-import { problemResponse } from '../schemas/problem.js'
-import { refTo } from '../schemas/ref.js'
-import { ProblemError } from '../src/http/problem-error.js'
+import { jsonResponse } from '../schemas/headers.ts'
+import { Health, NotReady } from '../schemas/health.ts'
+import { problemResponse } from '../schemas/problem.ts'
+import { refTo } from '../schemas/ref.ts'
+import { ProblemError } from '../src/http/problem-error.ts'
 
 const READINESS_TIMEOUT_MS = 2000
 const RETRY_AFTER_SECONDS = '5'

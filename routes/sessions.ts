@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { SessionList, SessionParams } from '../schemas/auth.js'
-import { bearer } from '../schemas/security.js'
-import { emptyResponse, jsonResponse } from '../schemas/headers.js'
-import { problemResponses } from '../schemas/problem.js'
-import { UserIdParams } from '../schemas/user.js'
-import { actorOf } from '../src/http/actor.js'
-import { listSessions, revokeUserSession, revokeUserSessions } from '../src/identity/sessions.js'
+import { SessionList, SessionParams } from '../schemas/auth.ts'
+import { bearer } from '../schemas/security.ts'
+import { emptyResponse, jsonResponse } from '../schemas/headers.ts'
+import { problemResponses } from '../schemas/problem.ts'
+import { UserIdParams } from '../schemas/user.ts'
+import { actorOf } from '../src/http/actor.ts'
+import { listSessions, revokeUserSession, revokeUserSessions } from '../src/identity/sessions.ts'
 
 const tags = ['sessions']
 const ended = { 204: emptyResponse('Ended') }

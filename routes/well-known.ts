@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { AuthorizationServerMetadata, Jwks } from '../schemas/auth.js'
-import { jsonResponse } from '../schemas/headers.js'
+import { AuthorizationServerMetadata, Jwks } from '../schemas/auth.ts'
+import { jsonResponse } from '../schemas/headers.ts'
 import Type from 'typebox'
 
 // Verifiers cache the key set; a rotation publishes the new key well before it signs

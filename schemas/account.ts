@@ -1,5 +1,5 @@
 import Type from 'typebox'
-import { Email, Password } from './user.js'
+import { Email, Password } from './user.ts'
 
 // Loose on purpose: a token of the wrong shape is an invalid token (400), like a wrong one.
 const MailedToken = Type.String({ minLength: 1, maxLength: 512, writeOnly: true, description: 'The token from the mail, verbatim.' })

@@ -1,6 +1,6 @@
 import Type from 'typebox'
-import { refTo } from './ref.js'
-import { Id } from './strings.js'
+import { refTo } from './ref.ts'
+import { Id } from './strings.ts'
 
 const REFRESH_TOKEN = Type.String({ minLength: 1, maxLength: 512, writeOnly: true })
 

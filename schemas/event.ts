@@ -1,7 +1,7 @@
 import Type from 'typebox'
-import { EVENT_TYPES } from '../src/events/types.js'
-import { refTo } from './ref.js'
-import { Id } from './strings.js'
+import { EVENT_TYPES } from '../src/events/types.ts'
+import { refTo } from './ref.ts'
+import { Id } from './strings.ts'
 
 const PREFIXED_TYPES = EVENT_TYPES.map((type) => `users.${type}`)
 

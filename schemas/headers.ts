@@ -1,5 +1,5 @@
 import Type, { type Static, type TSchema, type TUnsafe } from 'typebox'
-import { refTo } from './ref.js'
+import { refTo } from './ref.ts'
 
 /** Response headers, as @fastify/swagger documents them from a response's `headers`. */
 export const etagHeader = {

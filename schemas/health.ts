@@ -1,5 +1,5 @@
 import Type from 'typebox'
-import { problemMembers } from './problem.js'
+import { problemMembers } from './problem.ts'
 
 const Checks = Type.Record(Type.String(), Type.Object({
   status: Type.Enum(['ok', 'degraded', 'unavailable']),

@@ -1,9 +1,9 @@
-import { EmailVerificationConfirmation, PasswordResetConfirmation, PasswordResetRequest } from './account.js'
-import { AuthorizationServerMetadata, Jwks, RevokeRequest, Session, SessionList, TokenRequest, TokenResponse } from './auth.js'
-import { CloudEvent, EventList } from './event.js'
-import { Health, NotReady } from './health.js'
-import { Problem, ValidationProblem } from './problem.js'
-import { User, UserCreate, UserList, UserPatch, UserReplace } from './user.js'
+import { EmailVerificationConfirmation, PasswordResetConfirmation, PasswordResetRequest } from './account.ts'
+import { AuthorizationServerMetadata, Jwks, RevokeRequest, Session, SessionList, TokenRequest, TokenResponse } from './auth.ts'
+import { CloudEvent, EventList } from './event.ts'
+import { Health, NotReady } from './health.ts'
+import { Problem, ValidationProblem } from './problem.ts'
+import { User, UserCreate, UserList, UserPatch, UserReplace } from './user.ts'
 
 /** Added to the app once, referenced by `$id` everywhere else. */
 export const sharedSchemas = [

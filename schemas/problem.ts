@@ -1,6 +1,6 @@
 import Type, { type Static, type TSchema, type TUnsafe } from 'typebox'
-import { PROBLEM_KINDS, PROBLEM_TYPE_BASE } from '../src/http/problem-error.js'
-import { refTo } from './ref.js'
+import { PROBLEM_KINDS, PROBLEM_TYPE_BASE } from '../src/http/problem-error.ts'
+import { refTo } from './ref.ts'
 
 const catalogue = Object.entries(PROBLEM_KINDS)
   .map(([kind, { status, title }]) => `- \`${PROBLEM_TYPE_BASE}${kind}\` (${status}): ${title}`)

@@ -1,5 +1,5 @@
 import Type from 'typebox'
-import { problemResponse } from './problem.js'
+import { problemResponse } from './problem.ts'
 
 /** The draft-ietf-httpapi-ratelimit-headers fields every response of a limited operation carries. */
 export const rateLimitHeaders = {

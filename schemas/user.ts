@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox'
-import { ROLES, STATUSES } from '../src/users/roles.js'
-import { refTo } from './ref.js'
-import { FORBIDDEN_CHARACTERS, Id } from './strings.js'
+import { ROLES, STATUSES } from '../src/users/roles.ts'
+import { refTo } from './ref.ts'
+import { FORBIDDEN_CHARACTERS, Id } from './strings.ts'
 
 const EXAMPLE_USER = {
   id: '0196b5a0-7c1e-7d4a-9f2b-3c4d5e6f7a8b',

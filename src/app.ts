@@ -1,39 +1,39 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
-import auth from '../plugins/app/auth.js'
-import bodyParsers from '../plugins/external/body-parsers.js'
-import corsPolicy from '../plugins/external/cors.js'
-import bootstrapAdmin from '../plugins/app/bootstrap-admin.js'
-import database from '../plugins/app/database.js'
-import domain from '../plugins/app/domain.js'
-import draining, { drainingServerOptions } from '../plugins/app/draining.js'
-import housekeeping from '../plugins/app/housekeeping.js'
-import idempotency from '../plugins/app/idempotency.js'
-import metrics from '../plugins/external/metrics.js'
-import loadShedding from '../plugins/external/load-shedding.js'
-import mail, { type MailPluginOptions } from '../plugins/app/mail.js'
-import openapi from '../plugins/external/openapi.js'
-import problems from '../plugins/app/problems.js'
-import rateLimit, { type RateLimitPolicy } from '../plugins/external/rate-limit.js'
-import redis from '../plugins/external/redis.js'
-import securityHeaders from '../plugins/app/security-headers.js'
-import tracing, { tracingServerOptions } from '../plugins/app/tracing.js'
-import webhooks, { type WebhooksPluginOptions } from '../plugins/app/webhooks.js'
-import accountRoutes from '../routes/account.js'
-import authRoutes from '../routes/auth.js'
-import eventsRoutes from '../routes/events.js'
-import healthRoutes from '../routes/health.js'
-import sessionsRoutes from '../routes/sessions.js'
-import usersRoutes from '../routes/users.js'
-import wellKnownRoutes from '../routes/well-known.js'
-import { sharedSchemas } from '../schemas/index.js'
-import type { Config, TrustProxy } from './config.js'
-import { loggerOptions } from './observability/logger.js'
-import { sessionAccess } from './identity/sessions.js'
-import { loadSigningKeys, type SigningKeySet } from './identity/signing-keys.js'
-import { watchAccessChanges } from './users/users.js'
-import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
-import { buildValidator, refuseUndeclaredQueryParameters } from './http/validation.js'
+import auth from '../plugins/app/auth.ts'
+import bodyParsers from '../plugins/external/body-parsers.ts'
+import corsPolicy from '../plugins/external/cors.ts'
+import bootstrapAdmin from '../plugins/app/bootstrap-admin.ts'
+import database from '../plugins/app/database.ts'
+import domain from '../plugins/app/domain.ts'
+import draining, { drainingServerOptions } from '../plugins/app/draining.ts'
+import housekeeping from '../plugins/app/housekeeping.ts'
+import idempotency from '../plugins/app/idempotency.ts'
+import metrics from '../plugins/external/metrics.ts'
+import loadShedding from '../plugins/external/load-shedding.ts'
+import mail, { type MailPluginOptions } from '../plugins/app/mail.ts'
+import openapi from '../plugins/external/openapi.ts'
+import problems from '../plugins/app/problems.ts'
+import rateLimit, { type RateLimitPolicy } from '../plugins/external/rate-limit.ts'
+import redis from '../plugins/external/redis.ts'
+import securityHeaders from '../plugins/app/security-headers.ts'
+import tracing, { tracingServerOptions } from '../plugins/app/tracing.ts'
+import webhooks, { type WebhooksPluginOptions } from '../plugins/app/webhooks.ts'
+import accountRoutes from '../routes/account.ts'
+import authRoutes from '../routes/auth.ts'
+import eventsRoutes from '../routes/events.ts'
+import healthRoutes from '../routes/health.ts'
+import sessionsRoutes from '../routes/sessions.ts'
+import usersRoutes from '../routes/users.ts'
+import wellKnownRoutes from '../routes/well-known.ts'
+import { sharedSchemas } from '../schemas/index.ts'
+import type { Config, TrustProxy } from './config.ts'
+import { loggerOptions } from './observability/logger.ts'
+import { sessionAccess } from './identity/sessions.ts'
+import { loadSigningKeys, type SigningKeySet } from './identity/signing-keys.ts'
+import { watchAccessChanges } from './users/users.ts'
+import { clientErrorHandler, frameworkErrors } from './http/client-errors.ts'
+import { buildValidator, refuseUndeclaredQueryParameters } from './http/validation.ts'
 
 export interface BuildOptions {
   /** Where log lines go; stdout when omitted. */
@@ -61,6 +61,10 @@ function rateLimitPolicies ({ max, windowMs, authMax }: NonNullable<Config['rate
   ]
 }
 
+// Embedded PGlite runs initdb in WebAssembly on first start: seconds, and more on a busy machine,
+// than Fastify's 10 s default allows a plugin; a server's connection pool needs no more than that.
+const EMBEDDED_DATABASE_START_MS = 60_000
+
 /** The whole service, ready for `inject` or `listen`; it never listens by itself. */
 export function buildApp (config: Config, options: BuildOptions = {}): FastifyInstance {
   const app = Fastify({
@@ -80,6 +84,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
       keepAliveTimeoutMs: 72_000
     }),
     routerOptions: { maxParamLength: 200 },
+    ...(config.database.url === undefined ? { pluginTimeout: EMBEDDED_DATABASE_START_MS } : {}),
     // What Node's parser refuses, and URLs Fastify cannot decode, answer as problems too.
     clientErrorHandler,
     frameworkErrors
@@ -98,7 +103,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.register(database, { settings: config.database })
   // Before any route, so that every route is instrumented. Imported only when configured:
   // the OpenTelemetry SDK costs ~100 ms of start-up that a service without a collector need not pay.
-  if (config.telemetry !== undefined) app.register(import('../plugins/external/telemetry.js'), config.telemetry)
+  if (config.telemetry !== undefined) app.register(import('../plugins/external/telemetry.ts'), config.telemetry)
   if (config.metricsEnabled) app.register(metrics, { poolMax: config.database.url === undefined ? 1 : config.database.poolMax, bearerToken: config.metricsToken })
   // Loaded once, on first use: a generated development key must be the same for every plugin.
   let loadedKeys: Promise<SigningKeySet> | undefined

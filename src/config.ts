@@ -1,10 +1,10 @@
 import { join } from 'node:path'
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
-import type { DatabaseSettings } from './db/connect.js'
-import type { MailTransport } from './events/mail/sender.js'
-import { assertAcceptablePassword } from './identity/password-policy.js'
-import { WEBHOOK_SECRET_PATTERN } from './events/webhooks/sender.js'
+import type { DatabaseSettings } from './db/connect.ts'
+import type { MailTransport } from './events/mail/sender.ts'
+import { assertAcceptablePassword } from './identity/password-policy.ts'
+import { WEBHOOK_SECRET_PATTERN } from './events/webhooks/sender.ts'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 

@@ -1,14 +1,14 @@
 import { registerHooks } from 'node:module'
 import closeWithGrace from 'close-with-grace'
 import { destination } from 'pino'
-import type { Config } from './config.js'
-import { resolveInModuleScopes } from './runtime/module-scopes.js'
+import type { Config } from './config.ts'
+import { resolveInModuleScopes } from './runtime/module-scopes.ts'
 
 // The app's ES module graph loads after the hook is in place: static imports are all
 // resolved before any line here runs. (close-with-grace and pino are CommonJS: no matter.)
 registerHooks({ resolve: resolveInModuleScopes })
-const { buildApp } = await import('./app.js')
-const { ConfigError, loadConfig } = await import('./config.js')
+const { buildApp } = await import('./app.ts')
+const { ConfigError, loadConfig } = await import('./config.ts')
 
 function exitOnConfigError (error: Error): never {
   process.stderr.write(`users-service: invalid configuration: ${error.message}\n`)

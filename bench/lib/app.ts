@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
+import { buildApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
 
 export interface InProcessApp {
   app: FastifyInstance

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
-import { freePort } from '../../test/services/ports.js'
-import type { ServerProbe } from './load.js'
+import { freePort } from '../../test/services/ports.ts'
+import type { ServerProbe } from './load.ts'
 
 /** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
 const CLOCK_TICKS_PER_SECOND = 100

@@ -1,9 +1,9 @@
-import { accessTokens } from '../../src/identity/access-tokens.js'
-import { connectDatabase } from '../../src/db/connect.js'
-import { SYSTEM } from '../../src/access/actor.js'
-import { NOTHING_REMEMBERED } from '../../src/common/domain.js'
-import { startSession } from '../../src/identity/sessions.js'
-import { parseSigningKeys, prependNewKey } from '../../src/identity/signing-keys.js'
+import { accessTokens } from '../../src/identity/access-tokens.ts'
+import { connectDatabase } from '../../src/db/connect.ts'
+import { SYSTEM } from '../../src/access/actor.ts'
+import { NOTHING_REMEMBERED } from '../../src/common/domain.ts'
+import { startSession } from '../../src/identity/sessions.ts'
+import { parseSigningKeys, prependNewKey } from '../../src/identity/signing-keys.ts'
 
 export interface BenchCredentials {
   /** JWT_SIGNING_KEYS for users-service. */

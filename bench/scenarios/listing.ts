@@ -1,6 +1,6 @@
 import postgres from 'postgres'
-import { encodeCursor } from '../../src/http/cursor.js'
-import { seededPerson } from '../names.js'
+import { encodeCursor } from '../../src/http/cursor.ts'
+import { seededPerson } from '../names.ts'
 
 /** Every sort the listing allows. */
 export const SORTS = ['created_at', '-created_at', 'email', '-email', 'name', '-name'] as const

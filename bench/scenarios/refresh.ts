@@ -1,8 +1,8 @@
-import { connectDatabase } from '../../src/db/connect.js'
-import { SYSTEM } from '../../src/access/actor.js'
-import { NOTHING_REMEMBERED } from '../../src/common/domain.js'
-import { startSession } from '../../src/identity/sessions.js'
-import type { LoadOptions } from '../lib/load.js'
+import { connectDatabase } from '../../src/db/connect.ts'
+import { SYSTEM } from '../../src/access/actor.ts'
+import { NOTHING_REMEMBERED } from '../../src/common/domain.ts'
+import { startSession } from '../../src/identity/sessions.ts'
+import type { LoadOptions } from '../lib/load.ts'
 
 /**
  * Refresh-token rotation: each request spends a live refresh token and gets the next

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import { uuidv7 } from 'uuidv7'
-import { connectDatabase } from '../../src/db/connect.js'
-import { commitWithEvents, SYSTEM_CHANGE, type Change } from '../../src/events/outbox.js'
+import { connectDatabase } from '../../src/db/connect.ts'
+import { commitWithEvents, SYSTEM_CHANGE, type Change } from '../../src/events/outbox.ts'
 
 export interface WebhookThroughput {
   events: number

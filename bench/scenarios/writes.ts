@@ -1,4 +1,4 @@
-import type { LoadOptions } from '../lib/load.js'
+import type { LoadOptions } from '../lib/load.ts'
 
 /**
  * PATCH /v1/users/{id} renaming users, as an admin, going round the given users in turn:

@@ -9,9 +9,9 @@ import { eq, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import Fastify from 'fastify'
 import postgres from 'postgres'
-import { User, UserIdParams } from '../../schemas/user.js'
-import { users } from '../../src/db/schema.js'
-import { publicColumns } from '../../src/users/users.js'
+import { User, UserIdParams } from '../../schemas/user.ts'
+import { users } from '../../src/db/schema.ts'
+import { publicColumns } from '../../src/users/users.ts'
 
 const client = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_MAX ?? 10), onnotice: () => {} })
 const userById = drizzle({ client }).select(publicColumns).from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_by_id')

@@ -11,8 +11,8 @@ import { destination } from 'pino'
 const named = (process.env.BENCH_WITHOUT ?? '').split(',').filter((name) => name !== '')
 if (named.length > 0) register('./without-hooks.mjs', { parentURL: import.meta.url, data: named })
 // Imported after the hooks are in place, so that they apply to the whole service.
-const { buildApp } = await import('../../src/app.js')
-const { loadConfig } = await import('../../src/config.js')
+const { buildApp } = await import('../../src/app.ts')
+const { loadConfig } = await import('../../src/config.ts')
 
 const config = loadConfig()
 const logDestination = destination({ dest: 1, sync: false })

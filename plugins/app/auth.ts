@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Principal } from '../../src/access/actor.js'
-import { accessTokens, type AccessClaims } from '../../src/identity/access-tokens.js'
-import { invalidTokenProblem, missingCredentialsProblem } from '../../src/http/problem-error.js'
-import { principalCache, type SessionAccess } from '../../src/access/principal-cache.js'
-import type { Role } from '../../src/users/roles.js'
-import type { PublicJwk, SigningKeySet } from '../../src/identity/signing-keys.js'
-import type { AccessChanges } from '../../src/common/domain.js'
-import type { AccessChangeListener } from '../../src/users/users.js'
+import type { Principal } from '../../src/access/actor.ts'
+import { accessTokens, type AccessClaims } from '../../src/identity/access-tokens.ts'
+import { invalidTokenProblem, missingCredentialsProblem } from '../../src/http/problem-error.ts'
+import { principalCache, type SessionAccess } from '../../src/access/principal-cache.ts'
+import type { Role } from '../../src/users/roles.ts'
+import type { PublicJwk, SigningKeySet } from '../../src/identity/signing-keys.ts'
+import type { AccessChanges } from '../../src/common/domain.ts'
+import type { AccessChangeListener } from '../../src/users/users.ts'
 
 type Guard = (request: FastifyRequest) => Promise<void>
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { ensureAdmin } from '../../src/users/users.js'
+import { ensureAdmin } from '../../src/users/users.ts'
 
 export interface BootstrapAdminOptions {
   admin: { email: string, password: string } | undefined

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { connectDatabase, type Database, type DatabaseConnection, type DatabaseSettings } from '../../src/db/connect.js'
+import { connectDatabase, type Database, type DatabaseConnection, type DatabaseSettings } from '../../src/db/connect.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

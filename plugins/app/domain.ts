@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Domain } from '../../src/common/domain.js'
+import type { Domain } from '../../src/common/domain.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,7 +2,7 @@ import { Server, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { ProblemError } from '../../src/http/problem-error.js'
+import { ProblemError } from '../../src/http/problem-error.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { deleteSpentAccountTokens } from '../../src/account/recovery.js'
-import type { Database } from '../../src/db/connect.js'
-import { startLoop, type Loop } from '../../src/events/delivery/loop.js'
-import { deleteEventsBefore } from '../../src/events/outbox.js'
-import { forgetStaleLoginFailures } from '../../src/identity/login-throttle.js'
+import { deleteSpentAccountTokens } from '../../src/account/recovery.ts'
+import type { Database } from '../../src/db/connect.ts'
+import { startLoop, type Loop } from '../../src/events/delivery/loop.ts'
+import { deleteEventsBefore } from '../../src/events/outbox.ts'
+import { forgetStaleLoginFailures } from '../../src/identity/login-throttle.ts'
 
 export interface HousekeepingOptions {
   eventsRetentionDays: number

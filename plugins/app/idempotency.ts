@@ -2,9 +2,9 @@ import { createHmac } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import canonicalJson from 'safe-stable-stringify'
-import { claimKey, completeKey, deleteExpiredKeys, releaseKey, type KeyIdentity } from '../../src/idempotency/keys.js'
-import { ProblemError } from '../../src/http/problem-error.js'
-import { clientAddress } from '../../src/http/client-address.js'
+import { claimKey, completeKey, deleteExpiredKeys, releaseKey, type KeyIdentity } from '../../src/idempotency/keys.ts'
+import { ProblemError } from '../../src/http/problem-error.ts'
+import { clientAddress } from '../../src/http/client-address.ts'
 
 export interface IdempotencyOptions {
   /**

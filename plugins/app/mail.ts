@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Loop } from '../../src/events/delivery/loop.js'
-import { startDeliveryWorker, type RetryPolicy } from '../../src/events/delivery/worker.js'
-import { MailUnavailableError } from '../../src/common/errors.js'
-import { createMailSender, type MailMessage, type MailTransport } from '../../src/events/mail/sender.js'
+import type { Loop } from '../../src/events/delivery/loop.ts'
+import { startDeliveryWorker, type RetryPolicy } from '../../src/events/delivery/worker.ts'
+import { MailUnavailableError } from '../../src/common/errors.ts'
+import { createMailSender, type MailMessage, type MailTransport } from '../../src/events/mail/sender.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { startLoop, type Loop } from '../../src/events/delivery/loop.js'
-import { startDeliveryWorker, type RetryPolicy } from '../../src/events/delivery/worker.js'
-import { EVENTS_RECORDED_CHANNEL } from '../../src/events/outbox.js'
-import { ensureWebhookCursor, fanOutEvents } from '../../src/events/webhooks/fan-out.js'
-import { webhookSender } from '../../src/events/webhooks/sender.js'
+import { startLoop, type Loop } from '../../src/events/delivery/loop.ts'
+import { startDeliveryWorker, type RetryPolicy } from '../../src/events/delivery/worker.ts'
+import { EVENTS_RECORDED_CHANNEL } from '../../src/events/outbox.ts'
+import { ensureWebhookCursor, fanOutEvents } from '../../src/events/webhooks/fan-out.ts'
+import { webhookSender } from '../../src/events/webhooks/sender.ts'
 
 export interface WebhooksPluginOptions {
   /** Undefined: no webhooks (the feed still records every event). */

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ProblemError } from '../../src/http/problem-error.js'
+import { ProblemError } from '../../src/http/problem-error.ts'
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i
 

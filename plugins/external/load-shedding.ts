@@ -1,8 +1,8 @@
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Config } from '../../src/config.js'
-import { ProblemError } from '../../src/http/problem-error.js'
+import type { Config } from '../../src/config.ts'
+import { ProblemError } from '../../src/http/problem-error.ts'
 
 export interface LoadSheddingOptions {
   limits: Config['pressure']

@@ -2,8 +2,8 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import metricsModule from 'fastify-metrics'
-import { deliveryBacklog, DELIVERY_CHANNELS } from '../../src/events/delivery/queue.js'
-import { missingCredentialsProblem } from '../../src/http/problem-error.js'
+import { deliveryBacklog, DELIVERY_CHANNELS } from '../../src/events/delivery/queue.ts'
+import { missingCredentialsProblem } from '../../src/http/problem-error.ts'
 
 // A CommonJS module whose plugin is its `default` export.
 const fastifyMetrics = metricsModule.default

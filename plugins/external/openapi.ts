@@ -2,9 +2,9 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { requestIdHeader, withResponseHeaders } from '../../schemas/headers.js'
-import { securitySchemes } from '../../schemas/security.js'
-import { packageInfo } from '../../src/runtime/project-root.js'
+import { requestIdHeader, withResponseHeaders } from '../../schemas/headers.ts'
+import { securitySchemes } from '../../schemas/security.ts'
+import { packageInfo } from '../../src/runtime/project-root.ts'
 
 type Responses = Record<string, { headers?: Record<string, unknown> }>
 type Document = { paths?: Record<string, Record<string, { responses?: Responses }>>, components?: { headers?: Record<string, unknown> } }

@@ -1,10 +1,10 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { withResponseHeaders } from '../../schemas/headers.js'
-import { rateLimitedResponse, rateLimitHeaders } from '../../schemas/rate-limit.js'
-import { ProblemError } from '../../src/http/problem-error.js'
-import { clientAddress } from '../../src/http/client-address.js'
+import { withResponseHeaders } from '../../schemas/headers.ts'
+import { rateLimitedResponse, rateLimitHeaders } from '../../schemas/rate-limit.ts'
+import { ProblemError } from '../../src/http/problem-error.ts'
+import { clientAddress } from '../../src/http/client-address.ts'
 
 export interface RateLimitPolicy {
   /** Names the bucket in the RateLimit headers; routes naming the same policy share one bucket. */

@@ -8,8 +8,8 @@ import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { QueryObserver } from '../../src/db/observe.js'
-import { packageInfo } from '../../src/runtime/project-root.js'
+import type { QueryObserver } from '../../src/db/observe.ts'
+import { packageInfo } from '../../src/runtime/project-root.ts'
 
 export interface TelemetryPluginOptions {
   /** OTEL_EXPORTER_OTLP_ENDPOINT: the collector's base URL; spans go to `<endpoint>/v1/traces`. */

@@ -12,8 +12,15 @@ export type * from './generated/types.gen.js'
 export class ProblemError extends Error {
   override name = 'ProblemError'
 
-  constructor (readonly status: number, readonly problem: Problem | ValidationProblem, readonly response: Response) {
+  readonly status: number
+  readonly problem: Problem | ValidationProblem
+  readonly response: Response
+
+  constructor (status: number, problem: Problem | ValidationProblem, response: Response) {
     super(`${problem.status} ${problem.title}: ${problem.detail}`)
+    this.status = status
+    this.problem = problem
+    this.response = response
   }
 
   /** The stable problem type, e.g. `/problems/email-taken`. */

@@ -1,5 +1,5 @@
-import type { ChangeContext } from '../events/outbox.js'
-import type { Role } from '../users/roles.js'
+import type { ChangeContext } from '../events/outbox.ts'
+import type { Role } from '../users/roles.ts'
 
 /**
  * Who asks the domain to do something, and in which request. Every operation that

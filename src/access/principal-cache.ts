@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { Role } from '../users/roles.js'
+import type { Role } from '../users/roles.ts'
 
 export interface PrincipalCacheOptions {
   /** How long an answer read from the database is trusted without news of a change. */

@@ -1,6 +1,6 @@
-import { NotAllowedError } from '../common/errors.js'
-import type { Role, Status } from '../users/roles.js'
-import type { Actor } from './actor.js'
+import { NotAllowedError } from '../common/errors.ts'
+import type { Role, Status } from '../users/roles.ts'
+import type { Actor } from './actor.ts'
 
 /** The rules of who may do what to users, in one place; the domain's operations apply them. */
 export function isAdmin (actor: Actor): boolean {

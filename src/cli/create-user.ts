@@ -4,12 +4,12 @@
  * first line otherwise (so it never shows up in the process list or shell history).
  */
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../config.js'
-import { connectDatabase } from '../db/connect.js'
-import { DomainError } from '../common/errors.js'
-import { SYSTEM } from '../access/actor.js'
-import { NOTHING_REMEMBERED } from '../common/domain.js'
-import { createUser } from '../users/users.js'
+import { loadConfig } from '../config.ts'
+import { connectDatabase } from '../db/connect.ts'
+import { DomainError } from '../common/errors.ts'
+import { SYSTEM } from '../access/actor.ts'
+import { NOTHING_REMEMBERED } from '../common/domain.ts'
+import { createUser } from '../users/users.ts'
 
 async function readPiped (): Promise<string> {
   let input = ''

@@ -9,7 +9,7 @@
  * arguments: those show up in the process list and the shell history.
  */
 import { parseArgs } from 'node:util'
-import { ALGORITHMS, parseSigningKeys, prependNewKey, SigningKeyError, type SigningAlgorithm } from '../identity/signing-keys.js'
+import { ALGORITHMS, parseSigningKeys, prependNewKey, SigningKeyError, type SigningAlgorithm } from '../identity/signing-keys.ts'
 
 function fail (message: string): never {
   process.stderr.write(`keys:generate: ${message}\n`)

@@ -1,5 +1,5 @@
-import { loadConfig } from '../config.js'
-import { connectDatabase } from '../db/connect.js'
+import { loadConfig } from '../config.ts'
+import { connectDatabase } from '../db/connect.ts'
 
 // Applies the committed migrations and exits: for a deploy step that runs before the replicas start.
 const connection = await connectDatabase(loadConfig().database)

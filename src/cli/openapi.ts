@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { buildApp } from '../app.js'
-import { loadConfig } from '../config.js'
-import { projectRoot } from '../runtime/project-root.js'
+import { buildApp } from '../app.ts'
+import { loadConfig } from '../config.ts'
+import { projectRoot } from '../runtime/project-root.ts'
 
 // Writes openapi.json at the repository root from the route schemas.
 const app = buildApp(loadConfig({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn' }))

@@ -1,4 +1,4 @@
-import type { Database } from '../db/connect.js'
+import type { Database } from '../db/connect.ts'
 
 /**
  * What this replica remembers of who may do what (the principal cache), told of a change

@@ -15,8 +15,10 @@ export class EmailTakenError extends DomainError {
 
 export class UserNotFoundError extends DomainError {
   override name = 'UserNotFoundError'
-  constructor (readonly userId: string) {
+  readonly userId: string
+  constructor (userId: string) {
     super(`No user with id ${userId}.`)
+    this.userId = userId
   }
 }
 
@@ -51,8 +53,10 @@ export class InvalidRefreshTokenError extends DomainError {
 
 export class SessionNotFoundError extends DomainError {
   override name = 'SessionNotFoundError'
-  constructor (readonly sessionId: string) {
+  readonly sessionId: string
+  constructor (sessionId: string) {
     super(`No live session with id ${sessionId}.`)
+    this.sessionId = sessionId
   }
 }
 
@@ -80,8 +84,10 @@ export class WeakPasswordError extends DomainError {
 /** Too many consecutive failed logins for this email: no attempt counts until the delay ends. */
 export class LoginDelayedError extends DomainError {
   override name = 'LoginDelayedError'
-  constructor (readonly retryAfterSeconds: number) {
+  readonly retryAfterSeconds: number
+  constructor (retryAfterSeconds: number) {
     super(`Too many failed logins for this email; try again in ${retryAfterSeconds} s.`)
+    this.retryAfterSeconds = retryAfterSeconds
   }
 }
 

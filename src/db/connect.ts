@@ -2,12 +2,12 @@ import { mkdir } from 'node:fs/promises'
 import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type { TransactionSql } from 'postgres'
-import { migrationsFolder } from '../runtime/project-root.js'
-import { deadlines, transactionWithDeadline } from './deadline.js'
-import { observePromise, queryObservers, type QueryObservers } from './observe.js'
-import { preparingStatements } from './prepared-statements.js'
-import * as schema from './schema.js'
-import { superviseQuery } from './supervised-query.js'
+import { migrationsFolder } from '../runtime/project-root.ts'
+import { deadlines, transactionWithDeadline } from './deadline.ts'
+import { observePromise, queryObservers, type QueryObservers } from './observe.ts'
+import { preparingStatements } from './prepared-statements.ts'
+import * as schema from './schema.ts'
+import { superviseQuery } from './supervised-query.ts'
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
 

@@ -1,4 +1,4 @@
-import type { Database } from './connect.js'
+import type { Database } from './connect.ts'
 
 /**
  * A statement built once per database handle (sent as a named prepared statement):

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
-import { ROLES, STATUSES } from '../users/roles.js'
+import { ROLES, STATUSES } from '../users/roles.ts'
 
 export const userRole = pgEnum('user_role', ROLES)
 export const userStatus = pgEnum('user_status', STATUSES)

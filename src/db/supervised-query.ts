@@ -1,5 +1,5 @@
-import { QueryDeadlineError, type Deadlines } from './deadline.js'
-import type { QueryObservers } from './observe.js'
+import { QueryDeadlineError, type Deadlines } from './deadline.ts'
+import type { QueryObservers } from './observe.ts'
 
 type Settle = ((value: unknown) => unknown) | null | undefined
 type Then = (this: unknown, onFulfilled?: Settle, onRejected?: Settle) => PromiseLike<unknown>

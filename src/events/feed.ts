@@ -1,7 +1,7 @@
-import type { Actor } from '../access/actor.js'
-import { assertAdmin } from '../access/rules.js'
-import type { Domain } from '../common/domain.js'
-import { newestPosition, readEvents, type EventQuery, type StoredEvent } from './outbox.js'
+import type { Actor } from '../access/actor.ts'
+import { assertAdmin } from '../access/rules.ts'
+import type { Domain } from '../common/domain.ts'
+import { newestPosition, readEvents, type EventQuery, type StoredEvent } from './outbox.ts'
 
 export interface FeedQuery extends Omit<EventQuery, 'after'> {
   /** Where to read on from, given the newest position (a cursor beyond it was never issued); the start when undefined. */

@@ -1,8 +1,8 @@
 import { and, asc, eq, gt, inArray, lt, max, sql } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
-import type { Database } from '../db/connect.js'
-import { events } from '../db/schema.js'
-import type { EventType } from './types.js'
+import type { Database } from '../db/connect.ts'
+import { events } from '../db/schema.ts'
+import type { EventType } from './types.ts'
 
 /** Who made a change and in which request; an anonymous caller acts for the subject. */
 export interface ChangeContext {

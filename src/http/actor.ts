@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { userActor, type Actor } from '../access/actor.js'
+import { userActor, type Actor } from '../access/actor.ts'
 
 /** Who the request acts as: the person of its access token (once authenticated), else anonymous. */
 export function actorOf (request: FastifyRequest): Actor {

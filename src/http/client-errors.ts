@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { pathOf, problemDocument, ProblemError, type ProblemKind } from './problem-error.js'
+import { pathOf, problemDocument, ProblemError, type ProblemKind } from './problem-error.ts'
 
 // Node's parser and timers reject some requests before Fastify ever sees them.
 const KIND_BY_CODE: Record<string, ProblemKind> = {

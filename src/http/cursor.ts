@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import canonicalJson from 'safe-stable-stringify'
-import { ProblemError } from './problem-error.js'
+import { ProblemError } from './problem-error.ts'
 
 /** What a cursor is valid with: a position in one order of one set of users means nothing in another. */
 export interface CursorScope {

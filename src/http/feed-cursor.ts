@@ -1,4 +1,4 @@
-import { ProblemError } from './problem-error.js'
+import { ProblemError } from './problem-error.ts'
 
 // Opaque to consumers, so what a position is can change; the prefix versions the format.
 const PREFIX = 'e1:'

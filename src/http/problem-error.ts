@@ -47,14 +47,16 @@ export interface FieldError {
 export class ProblemError extends Error {
   override name = 'ProblemError'
   readonly status: number
+  readonly kind: ProblemKind
+  readonly detail: string
+  /** `members`: extension members of this kind of problem (RFC 9457 §3.2). */
+  readonly extras: { errors?: FieldError[], headers?: Record<string, string>, members?: Record<string, unknown> }
 
-  constructor (
-    readonly kind: ProblemKind,
-    readonly detail: string,
-    /** `members`: extension members of this kind of problem (RFC 9457 §3.2). */
-    readonly extras: { errors?: FieldError[], headers?: Record<string, string>, members?: Record<string, unknown> } = {}
-  ) {
+  constructor (kind: ProblemKind, detail: string, extras: ProblemError['extras'] = {}) {
     super(detail)
+    this.kind = kind
+    this.detail = detail
+    this.extras = extras
     this.status = PROBLEM_KINDS[kind].status
   }
 }

@@ -1,6 +1,6 @@
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm'
-import type { Database } from '../db/connect.js'
-import { idempotencyKeys } from '../db/schema.js'
+import type { Database } from '../db/connect.ts'
+import { idempotencyKeys } from '../db/schema.ts'
 
 export interface KeyIdentity {
   scope: string

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose'
 import { LRUCache } from 'lru-cache'
-import type { Role } from '../users/roles.js'
-import { ALGORITHMS, type SigningKeySet } from './signing-keys.js'
+import type { Role } from '../users/roles.ts'
+import { ALGORITHMS, type SigningKeySet } from './signing-keys.ts'
 
 /** RFC 9068: the `typ` of an access token, so an ID token or another JWT cannot pass for one. */
 const ACCESS_TOKEN_TYPE = 'at+jwt'

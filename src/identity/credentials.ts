@@ -1,9 +1,9 @@
-import type { Principal } from '../access/actor.js'
-import type { Database } from '../db/connect.js'
-import { AccountDisabledError } from '../common/errors.js'
-import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.js'
-import { hashPassword, verifyPassword } from './passwords.js'
-import { findCredentials } from '../users/users.js'
+import type { Principal } from '../access/actor.ts'
+import type { Database } from '../db/connect.ts'
+import { AccountDisabledError } from '../common/errors.ts'
+import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.ts'
+import { hashPassword, verifyPassword } from './passwords.ts'
+import { findCredentials } from '../users/users.ts'
 
 let dummyHash: Promise<string> | undefined
 

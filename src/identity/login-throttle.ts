@@ -1,7 +1,7 @@
 import { eq, inArray, lt, sql, type SQL } from 'drizzle-orm'
-import type { Database } from '../db/connect.js'
-import { loginFailures } from '../db/schema.js'
-import { LoginDelayedError } from '../common/errors.js'
+import type { Database } from '../db/connect.ts'
+import { loginFailures } from '../db/schema.ts'
+import { LoginDelayedError } from '../common/errors.ts'
 
 const FIRST_DELAY_SECONDS = 1
 const LONGEST_DELAY_SECONDS = 15 * 60

@@ -1,5 +1,5 @@
 import { dictionary } from '@zxcvbn-ts/language-common'
-import { WeakPasswordError } from '../common/errors.js'
+import { WeakPasswordError } from '../common/errors.ts'
 
 // NIST SP 800-63B §3.1.1.2: refuse passwords that are commonly used or known to be breached.
 // zxcvbn-ts keeps this list (about 50,000 entries, lower case) from real password dumps.

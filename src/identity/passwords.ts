@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os'
 import { hash, verify, type Algorithm } from '@node-rs/argon2'
 import pLimit from 'p-limit'
-import { CapacityExceededError } from '../common/errors.js'
-import { assertAcceptablePassword } from './password-policy.js'
+import { CapacityExceededError } from '../common/errors.ts'
+import { assertAcceptablePassword } from './password-policy.ts'
 
 // The library's Algorithm is a const enum, which isolated modules cannot read at run time.
 const ARGON2ID_ALGORITHM: Algorithm.Argon2id = 2

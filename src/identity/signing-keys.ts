@@ -2,7 +2,7 @@ import { hkdfSync, randomUUID } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
-import { ConfigError, type JwtSettings } from '../config.js'
+import { ConfigError, type JwtSettings } from '../config.ts'
 
 /** The signing algorithms this service accepts, by key type: Ed25519 (the default) and P-256. */
 export const ALGORITHMS = ['EdDSA', 'ES256'] as const

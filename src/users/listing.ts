@@ -1,13 +1,13 @@
 import { and, asc, count, desc, eq, ilike, or, sql, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
-import type { Actor } from '../access/actor.js'
-import { assertAdmin } from '../access/rules.js'
-import type { Database } from '../db/connect.js'
-import type { Domain } from '../common/domain.js'
-import { preparedPerDatabase } from '../db/per-database.js'
-import { users } from '../db/schema.js'
-import type { Role, Status } from './roles.js'
-import { hasEmail, normalizeEmail, publicColumns, type UserRecord } from './users.js'
+import type { Actor } from '../access/actor.ts'
+import { assertAdmin } from '../access/rules.ts'
+import type { Database } from '../db/connect.ts'
+import type { Domain } from '../common/domain.ts'
+import { preparedPerDatabase } from '../db/per-database.ts'
+import { users } from '../db/schema.ts'
+import type { Role, Status } from './roles.ts'
+import { hasEmail, normalizeEmail, publicColumns, type UserRecord } from './users.ts'
 
 /** A column the listing sorts by, with id as the tie-breaker; migration 0005 indexes each (column, id), 0009 the search by q. */
 interface SortKey {

@@ -4,16 +4,16 @@
  * and the operation, not its caller, tells the principal cache what changed.
  */
 import t from 'tap'
-import { SYSTEM, userActor, type Actor } from '../../src/access/actor.js'
-import { connectDatabase } from '../../src/db/connect.js'
-import { readFeed } from '../../src/events/feed.js'
-import { listSessions, revokeSession, revokeUserSession, revokeUserSessions, startSession } from '../../src/identity/sessions.js'
-import { NotAllowedError } from '../../src/common/errors.js'
-import type { AccessChanges, Domain } from '../../src/common/domain.js'
-import { listUsers } from '../../src/users/listing.js'
-import { createUser, deleteUser, ensureAdmin, getCurrentUser, getUser, updateUser, type UserRecord } from '../../src/users/users.js'
-import { newUser } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { SYSTEM, userActor, type Actor } from '../../src/access/actor.ts'
+import { connectDatabase } from '../../src/db/connect.ts'
+import { readFeed } from '../../src/events/feed.ts'
+import { listSessions, revokeSession, revokeUserSession, revokeUserSessions, startSession } from '../../src/identity/sessions.ts'
+import { NotAllowedError } from '../../src/common/errors.ts'
+import type { AccessChanges, Domain } from '../../src/common/domain.ts'
+import { listUsers } from '../../src/users/listing.ts'
+import { createUser, deleteUser, ensureAdmin, getCurrentUser, getUser, updateUser, type UserRecord } from '../../src/users/users.ts'
+import { newUser } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 /** An AccessChanges port that writes down what it was told. */
 function recordingPort (): AccessChanges & { users: string[], sessions: string[] } {

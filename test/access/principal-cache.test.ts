@@ -1,5 +1,5 @@
 import t from 'tap'
-import { principalCache, type SessionAccess } from '../../src/access/principal-cache.js'
+import { principalCache, type SessionAccess } from '../../src/access/principal-cache.ts'
 
 function cacheWithClock (options: { ttlMs?: number, maxEntries?: number } = {}) {
   // lru-cache reads a start time of 0 as "no TTL", so the injected clock starts elsewhere.

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm'
 import t, { type Test } from 'tap'
-import { buildTestApp, type Api, type TestApp } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
-import { until } from '../helpers/wait.js'
-import { startSmtpServer, tokenIn, type ReceivedMail, type SmtpServer } from '../services/smtp.js'
+import { buildTestApp, type Api, type TestApp } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
+import { until } from '../helpers/wait.ts'
+import { startSmtpServer, tokenIn, type ReceivedMail, type SmtpServer } from '../services/smtp.ts'
 
 const smtp = await startSmtpServer()
 t.teardown(() => smtp.stop())

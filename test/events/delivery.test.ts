@@ -1,11 +1,11 @@
 import { isNotNull } from 'drizzle-orm'
 import t, { type Test } from 'tap'
-import { connectDatabase, type DatabaseConnection } from '../../src/db/connect.js'
-import { deliveries } from '../../src/db/schema.js'
-import { deliveryBacklog, enqueueDeliveries, type ClaimedDelivery } from '../../src/events/delivery/queue.js'
-import { retryDelayMs, startDeliveryWorker, type WorkerOptions } from '../../src/events/delivery/worker.js'
-import { forEachDatabase } from '../helpers/databases.js'
-import { until } from '../helpers/wait.js'
+import { connectDatabase, type DatabaseConnection } from '../../src/db/connect.ts'
+import { deliveries } from '../../src/db/schema.ts'
+import { deliveryBacklog, enqueueDeliveries, type ClaimedDelivery } from '../../src/events/delivery/queue.ts'
+import { retryDelayMs, startDeliveryWorker, type WorkerOptions } from '../../src/events/delivery/worker.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
+import { until } from '../helpers/wait.ts'
 
 const DEADLINE_MS = 20_000
 const quiet = { warn () {} }

@@ -1,12 +1,12 @@
 import { eq, sql } from 'drizzle-orm'
 import t from 'tap'
-import { connectDatabase } from '../../src/db/connect.js'
-import { events, users } from '../../src/db/schema.js'
-import { commitWithEvents, SYSTEM_CHANGE } from '../../src/events/outbox.js'
-import { buildTestApp, type Api, type TestApp } from '../helpers/app.js'
-import { forEachDatabase, testDatabases } from '../helpers/databases.js'
-import { startSmtpServer, tokenIn } from '../services/smtp.js'
-import { until } from '../helpers/wait.js'
+import { connectDatabase } from '../../src/db/connect.ts'
+import { events, users } from '../../src/db/schema.ts'
+import { commitWithEvents, SYSTEM_CHANGE } from '../../src/events/outbox.ts'
+import { buildTestApp, type Api, type TestApp } from '../helpers/app.ts'
+import { forEachDatabase, testDatabases } from '../helpers/databases.ts'
+import { startSmtpServer, tokenIn } from '../services/smtp.ts'
+import { until } from '../helpers/wait.ts'
 
 interface FeedEvent { id: string, type: string, subject: string, actor: string, requestid?: string, data: Record<string, any> }
 

@@ -2,10 +2,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { buildTestApp } from '../helpers/app.js'
-import { memoryDatabase, forEachDatabase } from '../helpers/databases.js'
-import { until } from '../helpers/wait.js'
-import { startSmtpServer, tokenIn } from '../services/smtp.js'
+import { buildTestApp } from '../helpers/app.ts'
+import { memoryDatabase, forEachDatabase } from '../helpers/databases.ts'
+import { until } from '../helpers/wait.ts'
+import { startSmtpServer, tokenIn } from '../services/smtp.ts'
 
 const DEADLINE_MS = 30_000
 // Retries come within a second here, so a recovered server is seen quickly.

@@ -1,10 +1,10 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
 import t from 'tap'
-import { buildTestApp, type TestApp } from '../helpers/app.js'
-import { forEachDatabase, testDatabases } from '../helpers/databases.js'
-import { until } from '../helpers/wait.js'
-import { startWebhookReceiver, type ReceivedWebhook } from '../services/webhook-receiver.js'
+import { buildTestApp, type TestApp } from '../helpers/app.ts'
+import { forEachDatabase, testDatabases } from '../helpers/databases.ts'
+import { until } from '../helpers/wait.ts'
+import { startWebhookReceiver, type ReceivedWebhook } from '../services/webhook-receiver.ts'
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`
 const DEADLINE_MS = 60_000

@@ -3,14 +3,14 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import type { Test } from 'tap'
-import { buildApp, type BuildOptions } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
-import { prependNewKey } from '../../src/identity/signing-keys.js'
-import { startSession } from '../../src/identity/sessions.js'
-import { SYSTEM } from '../../src/access/actor.js'
-import type { Role } from '../../src/users/roles.js'
-import type { DatabaseSettings } from '../../src/db/connect.js'
-import { SpecValidator } from './spec-validator.js'
+import { buildApp, type BuildOptions } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import { prependNewKey } from '../../src/identity/signing-keys.ts'
+import { startSession } from '../../src/identity/sessions.ts'
+import { SYSTEM } from '../../src/access/actor.ts'
+import type { Role } from '../../src/users/roles.ts'
+import type { DatabaseSettings } from '../../src/db/connect.ts'
+import { SpecValidator } from './spec-validator.ts'
 
 /** Log lines the app wrote, parsed. */
 export class LogCapture extends Writable {
@@ -51,13 +51,18 @@ function validatorFor (app: FastifyInstance): SpecValidator {
 
 /** `app.inject`, with every response checked against the app's OpenAPI document. */
 export class Api {
-  constructor (
-    private readonly t: Test,
-    readonly app: FastifyInstance,
-    private readonly defaultHeaders: Record<string, string> = {},
-    /** When set, requests go over real HTTP to this listening server instead of `inject`. */
-    private readonly baseUrl?: string
-  ) {}
+  private readonly t: Test
+  readonly app: FastifyInstance
+  private readonly defaultHeaders: Record<string, string>
+  /** When set, requests go over real HTTP to this listening server instead of `inject`. */
+  private readonly baseUrl: string | undefined
+
+  constructor (t: Test, app: FastifyInstance, defaultHeaders: Record<string, string> = {}, baseUrl?: string) {
+    this.t = t
+    this.app = app
+    this.defaultHeaders = defaultHeaders
+    this.baseUrl = baseUrl
+  }
 
   /** The same client, sending this bearer token. */
   withToken (token: string): Api {

@@ -2,13 +2,14 @@ import { spawn } from 'node:child_process'
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PGLITE_TEMPLATE_VARIABLE } from './databases.js'
+import { PGLITE_TEMPLATE_VARIABLE } from './databases.ts'
 
 /**
  * Node arguments that run one of our TypeScript entry points in a child process
- * with the loader tap runs this test file with. Coverage from children is merged
- * with the tests' coverage by file: a second transpiler (tsx) would give the same
- * file other offsets, and the merge then drops or garbles that file's coverage.
+ * as tap runs this test file: with Node's own type stripping, which keeps every
+ * offset of the source. Coverage from children is merged with the tests' coverage
+ * by file: a transpiler (tsx) would give the same file other offsets, and the merge
+ * then drops or garbles that file's coverage.
  */
 export function typescriptEntry (entry: string, ...args: string[]): string[] {
   return [...process.execArgv, entry, ...args]

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import type { Test } from 'tap'
-import type { DatabaseSettings } from '../../src/db/connect.js'
+import type { DatabaseSettings } from '../../src/db/connect.ts'
 
 export interface TestDatabase {
   name: 'pglite' | 'postgres'

@@ -29,8 +29,10 @@ export class SpecValidator {
   private readonly ajv = new Ajv({ strict: false, allErrors: true })
   private readonly compiled = new Map<string, ValidateFunction>()
   private readonly paths: Array<{ template: string, pattern: RegExp }>
+  private readonly spec: OpenApiDocument
 
-  constructor (private readonly spec: OpenApiDocument) {
+  constructor (spec: OpenApiDocument) {
+    this.spec = spec
     addFormats(this.ajv)
     this.ajv.addSchema({ ...spec, $id: 'openapi' })
     this.paths = Object.keys(spec.paths).map((template) => ({

@@ -1,9 +1,9 @@
 import { connect } from 'node:net'
 import { sql } from 'drizzle-orm'
 import t from 'tap'
-import { idempotencyKeys } from '../../src/db/schema.js'
-import { buildTestApp, newUser } from '../helpers/app.js'
-import { forEachDatabase, testDatabases } from '../helpers/databases.js'
+import { idempotencyKeys } from '../../src/db/schema.ts'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { forEachDatabase, testDatabases } from '../helpers/databases.ts'
 
 const pglite = testDatabases.find((database) => database.name === 'pglite')!
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { buildTestApp, tokenFor } from '../helpers/app.js'
-import { type Components, hostileText, invalidValue, type Schema, validValue } from '../helpers/arbitraries.js'
-import { testDatabases } from '../helpers/databases.js'
-import { SpecValidator } from '../helpers/spec-validator.js'
+import { buildTestApp, tokenFor } from '../helpers/app.ts'
+import { type Components, hostileText, invalidValue, type Schema, validValue } from '../helpers/arbitraries.ts'
+import { testDatabases } from '../helpers/databases.ts'
+import { SpecValidator } from '../helpers/spec-validator.ts'
 
 /**
  * Property-based requests generated from the OpenAPI document: valid and invalid bodies,

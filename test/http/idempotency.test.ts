@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm'
 import t from 'tap'
-import { deleteExpiredKeys } from '../../src/idempotency/keys.js'
-import { buildTestApp, newUser } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { deleteExpiredKeys } from '../../src/idempotency/keys.ts'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 forEachDatabase(t, async (t, database) => {
   const { app, api, admin, signUp } = await buildTestApp(t, await database.create(t))

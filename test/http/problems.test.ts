@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import t from 'tap'
-import { buildTestApp, newUser } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 const PROBLEM_MEMBERS = ['detail', 'instance', 'request_id', 'status', 'title', 'type']
 

@@ -2,12 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import type { Test } from 'tap'
 import { Redis } from 'ioredis'
-import rateLimit from '../../plugins/external/rate-limit.js'
-import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
-import { type Api, type ApiResponse, buildTestApp, LogCapture, newUser, TEST_SIGNING_KEYS, tokenFor } from '../helpers/app.js'
-import { startRedis } from '../services/redis.js'
-import { memoryDatabase } from '../helpers/databases.js'
+import rateLimit from '../../plugins/external/rate-limit.ts'
+import { buildApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import { type Api, type ApiResponse, buildTestApp, LogCapture, newUser, TEST_SIGNING_KEYS, tokenFor } from '../helpers/app.ts'
+import { startRedis } from '../services/redis.ts'
+import { memoryDatabase } from '../helpers/databases.ts'
 
 const memory = await memoryDatabase()
 const sharedRedisUrl = process.env.TEST_REDIS_URL

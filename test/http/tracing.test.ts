@@ -1,7 +1,7 @@
 import t from 'tap'
-import { parseTraceparent } from '../../plugins/app/tracing.js'
-import { buildTestApp, newUser } from '../helpers/app.js'
-import { testDatabases } from '../helpers/databases.js'
+import { parseTraceparent } from '../../plugins/app/tracing.ts'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { testDatabases } from '../helpers/databases.ts'
 
 const pglite = testDatabases.find((database) => database.name === 'pglite')!
 

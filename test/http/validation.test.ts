@@ -1,6 +1,6 @@
 import t from 'tap'
-import { buildTestApp, newUser } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 forEachDatabase(t, async (t, database) => {
   const { admin: api } = await buildTestApp(t, await database.create(t))

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { accessTokens } from '../../src/identity/access-tokens.js'
-import { parseSigningKeys, prependNewKey } from '../../src/identity/signing-keys.js'
+import { accessTokens } from '../../src/identity/access-tokens.ts'
+import { parseSigningKeys, prependNewKey } from '../../src/identity/signing-keys.ts'
 
 const keys = await parseSigningKeys(JSON.stringify(await prependNewKey(undefined)))
 const grant = { userId: '0196b5a0-7c1e-7d4a-9f2b-3c4d5e6f7a8b', sessionId: '0196b5a0-7c1e-7d4a-9f2b-3c4d5e6f7a8c', role: 'user' as const }

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm'
 import t from 'tap'
-import { ADMIN, buildTestApp, newUser } from '../helpers/app.js'
-import { forEachDatabase, testDatabases } from '../helpers/databases.js'
-import { until } from '../helpers/wait.js'
+import { ADMIN, buildTestApp, newUser } from '../helpers/app.ts'
+import { forEachDatabase, testDatabases } from '../helpers/databases.ts'
+import { until } from '../helpers/wait.ts'
 
 const INVALID_TOKEN = /^Bearer realm="users-service", error="invalid_token"/
 

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { buildTestApp, type TestApp } from '../helpers/app.js'
-import { forEachDatabase, testDatabases } from '../helpers/databases.js'
+import { buildTestApp, type TestApp } from '../helpers/app.ts'
+import { forEachDatabase, testDatabases } from '../helpers/databases.ts'
 
 const RIGHT = 'correct horse battery'
 const WRONG = 'not the password at all'

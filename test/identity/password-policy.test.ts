@@ -1,7 +1,7 @@
 import t from 'tap'
-import { loadConfig } from '../../src/config.js'
-import { buildTestApp, newUser } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { loadConfig } from '../../src/config.ts'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 // On the list shipped by @zxcvbn-ts/language-common, in any case; or nothing but white space.
 const GUESSABLE = ['password', 'PassWord', 'iloveyou', '12345678', 'qwertyuiop', '        ', ' \t \u00a0  \n ']

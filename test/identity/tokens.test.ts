@@ -1,10 +1,10 @@
 import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import t, { type Test } from 'tap'
-import { prependNewKey } from '../../src/identity/signing-keys.js'
-import { ADMIN, buildTestApp, newUser, TEST_SIGNING_KEYS, type Api, type TestApp } from '../helpers/app.js'
-import { memoryDatabase, forEachDatabase, testDatabases } from '../helpers/databases.js'
-import { decodePart, forgeToken } from '../helpers/tokens.js'
-import { until } from '../helpers/wait.js'
+import { prependNewKey } from '../../src/identity/signing-keys.ts'
+import { ADMIN, buildTestApp, newUser, TEST_SIGNING_KEYS, type Api, type TestApp } from '../helpers/app.ts'
+import { memoryDatabase, forEachDatabase, testDatabases } from '../helpers/databases.ts'
+import { decodePart, forgeToken } from '../helpers/tokens.ts'
+import { until } from '../helpers/wait.ts'
 
 const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43,}$/
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import t from 'tap'
-import { loggerOptions } from '../../src/observability/logger.js'
+import { loggerOptions } from '../../src/observability/logger.ts'
 
 function capture (): { lines: Array<Record<string, unknown>>, stream: Writable } {
   const lines: Array<Record<string, unknown>> = []

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { buildTestApp } from '../helpers/app.js'
-import { memoryDatabase, forEachDatabase } from '../helpers/databases.js'
+import { buildTestApp } from '../helpers/app.ts'
+import { memoryDatabase, forEachDatabase } from '../helpers/databases.ts'
 
 const memory = await memoryDatabase()
 

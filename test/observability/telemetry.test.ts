@@ -1,8 +1,8 @@
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import t, { type Test } from 'tap'
-import { buildTestApp } from '../helpers/app.js'
-import { forEachDatabase, testDatabases } from '../helpers/databases.js'
+import { buildTestApp } from '../helpers/app.ts'
+import { forEachDatabase, testDatabases } from '../helpers/databases.ts'
 
 interface ExportedSpan {
   traceId: string

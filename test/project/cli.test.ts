@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import t from 'tap'
-import { typescriptEntry } from '../helpers/child-process.js'
-import { buildTestApp } from '../helpers/app.js'
-import { testDatabases } from '../helpers/databases.js'
+import { typescriptEntry } from '../helpers/child-process.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { testDatabases } from '../helpers/databases.ts'
 
 const pglite = testDatabases.find((database) => database.name === 'pglite')!
 

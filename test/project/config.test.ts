@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import t from 'tap'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { ConfigError, loadConfig } from '../../src/config.ts'
 
 t.test('defaults follow the contract', async (t) => {
   const { jwt, ...rest } = loadConfig({})

@@ -5,9 +5,9 @@ import { delimiter, join } from 'node:path'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import { parse, parseAllDocuments } from 'yaml'
-import { EnvSchema } from '../../src/config.js'
-import { buildTestApp } from '../helpers/app.js'
-import { memoryDatabase } from '../helpers/databases.js'
+import { EnvSchema } from '../../src/config.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { memoryDatabase } from '../helpers/databases.ts'
 
 const run = promisify(execFile)
 const OVERLAYS = 'deploy/k8s/overlays'

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import t from 'tap'
-import { withoutCoverage } from '../helpers/child-process.js'
-import { connectDatabase } from '../../src/db/connect.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { withoutCoverage } from '../helpers/child-process.ts'
+import { connectDatabase } from '../../src/db/connect.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 t.test('the committed migrations match the drizzle schema', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'users-service-migrations-'))

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import t from 'tap'
-import { isModuleScope, resolveInModuleScopes } from '../../src/runtime/module-scopes.js'
+import { isModuleScope, resolveInModuleScopes } from '../../src/runtime/module-scopes.ts'
 
 // A tree of packages: every file is an empty .js file unless it is a package.json.
 const temporary = mkdtempSync(join(tmpdir(), 'module-scopes-'))

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { projectRoot } from '../../src/runtime/project-root.js'
+import { projectRoot } from '../../src/runtime/project-root.ts'
 
 const run = promisify(execFile)
 

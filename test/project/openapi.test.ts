@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
-import { buildTestApp } from '../helpers/app.js'
-import { testDatabases } from '../helpers/databases.js'
+import { buildTestApp } from '../helpers/app.ts'
+import { testDatabases } from '../helpers/databases.ts'
 
 const pglite = testDatabases.find((database) => database.name === 'pglite')!
 

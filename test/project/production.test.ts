@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { TEST_SIGNING_KEYS } from '../helpers/app.js'
+import { TEST_SIGNING_KEYS } from '../helpers/app.ts'
 
 const run = promisify(execFile)
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { createClient } from '@hey-api/openapi-ts'
 import t from 'tap'
-import sdkConfig from '../../sdk/openapi-ts.config.js'
-import { projectRoot } from '../../src/runtime/project-root.js'
+import sdkConfig from '../../sdk/openapi-ts.config.ts'
+import { projectRoot } from '../../src/runtime/project-root.ts'
 
 async function filesUnder (directory: string): Promise<Map<string, string>> {
   const entries = await readdir(directory, { recursive: true, withFileTypes: true })

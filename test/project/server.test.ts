@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { typescriptEntry } from '../helpers/child-process.js'
+import { typescriptEntry } from '../helpers/child-process.ts'
 
 interface RunningServer {
   child: ChildProcess

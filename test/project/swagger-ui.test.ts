@@ -3,9 +3,9 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import t from 'tap'
-import { projectRoot } from '../../src/runtime/project-root.js'
-import { buildTestApp } from '../helpers/app.js'
-import { testDatabases } from '../helpers/databases.js'
+import { projectRoot } from '../../src/runtime/project-root.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { testDatabases } from '../helpers/databases.ts'
 
 // Debian's chromium; .ci/run installs it. In CI a missing browser is a failure, never a skip.
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'

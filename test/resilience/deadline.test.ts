@@ -1,8 +1,8 @@
 import t from 'tap'
-import { deadlines, QueryDeadlineError, transactionWithDeadline } from '../../src/db/deadline.js'
-import { queryObservers } from '../../src/db/observe.js'
-import { superviseQuery } from '../../src/db/supervised-query.js'
-import { until } from '../helpers/wait.js'
+import { deadlines, QueryDeadlineError, transactionWithDeadline } from '../../src/db/deadline.ts'
+import { queryObservers } from '../../src/db/observe.ts'
+import { superviseQuery } from '../../src/db/supervised-query.ts'
+import { until } from '../helpers/wait.ts'
 
 // The deadlines' own timer runs on real time; their clock is injected, so a deadline passes when a test says so.
 // Their timer does not keep the process alive: the tests wait by polling, whose timers do.

@@ -1,8 +1,8 @@
 import postgres from 'postgres'
 import t from 'tap'
-import { buildTestApp, newUser } from '../helpers/app.js'
-import { startPostgres } from '../services/postgres.js'
-import { until } from '../helpers/wait.js'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { startPostgres } from '../services/postgres.ts'
+import { until } from '../helpers/wait.ts'
 
 // This test freezes its database, so it starts a PostgreSQL of its own rather than the suite's shared one.
 const unavailable = process.env.TEST_POSTGRES_URL === undefined && process.env.CI !== 'true'

@@ -1,9 +1,9 @@
 import autocannon from 'autocannon'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
-import { Api, LogCapture, TEST_SIGNING_KEYS } from '../helpers/app.js'
+import { buildApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import { Api, LogCapture, TEST_SIGNING_KEYS } from '../helpers/app.ts'
 
 const memory = { url: undefined, pgliteDataDir: 'memory://', poolMax: 1 }
 

@@ -1,9 +1,9 @@
 import t from 'tap'
-import { buildTestApp, newUser } from '../helpers/app.js'
-import { startPostgres } from '../services/postgres.js'
-import { until } from '../helpers/wait.js'
-import { startSmtpServer } from '../services/smtp.js'
-import { startWebhookReceiver } from '../services/webhook-receiver.js'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { startPostgres } from '../services/postgres.ts'
+import { until } from '../helpers/wait.ts'
+import { startSmtpServer } from '../services/smtp.ts'
+import { startWebhookReceiver } from '../services/webhook-receiver.ts'
 
 // This test stops its database, so it starts a PostgreSQL of its own rather than the suite's shared one.
 const unavailable = process.env.TEST_POSTGRES_URL === undefined && process.env.CI !== 'true'

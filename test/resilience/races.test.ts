@@ -1,6 +1,6 @@
 import t from 'tap'
-import { buildTestApp, newUser, type ApiResponse } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { buildTestApp, newUser, type ApiResponse } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 function countStatuses (statuses: number[]): Record<number, number> {
   const counts: Record<number, number> = {}

@@ -2,10 +2,10 @@ import { connect, type AddressInfo, type Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import t, { type Test } from 'tap'
-import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
-import { spawnServer, type SpawnedServer } from '../helpers/child-process.js'
-import { LogCapture, newUser, TEST_SIGNING_KEYS } from '../helpers/app.js'
+import { buildApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import { spawnServer, type SpawnedServer } from '../helpers/child-process.ts'
+import { LogCapture, newUser, TEST_SIGNING_KEYS } from '../helpers/app.ts'
 
 /**
  * Sign-ups hash a password with argon2, so each one takes a while: slow requests without a test-only route.

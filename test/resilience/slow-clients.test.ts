@@ -1,8 +1,8 @@
 import { connect, type AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { loadConfig } from '../../src/config.js'
-import { buildTestApp } from '../helpers/app.js'
-import { memoryDatabase } from '../helpers/databases.js'
+import { loadConfig } from '../../src/config.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { memoryDatabase } from '../helpers/databases.ts'
 
 /**
  * Node looks for requests past their timeouts only every `connectionsCheckingInterval`

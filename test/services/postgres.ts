@@ -3,7 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { freePort } from './ports.js'
+import { freePort } from './ports.ts'
 
 /** Where the PostgreSQL server binaries are: PG_BIN, else the newest Debian install. */
 function postgresBinDir (): string {

@@ -1,6 +1,6 @@
 import { simpleParser } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
-import { freePort } from './ports.js'
+import { freePort } from './ports.ts'
 
 export interface ReceivedMail {
   to: string

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { buildTestApp } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { buildTestApp } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 forEachDatabase(t, async (t, database) => {
   const { admin, signUp } = await buildTestApp(t, await database.create(t))

@@ -1,8 +1,8 @@
 import { and, eq } from 'drizzle-orm'
 import t from 'tap'
-import { users } from '../../src/db/schema.js'
-import { buildTestApp, type Api } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { users } from '../../src/db/schema.ts'
+import { buildTestApp, type Api } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 forEachDatabase(t, async (t, database) => {
   t.test('the last active admin cannot be demoted, disabled or deleted', async (t) => {

@@ -1,10 +1,10 @@
 import { inArray } from 'drizzle-orm'
 import t, { type Test } from 'tap'
-import { users } from '../../src/db/schema.js'
-import { encodeCursor } from '../../src/http/cursor.js'
-import type { Api, ApiResponse } from '../helpers/app.js'
-import { buildTestApp, newUser } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { users } from '../../src/db/schema.ts'
+import { encodeCursor } from '../../src/http/cursor.ts'
+import type { Api, ApiResponse } from '../helpers/app.ts'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 async function createUsers (api: Api, count: number, overrides: (index: number) => Record<string, unknown> = () => ({})): Promise<string[]> {
   const ids: string[] = []

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { buildTestApp, newUser } from '../helpers/app.js'
-import { forEachDatabase } from '../helpers/databases.js'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
 
 const USER_MEMBERS = ['created_at', 'email', 'email_verified', 'id', 'last_login_at', 'name', 'role', 'status', 'updated_at']
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/

@@ -1,6 +1,6 @@
 import { eq, inArray, sql } from 'drizzle-orm'
-import type { Database } from '../../db/connect.js'
-import { deliveries } from '../../db/schema.js'
+import type { Database } from '../../db/connect.ts'
+import { deliveries } from '../../db/schema.ts'
 
 export const DELIVERY_CHANNELS = ['mail', 'webhook'] as const
 

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit'
-import type { Database } from '../../db/connect.js'
-import { startLoop, type Loop, type LoopLog } from './loop.js'
-import { claimDeliveries, completeDeliveries, failDelivery, releaseDeliveries, type Channel, type ClaimedDelivery } from './queue.js'
+import type { Database } from '../../db/connect.ts'
+import { startLoop, type Loop, type LoopLog } from './loop.ts'
+import { claimDeliveries, completeDeliveries, failDelivery, releaseDeliveries, type Channel, type ClaimedDelivery } from './queue.ts'
 
 export interface RetryPolicy {
   /** The wait after the first failure; each further one doubles it, with jitter. */

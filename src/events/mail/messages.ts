@@ -1,4 +1,4 @@
-import type { MailMessage } from './sender.js'
+import type { MailMessage } from './sender.ts'
 
 function minutes (seconds: number): string {
   return seconds >= 3600 ? `${seconds / 3600} hours` : `${seconds / 60} minutes`

@@ -1,8 +1,8 @@
 import { asc, eq, gt } from 'drizzle-orm'
-import type { Database } from '../../db/connect.js'
-import { events, webhookCursors } from '../../db/schema.js'
-import { enqueueDeliveries } from '../delivery/queue.js'
-import { newestPosition, toCloudEvent } from '../outbox.js'
+import type { Database } from '../../db/connect.ts'
+import { events, webhookCursors } from '../../db/schema.ts'
+import { enqueueDeliveries } from '../delivery/queue.ts'
+import { newestPosition, toCloudEvent } from '../outbox.ts'
 
 /** A receiver added to WEBHOOK_URLS gets the events from then on, not the whole retained feed. */
 export async function ensureWebhookCursor (db: Database, url: string): Promise<void> {

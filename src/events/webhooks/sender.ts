@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import type { ClaimedDelivery } from '../delivery/queue.js'
+import type { ClaimedDelivery } from '../delivery/queue.ts'
 
 /** Standard Webhooks signing key: `whsec_` and the base64 of 24–64 random bytes. */
 export const WEBHOOK_SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/
