@@ -16,7 +16,7 @@ const LABEL_WIDTH = 200
 const PLOT_WIDTH = 480
 const BAR_HEIGHT = 14
 const GROUP_GAP = 14
-const TOP = 56
+const TOP = 84
 const SERVERS: ReadonlyArray<{ name: string, colour: string }> = [
   { name: 'users-service', colour: '#2b6cb0' },
   { name: 'express', colour: '#a0aec0' }
@@ -47,12 +47,12 @@ export function ratioChart (rows: readonly ChartRow[], caption: string): string 
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
     '<title>Throughput as a share of the ceiling (bare node:http + postgres.js)</title>',
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${LABEL_WIDTH}" y="18" font-size="14" font-weight="bold">req/s × ceiling (bare node:http + postgres.js)</text>`,
-    `<text x="${LABEL_WIDTH}" y="36" fill="#4a5568">${escapeXml(caption)}</text>`
+    '<text x="16" y="20" font-size="14" font-weight="bold">req/s × ceiling (bare node:http + postgres.js)</text>',
+    `<text x="16" y="38" fill="#4a5568">${escapeXml(caption)}</text>`
   ]
   SERVERS.forEach(({ name, colour }, index) => {
-    const legendX = WIDTH - 150
-    const legendY = 30 + index * 16
+    const legendX = LABEL_WIDTH + index * 140
+    const legendY = 62
     parts.push(`<rect x="${legendX}" y="${legendY - 10}" width="10" height="10" fill="${colour}"/>`, `<text x="${legendX + 16}" y="${legendY}">${escapeXml(name)}</text>`)
   })
   scenarios.forEach((scenario, group) => {

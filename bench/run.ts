@@ -58,7 +58,7 @@ async function withServer<T> (spec: ServerSpec, use: (server: RunningServer) => 
 
 const CHART = 'docs/performance-ratios.svg'
 function drawChart (rows: readonly ChartRow[], machine: string, date: string): void {
-  writeFileSync(CHART, ratioChart(rows, `npm run bench, ${date.slice(0, 10)}, ${machine}; each bar a median of three rounds`))
+  writeFileSync(CHART, ratioChart(rows, `npm run bench, ${date.slice(0, 10)} · ${machine} · each bar a median of three rounds`))
   process.stderr.write(`chart: ${CHART}\n`)
 }
 if (values.chart) {

@@ -28,8 +28,11 @@ async function tokenLike (valid: string, { claims = {}, header = {}, key }: { cl
 }
 
 forEachDatabase(t, async (t, database) => {
+  // Every test here works on users of its own: one app serves them all.
+  const shared = await buildTestApp(t, await database.create(t))
+
   t.test('a password login answers an EdDSA access token of a new session and a refresh token', async (t) => {
-    const { api, signUp } = await buildTestApp(t, await database.create(t))
+    const { api, signUp } = shared
     const body = newUser()
     const created = (await api.post('/v1/users', body)).body
     const response = await login(api, String(body.email), String(body.password))
@@ -50,7 +53,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('the JWKS publishes public keys only; the metadata points at it', async (t) => {
-    const { api } = await buildTestApp(t, await database.create(t))
+    const { api } = shared
     const jwks = await api.get('/.well-known/jwks.json')
     t.equal(jwks.status, 200)
     t.match(jwks.headers['cache-control'], /^public, max-age=\d+$/)
@@ -69,7 +72,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('refresh rotates the token; a used one presented again ends the whole session', async (t) => {
-    const { api, signUp } = await buildTestApp(t, await database.create(t))
+    const { api, signUp } = shared
     const { token, refreshToken } = await signUp()
     const first = await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken })
     t.equal(first.status, 200)
@@ -86,7 +89,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('of 30 concurrent refreshes with one token exactly one succeeds', async (t) => {
-    const { api, signUp } = await buildTestApp(t, await database.create(t))
+    const { api, signUp } = shared
     const { refreshToken } = await signUp()
     const responses = await Promise.all(Array.from({ length: 30 }, () => api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken })))
     const statuses = responses.map((response) => response.status)
@@ -95,7 +98,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('logout (RFC 7009) ends the session at once; unknown tokens are a 200 too', async (t) => {
-    const { api, signUp } = await buildTestApp(t, await database.create(t))
+    const { api, signUp } = shared
     const { token, refreshToken, api: user } = await signUp()
     t.equal((await user.get('/v1/users/me')).status, 200, 'the token works and its session is remembered')
     t.equal((await api.post('/v1/auth/revoke', { token: refreshToken })).status, 200)
@@ -110,7 +113,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('RFC 6749 form bodies: the password and refresh grants', async (t) => {
-    const { api } = await buildTestApp(t, await database.create(t))
+    const { api } = shared
     const form = { 'content-type': 'application/x-www-form-urlencoded' }
     const body = newUser()
     await api.post('/v1/users', body)
@@ -129,7 +132,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('forged and foreign tokens are refused, and change nothing', async (t) => {
-    const { api, signUp, admin } = await buildTestApp(t, await database.create(t))
+    const { api, signUp, admin } = shared
     const { token, user } = await signUp()
     const publicKey = (await api.get('/.well-known/jwks.json')).body.keys[0]
     const attacker = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
@@ -168,7 +171,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('changing one\'s own password needs the current one and ends the other sessions', async (t) => {
-    const { api, signUp, admin } = await buildTestApp(t, await database.create(t))
+    const { api, signUp, admin } = shared
     const body = newUser()
     const { user, api: first, refreshToken } = await signUp(body)
     const second = await login(api, String(body.email), String(body.password))
@@ -194,7 +197,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('a disabled user: sessions end at once, a login is a 403 only after the right password', async (t) => {
-    const { api, signUp, admin } = await buildTestApp(t, await database.create(t))
+    const { api, signUp, admin } = shared
     const body = newUser()
     const { user, api: userApi, refreshToken } = await signUp(body)
     t.equal((await userApi.patch(`/v1/users/${user.id}`, { status: 'disabled' })).status, 403, 'users cannot set a status')
@@ -215,14 +218,14 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('a deleted user\'s refresh token is refused', async (t) => {
-    const { api, signUp } = await buildTestApp(t, await database.create(t))
+    const { api, signUp } = shared
     const { user, api: userApi, refreshToken } = await signUp()
     t.equal((await userApi.delete(`/v1/users/${user.id}`)).status, 204)
     assertRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken }), 'after deletion')
   })
 
   t.test('sessions: listed and ended by the user themself or an admin', async (t) => {
-    const { api, signUp, admin } = await buildTestApp(t, await database.create(t))
+    const { api, signUp, admin } = shared
     const body = newUser()
     const { user, api: first, token } = await signUp(body)
     const second = await api.request({ method: 'POST', url: '/v1/auth/token', payload: { email: body.email, password: body.password }, headers: { 'user-agent': 'second-device/1.0' } })
@@ -251,7 +254,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('a stock JOSE library that knows only the JWKS URL verifies the tokens', async (t) => {
-    const { api, signUp } = await buildTestApp(t, await database.create(t))
+    const { api, signUp } = shared
     const overHttp = await api.overHttp()
     const { token } = await signUp()
     const address = api.app.server.address() as { port: number }

@@ -11,7 +11,7 @@ const rows = [
   row('GET <health> & more', 'ceiling', 1000)
 ]
 
-const barWidths = (svg: string): number[] => [...svg.matchAll(/<rect x="200" y="\d+" width="([\d.]+)"/g)].map((match) => Number(match[1]))
+const barWidths = (svg: string): number[] => [...svg.matchAll(/<rect x="200" y="\d+" width="([\d.]+)" height="12"/g)].map((match) => Number(match[1]))
 
 t.test('each server\'s bar is its share of the ceiling on the same axis, labelled with the ratio', async (t) => {
   const svg = ratioChart(rows, 'a run')
