@@ -1,4 +1,5 @@
 import Type from 'typebox'
+import { emptyResponse } from './headers.ts'
 import { Email, Password } from './user.ts'
 
 // Loose on purpose: a token of the wrong shape is an invalid token (400), like a wrong one.
@@ -18,3 +19,6 @@ export const PasswordResetConfirmation = Type.Object({
 export const EmailVerificationConfirmation = Type.Object({
   token: MailedToken
 }, { $id: 'EmailVerificationConfirmation', additionalProperties: false, examples: [{ token: EXAMPLE_TOKEN }] })
+
+/** What a request for a mail answers: the mail is an outbox row, sent shortly after. */
+export const mailAccepted = { 202: emptyResponse('Recorded: the mail goes out shortly') }

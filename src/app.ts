@@ -19,10 +19,11 @@ import redis from '../plugins/external/redis.ts'
 import securityHeaders from '../plugins/app/security-headers.ts'
 import tracing, { tracingServerOptions } from '../plugins/app/tracing.ts'
 import webhooks, { type WebhooksPluginOptions } from '../plugins/app/webhooks.ts'
-import accountRoutes from '../routes/account.ts'
 import authRoutes from '../routes/auth.ts'
+import emailVerificationRoutes from '../routes/email-verification.ts'
 import eventsRoutes from '../routes/events.ts'
 import healthRoutes from '../routes/health.ts'
+import passwordResetRoutes from '../routes/password-reset.ts'
 import sessionsRoutes from '../routes/sessions.ts'
 import usersRoutes from '../routes/users.ts'
 import wellKnownRoutes from '../routes/well-known.ts'
@@ -141,7 +142,8 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
       accessTokenTtlSeconds: config.jwt.ttlSeconds,
       loginThrottle: { maxFailures: config.loginMaxFailures, now: options.clock ?? Date.now }
     })
-    v1.register(accountRoutes)
+    v1.register(passwordResetRoutes)
+    v1.register(emailVerificationRoutes)
     v1.register(usersRoutes)
     v1.register(sessionsRoutes)
     v1.register(eventsRoutes)
