@@ -1,5 +1,5 @@
 import Type from 'typebox'
-import { EVENT_TYPES } from '../src/events/types.ts'
+import { ACTOR_TYPES, EVENT_TYPES } from '../src/events/types.ts'
 import { refTo } from './ref.ts'
 import { Id } from './strings.ts'
 
@@ -26,6 +26,7 @@ const EXAMPLE_EVENT = {
     changed: ['name']
   },
   actor: '0196b5a0-7c1e-7d4a-9f2b-3c4d5e6f7a8b',
+  actortype: 'user',
   requestid: '5f0c6d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f'
 }
 
@@ -34,16 +35,17 @@ export const CloudEvent = Type.Object({
   id: Id('Unique per event; the `webhook-id` of its deliveries, so receivers can drop duplicates.'),
   source: Type.String({ description: 'Always `/users-service`.' }),
   type: Type.Enum(PREFIXED_TYPES),
-  subject: Id('The user the change is about.'),
+  subject: Id('The user the change is about; for `users.client.*`, the client.'),
   time: Type.Unsafe<Date | string>(Type.String({ format: 'date-time', description: 'When the change was made.' })),
   datacontenttype: Type.Literal('application/json'),
   data: Type.Object({}, {
     additionalProperties: true,
     description: 'User events: the user as the API shows it (after the change; for `user.deleted`, before), and for `user.updated` also `changed`, the members that changed. Session events: the session (`id`, `user_id`, `created_at`, `last_used_at`, `expires_at`, `user_agent`). Never a password, hash or token.'
   }),
-  actor: Type.String({ description: 'Who made the change: a user id (the caller, or the user themself acting without a token), or `system`.' }),
+  actor: Type.String({ description: 'Who made the change: a user id (the caller, or the user themself acting without a token), a client id, or `system`.' }),
+  actortype: Type.Enum(ACTOR_TYPES, { description: 'What `actor` is: `user`, `client` (a machine client\'s token or API key) or `system`.' }),
   requestid: Type.Optional(Type.String({ description: 'The X-Request-ID of the request that made the change; absent for changes made outside a request.' }))
-}, { $id: 'CloudEvent', additionalProperties: false, description: 'A CloudEvents 1.0 event (structured mode) with the extensions `actor` and `requestid`.', examples: [EXAMPLE_EVENT] })
+}, { $id: 'CloudEvent', additionalProperties: false, description: 'A CloudEvents 1.0 event (structured mode) with the extensions `actor`, `actortype` and `requestid`.', examples: [EXAMPLE_EVENT] })
 
 export const EventList = Type.Object({
   data: Type.Array(refTo(CloudEvent)),

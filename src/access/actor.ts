@@ -1,3 +1,4 @@
+import type { Scope } from '../clients/scopes.ts'
 import type { ChangeContext } from '../events/outbox.ts'
 import type { Role } from '../users/roles.ts'
 
@@ -9,6 +10,8 @@ import type { Role } from '../users/roles.ts'
 export type Actor =
   /** A person with a live session; `role` is their role now, not the one a token once named. */
   | { kind: 'user', id: string, role: Role, sessionId: string | undefined, requestId: string | undefined }
+  /** A machine client, by an access token or an API key: it may do what its scopes allow, nothing else. */
+  | { kind: 'client', id: string, scopes: readonly Scope[], requestId: string | undefined }
   /** The service itself or its operator (start-up, the CLI, housekeeping): may do what an admin may. */
   | { kind: 'system', requestId: string | undefined }
   /** A caller without credentials, acting at most on an account it proves to hold (a mailed token). */
@@ -21,6 +24,7 @@ export interface Principal {
 }
 
 export type UserActor = Extract<Actor, { kind: 'user' }>
+export type ClientActor = Extract<Actor, { kind: 'client' }>
 
 export const SYSTEM: Actor = { kind: 'system', requestId: undefined }
 
@@ -31,8 +35,10 @@ export function userActor (user: Principal, sessionId?: string, requestId?: stri
 /** What the events of a change record of who made it. */
 export function changeContextOf (actor: Actor): ChangeContext {
   switch (actor.kind) {
-    case 'user': return { actor: actor.id, requestId: actor.requestId }
-    case 'system': return { actor: 'system', requestId: actor.requestId }
-    case 'anonymous': return { actor: undefined, requestId: actor.requestId }
+    case 'user': return { actor: actor.id, actorType: 'user', requestId: actor.requestId }
+    case 'client': return { actor: actor.id, actorType: 'client', requestId: actor.requestId }
+    case 'system': return { actor: 'system', actorType: 'system', requestId: actor.requestId }
+    // Acting on their own account with a mailed token: the subject is the actor.
+    case 'anonymous': return { actor: undefined, actorType: 'user', requestId: actor.requestId }
   }
 }

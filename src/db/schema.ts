@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { CLIENT_AUTH_METHODS, CLIENT_STATUSES } from '../clients/scopes.ts'
 import { ROLES, STATUSES } from '../users/roles.ts'
 
 export const userRole = pgEnum('user_role', ROLES)
@@ -153,6 +154,8 @@ export const events = pgTable('events', {
   time: timestamp('time', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   data: jsonb('data').notNull(),
   actor: text('actor').notNull(),
+  // CloudEvents extension `actortype`: who `actor` is, a user, a client or the system.
+  actorType: text('actor_type').notNull().default('user'),
   requestId: text('request_id')
 }, (table) => [
   index('events_subject_position_idx').on(table.subject, table.position),
@@ -165,3 +168,70 @@ export const webhookCursors = pgTable('webhook_cursors', {
   url: text('url').primaryKey(),
   position: bigint('position', { mode: 'number' }).notNull()
 })
+
+export const clientAuthMethod = pgEnum('client_auth_method', CLIENT_AUTH_METHODS)
+export const clientStatus = pgEnum('client_status', CLIENT_STATUSES)
+
+/**
+ * A machine client: another service that calls this one as itself, with at most
+ * `scopes`. `id` is its OAuth `client_id`. `jwks` holds its public keys when it
+ * authenticates with `private_key_jwt`.
+ */
+export const clients = pgTable('clients', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull(),
+  scopes: text('scopes').array().notNull(),
+  authMethod: clientAuthMethod('auth_method').notNull(),
+  status: clientStatus('status').notNull().default('active'),
+  jwks: jsonb('jwks').$type<{ keys: Array<Record<string, unknown>> }>(),
+  // Bumped on every write, as for users: the ETag and If-Match come from it.
+  version: integer('version').notNull().default(1),
+  ...timestamps
+}, (table) => [
+  uniqueIndex('clients_name_key').on(table.name),
+  index('clients_created_at_id_idx').on(table.createdAt, table.id)
+])
+
+/**
+ * A client's secrets, by the SHA-256 of the secret (256 random bits: a slow hash would
+ * only cost CPU). Several live at once while a rotation rolls out; each older one stops
+ * at its `expires_at`.
+ */
+export const clientSecrets = pgTable('client_secrets', {
+  id: uuid('id').primaryKey(),
+  clientId: uuid('client_id').notNull().references(() => clients.id, { onDelete: 'cascade' }),
+  secretHash: text('secret_hash').notNull().unique(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 })
+}, (table) => [
+  index('client_secrets_client_id_idx').on(table.clientId)
+])
+
+/** Static bearer keys (`usk_…`) of a client, by the SHA-256 of the key; `scopes` never exceed the client's. */
+export const apiKeys = pgTable('api_keys', {
+  id: uuid('id').primaryKey(),
+  clientId: uuid('client_id').notNull().references(() => clients.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  prefix: text('prefix').notNull(),
+  keyHash: text('key_hash').notNull().unique(),
+  scopes: text('scopes').array().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 })
+}, (table) => [
+  index('api_keys_client_id_idx').on(table.clientId)
+])
+
+/**
+ * The `jti` of every client assertion (RFC 7523) accepted, until the assertion's own
+ * `exp`: one that comes again is refused on every replica, not only on the one that saw it.
+ */
+export const clientAssertions = pgTable('client_assertions', {
+  clientId: uuid('client_id').notNull().references(() => clients.id, { onDelete: 'cascade' }),
+  jti: text('jti').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull()
+}, (table) => [
+  primaryKey({ columns: [table.clientId, table.jti] }),
+  index('client_assertions_expires_at_idx').on(table.expiresAt)
+])

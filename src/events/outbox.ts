@@ -2,20 +2,22 @@ import { and, asc, eq, gt, inArray, lt, max, sql } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import type { Database } from '../db/connect.ts'
 import { events } from '../db/schema.ts'
-import type { EventType } from './types.ts'
+import type { ActorType, EventType } from './types.ts'
 
 /** Who made a change and in which request; an anonymous caller acts for the subject. */
 export interface ChangeContext {
-  /** A user id, 'system', or undefined for a caller acting on their own account without a token. */
+  /** A user or client id, 'system', or undefined for a caller acting on their own account without a token. */
   actor: string | undefined
+  /** The CloudEvents extension `actortype`: what kind of principal `actor` names. */
+  actorType: ActorType
   requestId: string | undefined
 }
 
-export const SYSTEM_CHANGE: ChangeContext = { actor: 'system', requestId: undefined }
+export const SYSTEM_CHANGE: ChangeContext = { actor: 'system', actorType: 'system', requestId: undefined }
 
 export interface Change {
   type: EventType
-  /** The user the change is about. */
+  /** The user the change is about (for `client.*`, the client). */
   subject: string
   data: Record<string, unknown>
 }
@@ -81,6 +83,7 @@ async function recordChanges (tx: Database, context: ChangeContext, changes: Cha
     subject: change.subject,
     data: change.data,
     actor: context.actor ?? change.subject,
+    actor_type: context.actorType,
     request_id: context.requestId ?? null
   }))
   // One statement: the insert reads its rows from the lock, so the lock is held before any
@@ -89,10 +92,10 @@ async function recordChanges (tx: Database, context: ChangeContext, changes: Cha
   await tx.execute(sql`
     with locked as (select pg_advisory_xact_lock(${EVENT_POSITION_LOCK}))
     , recorded as (
-      insert into ${events} (id, type, subject, data, actor, request_id)
-      select change.id, change.type, change.subject, change.data, change.actor, change.request_id
+      insert into ${events} (id, type, subject, data, actor, actor_type, request_id)
+      select change.id, change.type, change.subject, change.data, change.actor, change.actor_type, change.request_id
       from locked, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        as change(id uuid, type text, subject uuid, data jsonb, actor text, request_id text)
+        as change(id uuid, type text, subject uuid, data jsonb, actor text, actor_type text, request_id text)
       returning 1
     )
     select pg_notify(${EVENTS_RECORDED_CHANNEL}, '') from (select count(*) from recorded) as done`)
@@ -108,14 +111,15 @@ export interface CloudEvent {
   datacontenttype: 'application/json'
   data: Record<string, unknown>
   actor: string
+  actortype: ActorType
   requestid?: string
 }
 
 export interface StoredEvent { position: number, event: CloudEvent }
 
-const columns = { position: events.position, id: events.id, type: events.type, subject: events.subject, time: events.time, data: events.data, actor: events.actor, requestId: events.requestId }
+const columns = { position: events.position, id: events.id, type: events.type, subject: events.subject, time: events.time, data: events.data, actor: events.actor, actorType: events.actorType, requestId: events.requestId }
 
-export function toCloudEvent (row: { id: string, type: string, subject: string, time: Date, data: unknown, actor: string, requestId: string | null }): CloudEvent {
+export function toCloudEvent (row: { id: string, type: string, subject: string, time: Date, data: unknown, actor: string, actorType: string, requestId: string | null }): CloudEvent {
   // The data column holds only what recordChanges wrote: an object.
   return {
     specversion: '1.0',
@@ -127,6 +131,8 @@ export function toCloudEvent (row: { id: string, type: string, subject: string, 
     datacontenttype: 'application/json',
     data: row.data as Record<string, unknown>,
     actor: row.actor,
+    // The column holds only what recordChanges wrote: one of ACTOR_TYPES.
+    actortype: row.actorType as ActorType,
     ...(row.requestId === null ? {} : { requestid: row.requestId })
   }
 }

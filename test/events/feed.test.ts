@@ -101,7 +101,7 @@ forEachDatabase(t, async (t, database) => {
   t.test('a change whose event cannot be recorded is not written, and the caller hears why', async (t) => {
     const created = await api.post('/v1/users', { email: `unrecorded.${database.name}@example.com`, name: 'Una', password: 'correct horse battery' })
     const { cursor } = await readToEnd(admin)
-    const attempt = commitWithEvents(app.db, { actor: 'system', requestId: 'unrecordable' }, async (tx) => {
+    const attempt = commitWithEvents(app.db, { actor: 'system', actorType: 'system', requestId: 'unrecordable' }, async (tx) => {
       await tx.update(users).set({ name: 'Not Written' }).where(eq(users.id, created.body.id))
       // Not a uuid: the event's insert fails on the server, after the update went through.
       return { result: 'returned', changes: [{ type: 'user.updated', subject: 'not-a-uuid', data: { changed: ['name'] } }] }
@@ -135,7 +135,7 @@ forEachDatabase(t, async (t, database) => {
       await admin.patch(`/v1/users/${created.body.id}`, { name: `Writer ${writer} renamed` })
       if (writer % 4 === 0) {
         // A transaction that began before others and commits after them.
-        await commitWithEvents(app.db, { actor: 'system', requestId: `held-${writer}` }, async (tx) => {
+        await commitWithEvents(app.db, { actor: 'system', actorType: 'system', requestId: `held-${writer}` }, async (tx) => {
           // Locks the user as every change does, then dawdles while other writers go on.
           await tx.execute(sql`select id from users where id = ${created.body.id} for update`)
           await new Promise((resolve) => setTimeout(resolve, 20))

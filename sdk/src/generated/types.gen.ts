@@ -318,7 +318,7 @@ export type EmailVerificationConfirmation = {
 };
 
 /**
- * A CloudEvents 1.0 event (structured mode) with the extensions `actor` and `requestid`.
+ * A CloudEvents 1.0 event (structured mode) with the extensions `actor`, `actortype` and `requestid`.
  */
 export type CloudEvent = {
     specversion: '1.0';
@@ -330,9 +330,9 @@ export type CloudEvent = {
      * Always `/users-service`.
      */
     source: string;
-    type: 'users.user.created' | 'users.user.updated' | 'users.user.deleted' | 'users.user.disabled' | 'users.user.enabled' | 'users.user.password_changed' | 'users.user.email_verified' | 'users.session.created' | 'users.session.revoked';
+    type: 'users.user.created' | 'users.user.updated' | 'users.user.deleted' | 'users.user.disabled' | 'users.user.enabled' | 'users.user.password_changed' | 'users.user.email_verified' | 'users.session.created' | 'users.session.revoked' | 'users.client.created' | 'users.client.updated' | 'users.client.deleted';
     /**
-     * The user the change is about.
+     * The user the change is about; for `users.client.*`, the client.
      */
     subject: string;
     /**
@@ -347,9 +347,13 @@ export type CloudEvent = {
         [key: string]: unknown;
     };
     /**
-     * Who made the change: a user id (the caller, or the user themself acting without a token), or `system`.
+     * Who made the change: a user id (the caller, or the user themself acting without a token), a client id, or `system`.
      */
     actor: string;
+    /**
+     * What `actor` is: `user`, `client` (a machine client's token or API key) or `system`.
+     */
+    actortype: 'user' | 'client' | 'system';
     /**
      * The X-Request-ID of the request that made the change; absent for changes made outside a request.
      */
@@ -1559,7 +1563,7 @@ export type ListEventsData = {
         /**
          * Only events of this type.
          */
-        type?: 'users.user.created' | 'users.user.updated' | 'users.user.deleted' | 'users.user.disabled' | 'users.user.enabled' | 'users.user.password_changed' | 'users.user.email_verified' | 'users.session.created' | 'users.session.revoked';
+        type?: 'users.user.created' | 'users.user.updated' | 'users.user.deleted' | 'users.user.disabled' | 'users.user.enabled' | 'users.user.password_changed' | 'users.user.email_verified' | 'users.session.created' | 'users.session.revoked' | 'users.client.created' | 'users.client.updated' | 'users.client.deleted';
         /**
          * Only events about this user.
          */
