@@ -1,10 +1,15 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.ts'
+import type { FastifyRequest } from 'fastify'
+import { IntrospectionRequest, IntrospectionResponse, RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.ts'
 import { emptyResponse, jsonResponse } from '../schemas/headers.ts'
-import { problemResponses } from '../schemas/problem.ts'
+import { oauthErrorResponses } from '../schemas/problem.ts'
 import { refTo } from '../schemas/ref.ts'
+import { authenticateClient, authorizeIntrospection, grantedScopes, type ClientCredentials } from '../src/clients/authentication.ts'
+import { clientCredentialsOf, type ClientAuthenticationMembers } from '../src/http/client-authentication.ts'
+import { introspectionOf } from '../src/http/introspection.ts'
+import { publicOrigin } from '../src/http/public-origin.ts'
 import { logIn } from '../src/identity/credentials.ts'
 import { actorOf } from '../src/http/actor.ts'
 import type { LoginThrottlePolicy } from '../src/identity/login-throttle.ts'
@@ -21,46 +26,71 @@ function missingMembers (members: Record<string, unknown>, grant: string): Field
 
 function assertPresent (members: Record<string, unknown>, grant: string): void {
   const errors = missingMembers(members, grant)
-  if (errors.length > 0) throw new ProblemError('validation-failed', 'The request body does not match the schema.', { errors })
+  if (errors.length > 0) throw new ProblemError('invalid-request', 'The request body lacks a member the grant needs.', { errors })
 }
 
 export interface AuthRoutesOptions {
   sessionTtlSeconds: number
   accessTokenTtlSeconds: number
   loginThrottle: LoginThrottlePolicy
+  /** JWT_ISSUER and JWT_AUDIENCE: what tokens say, and what a client assertion may name as its `aud`. */
+  issuer: string
+  audience: string
+  publicUrl: string | undefined
 }
 
-/** Logging in, refreshing and logging out: the RFC 6749 token endpoint and RFC 7009 revocation. */
-const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function authRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds, loginThrottle }) {
+const oauthEndpoint = { tags: ['auth'], security: [], consumes }
+
+/**
+ * The OAuth endpoints: the RFC 6749 token endpoint (password, refresh token and client
+ * credentials grants), RFC 7009 revocation and RFC 7662 introspection. Their errors are
+ * RFC 6749 JSON (the problems plugin renders them so, by the route's `oauthErrors`).
+ */
+const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function authRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds, loginThrottle, issuer, audience, publicUrl }) {
   await app.register(formbody)
 
   async function tokensFor (grant: SessionGrant) {
     return {
-      access_token: await app.issueAccessToken({ userId: grant.principal.id, role: grant.principal.role, sessionId: grant.sessionId }),
+      access_token: await app.issuePersonToken({ userId: grant.principal.id, role: grant.principal.role, sessionId: grant.sessionId }),
       token_type: 'Bearer' as const,
       expires_in: accessTokenTtlSeconds,
       refresh_token: grant.refreshToken
     }
   }
 
+  /** What a client assertion may be addressed to (RFC 7523 §3): this token endpoint's URL, or the issuer. */
+  function assertionAudiences (request: FastifyRequest): string[] {
+    return [`${publicOrigin(request, publicUrl)}${app.prefix}/auth/token`, issuer]
+  }
+
+  function credentialsOf (request: FastifyRequest, body: ClientAuthenticationMembers): ClientCredentials | undefined {
+    return clientCredentialsOf(request, body, assertionAudiences(request))
+  }
+
   app.post('/auth/token', {
     // A stricter bucket per client address, whatever the account: a brute-force guard.
-    config: { rateLimitPolicy: 'login' },
+    config: { rateLimitPolicy: 'login', oauthErrors: true },
     schema: {
-      tags: ['auth'],
+      ...oauthEndpoint,
       operationId: 'createToken',
-      summary: 'Log in with email and password, or exchange a refresh token',
-      description: 'The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401, in the same time; a disabled account is a 403 only after the right password. After `LOGIN_MAX_FAILURES` consecutive failures for one email (known or not), every attempt for it, from any address and right or wrong, gets a 429 `login-delayed` with `Retry-After` until a delay ends that starts at 1 s and doubles with each further failure, up to 15 minutes; a successful login or a password reset clears the count.',
-      security: [],
-      consumes,
+      summary: 'Log in with email and password, exchange a refresh token, or get a client token',
+      description: 'The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401 `invalid_grant`, in the same time; a disabled account is a 403 only after the right password. After `LOGIN_MAX_FAILURES` consecutive failures for one email (known or not), every attempt for it, from any address and right or wrong, gets a 429 `login-delayed` with `Retry-After` until a delay ends that starts at 1 s and doubles with each further failure, up to 15 minutes; a successful login or a password reset clears the count.\n\nThe client credentials grant gives a machine client a token with the scopes it asks for (`scope`, each one of its own; all of them when absent), no refresh token. The client authenticates with its own method only: HTTP Basic (`client_secret_basic`, id and secret form-urlencoded before base64), `client_id` and `client_secret` in the body (`client_secret_post`), or a `client_assertion` JWT (`private_key_jwt`, RFC 7523: `iss` = `sub` = the client id, `aud` this endpoint\'s URL or the issuer, `exp` at most 5 minutes ahead, a `jti` never used before). Errors are RFC 6749 JSON.',
       body: refTo(TokenRequest),
-      response: { 200: jsonResponse(TokenResponse, 'An access token and the session\'s next refresh token', cacheControlNoStore), ...problemResponses(400, 401, 403, 413, 415, 422, 429, 500, 503) }
+      response: { 200: jsonResponse(TokenResponse, 'An access token (and, for a person, the session\'s next refresh token)', cacheControlNoStore), ...oauthErrorResponses(400, 401, 403, 413, 415, 429, 500, 503) }
     }
   }, async (request, reply) => {
     const body = request.body
     // RFC 6749 §5.1: responses carrying tokens must not be cached.
     reply.header('cache-control', 'no-store')
-    if (body.grant_type === 'refresh_token') {
+    const grantType = body.grant_type ?? 'password'
+    if (grantType === 'client_credentials') {
+      const client = await authenticateClient(app.db, credentialsOf(request, body))
+      const scopes = grantedScopes(client, body.scope)
+      return { access_token: await app.issueClientToken({ clientId: client.id, scopes }), token_type: 'Bearer' as const, expires_in: accessTokenTtlSeconds, scope: scopes.join(' ') }
+    }
+    if (grantType !== 'password' && grantType !== 'refresh_token') throw new ProblemError('unsupported-grant-type', `The grant type ${grantType} is not supported: use password, refresh_token or client_credentials.`)
+    if (credentialsOf(request, body) !== undefined) throw new ProblemError('unauthorized-client', 'Machine clients get tokens with the client_credentials grant only.')
+    if (grantType === 'refresh_token') {
       assertPresent({ refresh_token: body.refresh_token }, 'refresh_token')
       const grant = await rotateRefreshToken(app.domain, actorOf(request), body.refresh_token!)
       return tokensFor(grant)
@@ -73,22 +103,39 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
   })
 
   app.post('/auth/revoke', {
+    config: { oauthErrors: true },
     schema: {
-      tags: ['auth'],
+      ...oauthEndpoint,
       operationId: 'revokeToken',
       summary: 'Log out: end the session of a refresh (or access) token',
-      description: 'RFC 7009: the session ends, with its refresh and access tokens. An unknown or already revoked token is a 200 too, so the answer tells nothing about the token.',
-      security: [],
-      consumes,
+      description: 'RFC 7009: the session ends, with its refresh and access tokens. An unknown or already revoked token is a 200 too, so the answer tells nothing about the token. A client may authenticate (as at the token endpoint; wrong credentials are a 401 `invalid_client`); a client\'s own token is not revoked, it expires (at most `JWT_TTL_SECONDS` after issue).',
       body: refTo(RevokeRequest),
-      response: { 200: emptyResponse('Revoked, or there was nothing to revoke'), ...problemResponses(400, 413, 415, 422, 500, 503) }
+      response: { 200: emptyResponse('Revoked, or there was nothing to revoke'), ...oauthErrorResponses(400, 401, 413, 415, 500, 503) }
     }
   }, async (request, reply) => {
     const { token } = request.body
+    const credentials = credentialsOf(request, request.body)
+    if (credentials !== undefined) await authenticateClient(app.db, credentials)
     const accessClaims = await app.verifyAccessToken(token)
     if (accessClaims === undefined) await revokeByRefreshToken(app.domain, actorOf(request), token)
-    else await revokeSession(app.domain, actorOf(request), accessClaims.sid)
+    else if (accessClaims.kind === 'person') await revokeSession(app.domain, actorOf(request), accessClaims.sid)
     return reply.code(200).send()
+  })
+
+  app.post('/auth/introspect', {
+    config: { oauthErrors: true },
+    schema: {
+      ...oauthEndpoint,
+      operationId: 'introspectToken',
+      summary: 'Ask whether a token or API key is active now (RFC 7662)',
+      description: 'For a client holding `tokens:introspect`, authenticated as at the token endpoint: so a service that must know now whether a session was revoked need not trust a token until its `exp`. `{active: false}` for anything this service would refuse now.',
+      body: refTo(IntrospectionRequest),
+      response: { 200: jsonResponse(IntrospectionResponse, 'What the token is', cacheControlNoStore), ...oauthErrorResponses(400, 401, 403, 413, 415, 500, 503) }
+    }
+  }, async (request, reply) => {
+    await authorizeIntrospection(app.db, credentialsOf(request, request.body), request.id)
+    reply.header('cache-control', 'no-store')
+    return introspectionOf(await app.liveCredential(request.body.token), { issuer, audience })
   })
 }
 

@@ -91,9 +91,9 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       tags,
       operationId: 'getCurrentUser',
       summary: 'Read the user the token belongs to',
-      description: 'The caller\'s own representation, with its `ETag`; a matching `If-None-Match` gets a 304.',
+      description: 'The caller\'s own representation, with its `ETag`; a matching `If-None-Match` gets a 304. For people only: a machine client gets a 403.',
       security: bearer,
-      response: { 200: jsonResponse(User, 'The caller', etagHeader), ...notModified, ...problemResponses(400, 401, 500, 503) }
+      response: { 200: jsonResponse(User, 'The caller', etagHeader), ...notModified, ...problemResponses(400, 401, 403, 500, 503) }
     },
     onRequest: app.authenticate
   }, async (request, reply) => sendUser(request, reply, await getCurrentUser(app.domain, actorOf(request))))

@@ -1,15 +1,17 @@
 import { EmailVerificationConfirmation, PasswordResetConfirmation, PasswordResetRequest } from './account.ts'
-import { AuthorizationServerMetadata, Jwks, RevokeRequest, Session, SessionList, TokenRequest, TokenResponse } from './auth.ts'
+import { AuthorizationServerMetadata, IntrospectionRequest, IntrospectionResponse, Jwks, RevokeRequest, Session, SessionList, TokenRequest, TokenResponse } from './auth.ts'
+import { ApiKey, ApiKeyCreate, ApiKeyList, Client, ClientCreate, ClientJwks, ClientList, ClientPatch, CreatedApiKey, CreatedClient, NewClientSecret, SecretRotation } from './client.ts'
 import { CloudEvent, EventList } from './event.ts'
 import { Health, NotReady } from './health.ts'
-import { Problem, ValidationProblem } from './problem.ts'
+import { OAuthError, Problem, ValidationProblem } from './problem.ts'
 import { User, UserCreate, UserList, UserPatch, UserReplace } from './user.ts'
 
 /** Added to the app once, referenced by `$id` everywhere else. */
 export const sharedSchemas = [
-  Problem, ValidationProblem, Health, NotReady,
-  TokenRequest, TokenResponse, RevokeRequest, Session, SessionList, Jwks, AuthorizationServerMetadata,
+  Problem, ValidationProblem, OAuthError, Health, NotReady,
+  TokenRequest, TokenResponse, RevokeRequest, IntrospectionRequest, IntrospectionResponse, Session, SessionList, Jwks, AuthorizationServerMetadata,
   PasswordResetRequest, PasswordResetConfirmation, EmailVerificationConfirmation,
   CloudEvent, EventList,
-  User, UserCreate, UserReplace, UserPatch, UserList
+  User, UserCreate, UserReplace, UserPatch, UserList,
+  ClientJwks, Client, CreatedClient, ClientCreate, ClientPatch, ClientList, SecretRotation, NewClientSecret, ApiKey, CreatedApiKey, ApiKeyCreate, ApiKeyList
 ]

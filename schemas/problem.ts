@@ -92,3 +92,38 @@ export function problemResponse<Schema extends TSchema = TUnsafe<ProblemBody>> (
 export function problemResponses (...statuses: number[]): Record<number, ProblemResponse> {
   return Object.fromEntries(statuses.map((status) => [status, problemResponse(status)]))
 }
+
+export const OAuthError = Type.Object({
+  error: Type.String({ description: 'RFC 6749 §5.2: `invalid_request`, `invalid_client`, `invalid_grant`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type`, `insufficient_scope`, `server_error` or `temporarily_unavailable`.' }),
+  error_description: Type.String(),
+  ...problemMembers,
+  errors: Type.Optional(FieldErrors)
+}, {
+  $id: 'OAuthError',
+  description: 'An OAuth error (RFC 6749 §5.2), served as application/json, carrying the RFC 9457 members as well.',
+  examples: [{ error: 'invalid_client', error_description: 'Client authentication failed.', type: '/problems/invalid-client', title: 'Client authentication failed', status: 401, detail: 'Client authentication failed.', instance: '/v1/auth/token', request_id: '5f0c6d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f' }]
+})
+
+const OAUTH_DESCRIPTIONS: Record<number, string> = {
+  400: '`invalid_request` (a missing, repeated or malformed parameter), `invalid_scope`, `unauthorized_client` or `unsupported_grant_type`',
+  401: '`invalid_client` (with `WWW-Authenticate: Basic` after Basic), or `invalid_grant` (a wrong password or a bad refresh token)',
+  403: '`invalid_grant` for a disabled account, or `insufficient_scope`',
+  413: '`invalid_request`: the body is over the size limit',
+  415: '`invalid_request`: the body is neither a form nor JSON',
+  500: '`server_error`',
+  503: '`temporarily_unavailable`'
+}
+
+/**
+ * The error responses of an OAuth endpoint: RFC 6749 JSON, except a 429, which stays a
+ * problem document with Retry-After as everywhere.
+ */
+export function oauthErrorResponses (...statuses: number[]): Record<number, unknown> {
+  return Object.fromEntries(statuses.map((status) => [status, status === 429
+    ? problemResponse(429)
+    : {
+        description: OAUTH_DESCRIPTIONS[status] ?? 'An OAuth error',
+        content: { 'application/json': { schema: refTo(OAuthError) } },
+        ...(status === 503 ? { headers: retryAfterHeader } : {})
+      }]))
+}

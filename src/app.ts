@@ -26,6 +26,8 @@ import healthRoutes from '../routes/health.ts'
 import passwordResetRoutes from '../routes/password-reset.ts'
 import sessionsRoutes from '../routes/sessions.ts'
 import usersRoutes from '../routes/users.ts'
+import clientsRoutes from '../routes/clients.ts'
+import { apiKeyAccess, clientAccess, recordApiKeyUse } from './clients/authentication.ts'
 import wellKnownRoutes from '../routes/well-known.ts'
 import { sharedSchemas } from '../schemas/index.ts'
 import type { Config, TrustProxy } from './config.ts'
@@ -116,6 +118,9 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     ttlSeconds: config.jwt.ttlSeconds,
     principalCacheTtlMs: config.principalCacheTtlMs,
     readSessionAccess: (sessionId) => sessionAccess(app.db, sessionId),
+    readClientAccess: (clientId) => clientAccess(app.db, clientId),
+    readApiKey: (key) => apiKeyAccess(app.db, key),
+    recordApiKeyUse: (keyId) => recordApiKeyUse(app.db, keyId),
     watchAccessChanges: (listener) => watchAccessChanges(app.database, listener)
   })
   app.register(domain)
@@ -140,13 +145,17 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     v1.register(authRoutes, {
       sessionTtlSeconds: config.sessionTtlSeconds,
       accessTokenTtlSeconds: config.jwt.ttlSeconds,
-      loginThrottle: { maxFailures: config.loginMaxFailures, now: options.clock ?? Date.now }
+      loginThrottle: { maxFailures: config.loginMaxFailures, now: options.clock ?? Date.now },
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      publicUrl: config.publicUrl
     })
     v1.register(passwordResetRoutes)
     v1.register(emailVerificationRoutes)
     v1.register(usersRoutes)
     v1.register(sessionsRoutes)
     v1.register(eventsRoutes)
+    v1.register(clientsRoutes)
   }, { prefix: '/v1' })
   return app
 }

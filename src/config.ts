@@ -136,6 +136,16 @@ function parseTrustProxy (raw: string): TrustProxy {
 
 // The embedded database keeps a generated key beside itself, so tokens survive a restart
 // of `npm start`; an in-memory database or a PostgreSQL URL gets one per process.
+/** A JWT_ISSUER that is an http(s) URL names where the service is (RFC 8414 §2): its origin stands in for PUBLIC_URL. */
+function issuerOrigin (issuer: string): string | undefined {
+  if (!/^https?:\/\//.test(issuer)) return undefined
+  try {
+    return new URL(issuer).origin
+  } catch {
+    return undefined
+  }
+}
+
 function jwtSettings (values: Env): JwtSettings {
   const signingKeys = values.JWT_SIGNING_KEYS
   if (signingKeys === undefined && values.NODE_ENV === 'production') throw new ConfigError('JWT_SIGNING_KEYS is required in production (npm run keys:generate)')
@@ -214,7 +224,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     nodeEnv: values.NODE_ENV,
     host: values.HOST,
     port: values.PORT,
-    publicUrl: values.PUBLIC_URL,
+    publicUrl: values.PUBLIC_URL ?? issuerOrigin(values.JWT_ISSUER),
     database: {
       url: values.DATABASE_URL,
       pgliteDataDir: values.PGLITE_DATA_DIR,

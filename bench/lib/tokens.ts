@@ -21,7 +21,7 @@ export async function benchCredentials (databaseUrl: string, adminId: string): P
   const connection = await connectDatabase({ url: databaseUrl, pgliteDataDir: 'memory://', poolMax: 1 })
   try {
     const { sessionId } = await startSession({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, { id: adminId, role: 'admin' }, { ttlSeconds: 86_400, userAgent: 'bench' })
-    const token = await accessTokens({ keys, issuer: 'users-service', audience: 'users-service', ttlSeconds: 3600 }).issue({ userId: adminId, role: 'admin', sessionId })
+    const token = await accessTokens({ keys, issuer: 'users-service', audience: 'users-service', ttlSeconds: 3600 }).issuePerson({ userId: adminId, role: 'admin', sessionId })
     return { signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token }
   } finally {
     await connection.close()

@@ -56,7 +56,7 @@ async function idempotencyPlugin (app: FastifyInstance, options: IdempotencyOpti
   async function preHandler (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const key = request.headers['idempotency-key']
     if (typeof key !== 'string') return
-    const identity = { scope: request.principal?.id ?? `ip:${clientAddress(request)}`, key }
+    const identity = { scope: request.principal?.id ?? request.client?.id ?? `ip:${clientAddress(request)}`, key }
     const prints = fingerprints(request)
     const outcome = await claimKey(app.db, identity, { fingerprint: prints[0]!, ttlMs: options.ttlMs, abandonedAfterMs: options.abandonedAfterMs })
     if (outcome.claimed) {

@@ -2,8 +2,10 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import Router, { type HTTPMethod } from 'find-my-way'
 import { isDatabaseUnavailable } from '../../src/db/errors.ts'
-import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, WeakPasswordError } from '../../src/common/errors.ts'
-import { invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, type FieldError, type ProblemKind } from '../../src/http/problem-error.ts'
+import { asOAuthProblem, isOAuthError, oauthErrorDocument } from '../../src/http/oauth-errors.ts'
+import { ClientNameTakenError, ClientNotFoundError, ClientWithoutSecretsError, CredentialNotFoundError, InvalidClientError, InvalidScopeError } from '../../src/clients/errors.ts'
+import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, InvalidFieldError, InsufficientScopeError } from '../../src/common/errors.ts'
+import { insufficientScopeProblem, invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, type FieldError, type ProblemKind } from '../../src/http/problem-error.ts'
 
 interface ValidationIssue {
   instancePath: string
@@ -70,18 +72,26 @@ function clientErrorFor (error: FastifyError): ProblemError | undefined {
 function problemForDomainError (error: DomainError): ProblemError | undefined {
   if (error instanceof EmailTakenError) return new ProblemError('email-taken', error.message)
   if (error instanceof UserNotFoundError) return new ProblemError('not-found', error.message)
-  if (error instanceof VersionMismatchError) return new ProblemError('precondition-failed', 'The user has changed since you read it: If-Match does not match the current ETag.')
+  if (error instanceof VersionMismatchError) return new ProblemError('precondition-failed', error.message)
   if (error instanceof NotAllowedError) return new ProblemError('forbidden', error.message)
   if (error instanceof UnknownPrincipalError) return invalidTokenProblem('The user of this access token no longer exists.')
   if (error instanceof SessionNotFoundError) return new ProblemError('not-found', error.message)
   if (error instanceof InvalidRefreshTokenError) return missingCredentialsProblem(error.message)
   if (error instanceof AccountDisabledError) return new ProblemError('forbidden', error.message)
   if (error instanceof CapacityExceededError) return new ProblemError('service-unavailable', error.message, { headers: { 'retry-after': '1' } })
-  if (error instanceof WeakPasswordError) return new ProblemError('validation-failed', 'The request body does not match the schema.', { errors: [{ pointer: '/password', detail: error.message }] })
+  if (error instanceof InvalidFieldError) return new ProblemError('validation-failed', 'The request body does not match the schema.', { errors: [{ pointer: error.pointer, detail: error.message }] })
+  if (error instanceof InsufficientScopeError) return insufficientScopeProblem(error.scope, error.message)
   if (error instanceof LoginDelayedError) return new ProblemError('login-delayed', error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) } })
   if (error instanceof LastActiveAdminError) return new ProblemError('last-active-admin', error.message)
   if (error instanceof InvalidAccountTokenError) return new ProblemError('invalid-account-token', error.message)
   if (error instanceof MailUnavailableError) return new ProblemError('mail-unavailable', error.message)
+  if (error instanceof ClientNotFoundError || error instanceof CredentialNotFoundError) return new ProblemError('not-found', error.message)
+  if (error instanceof InvalidClientError) {
+    return new ProblemError('invalid-client', error.message, error.triedBasic ? { headers: { 'www-authenticate': 'Basic realm="users-service"' } } : {})
+  }
+  if (error instanceof InvalidScopeError) return new ProblemError('invalid-scope', error.message)
+  if (error instanceof ClientNameTakenError) return new ProblemError('client-name-taken', error.message)
+  if (error instanceof ClientWithoutSecretsError) return new ProblemError('client-without-secrets', error.message)
   return undefined
 }
 
@@ -100,8 +110,18 @@ function toProblem (error: FastifyError): ProblemError | undefined {
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
-function sendProblem (request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route is an OAuth endpoint (token, revocation, introspection): errors are RFC 6749 §5.2 JSON. */
+    oauthErrors?: boolean
+  }
+}
+
+function sendProblem (request: FastifyRequest, reply: FastifyReply, found: ProblemError): FastifyReply {
+  const oauth = request.routeOptions.config.oauthErrors === true
+  const problem = oauth ? asOAuthProblem(found) : found
   if (problem.extras.headers !== undefined) reply.headers(problem.extras.headers)
+  if (oauth && isOAuthError(problem)) return reply.code(problem.status).type('application/json').send(oauthErrorDocument(problem, pathOf(request.url), request.id))
   return reply.code(problem.status).type('application/problem+json').send(problemDocument(problem, pathOf(request.url), request.id))
 }
 

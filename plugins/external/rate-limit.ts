@@ -50,8 +50,8 @@ async function rateLimitPlugin (app: FastifyInstance, { policies }: RateLimitPlu
   async function subject (request: FastifyRequest, policy: RateLimitPolicy): Promise<string> {
     if (policy.keyBy === 'client') {
       // An invalid token earns no bucket of its own: it counts against the address.
-      const user = await app.tokenSubject(request)
-      if (user !== undefined) return `user:${user}`
+      const caller = await app.callerKey(request)
+      if (caller !== undefined) return caller
     }
     return `ip:${normalizeIP(clientAddress(request))}`
   }

@@ -73,7 +73,7 @@ function refreshingFetch (baseUrl: string, refreshToken: string, send: typeof fe
     })
     if (!response.ok) return undefined
     const tokens = await response.json() as TokenResponse
-    current = tokens.refresh_token
+    current = tokens.refresh_token ?? current
     onTokens(tokens)
     return tokens
   }

@@ -1,10 +1,13 @@
 import { LRUCache } from 'lru-cache'
+import type { Scope } from '../clients/scopes.ts'
 import type { Role } from '../users/roles.ts'
 
-export interface PrincipalCacheOptions {
+export interface PrincipalCacheOptions<Value> {
   /** How long an answer read from the database is trusted without news of a change. */
   ttlMs: number
   maxEntries: number
+  /** Whose entry this is: a change to that owner forgets all of the owner's entries at once. */
+  ownerOf: (value: Value) => string
   now?: () => number
 }
 
@@ -14,29 +17,44 @@ export interface SessionAccess {
   role: Role
 }
 
-export interface PrincipalCache {
-  get (sessionId: string): SessionAccess | undefined
+/** What an active client may do now: the ceiling of its tokens' and keys' scopes. */
+export interface ClientAccess {
+  clientId: string
+  scopes: Scope[]
+}
+
+/** What an API key is, as read from the database; it still needs its client to be active. */
+export interface ApiKeyAccess {
+  keyId: string
+  clientId: string
+  scopes: Scope[]
+  createdAt: Date
+  expiresAt: Date | null
+}
+
+export interface PrincipalCache<Value> {
+  get (key: string): Value | undefined
   /**
-   * Remembers what a session grants, read from the database, unless something was
-   * forgotten since `readAt` (a generation from before the read): the read may predate it.
+   * Remembers what was read from the database, unless something was forgotten since
+   * `readAt` (a generation from before the read): the read may predate it.
    */
-  set (sessionId: string, access: SessionAccess, readAt: number): void
+  set (key: string, value: Value, readAt: number): void
   /** The generation to pass to set() for a read that starts now. */
   generation (): number
-  forgetSession (sessionId: string): void
-  /** A user's role or status changed, or the user is gone: forget all of their sessions. */
-  forgetUser (userId: string): void
+  forget (key: string): void
+  /** A user or client changed, or is gone: forget every entry it owns. */
+  forgetOwner (owner: string): void
   clear (): void
 }
 
 /**
- * Live sessions and their users' current roles, so an authenticated request need not
- * read them on every call. Correct only together with change notifications: whoever
- * revokes a session or changes a user must make every replica forget it (see
- * watchAccessChanges in src/users/users.ts).
+ * What credentials grant (live sessions and their users' roles, clients' scopes, API
+ * keys), so an authenticated request need not read it on every call. Correct only
+ * together with change notifications: whoever revokes a session or changes a user or a
+ * client must make every replica forget it (see watchAccessChanges in src/users/users.ts).
  */
-export function principalCache ({ ttlMs, maxEntries, now }: PrincipalCacheOptions): PrincipalCache {
-  const entries = new LRUCache<string, SessionAccess>({
+export function principalCache<Value extends object> ({ ttlMs, maxEntries, ownerOf, now }: PrincipalCacheOptions<Value>): PrincipalCache<Value> {
+  const entries = new LRUCache<string, Value>({
     max: maxEntries,
     ttl: ttlMs,
     // Read the clock on every check rather than once per millisecond, so an injected clock is obeyed at once.
@@ -47,19 +65,19 @@ export function principalCache ({ ttlMs, maxEntries, now }: PrincipalCacheOption
   let generation = 0
 
   return {
-    get: (sessionId) => entries.get(sessionId),
-    set (sessionId, access, readAt) {
-      if (readAt === generation) entries.set(sessionId, access)
+    get: (key) => entries.get(key),
+    set (key, value, readAt) {
+      if (readAt === generation) entries.set(key, value)
     },
     generation: () => generation,
-    forgetSession (sessionId) {
+    forget (key) {
       generation++
-      entries.delete(sessionId)
+      entries.delete(key)
     },
-    forgetUser (userId) {
+    forgetOwner (owner) {
       generation++
-      // Changes to users are rare next to reads: a scan of the entries is cheaper than an index kept per read.
-      for (const [sessionId, access] of entries.entries()) if (access.userId === userId) entries.delete(sessionId)
+      // Changes are rare next to reads: a scan of the entries is cheaper than an index kept per read.
+      for (const [key, value] of entries.entries()) if (ownerOf(value) === owner) entries.delete(key)
     },
     clear () {
       generation++

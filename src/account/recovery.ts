@@ -1,6 +1,6 @@
 import { and, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
 import { changeContextOf, type Actor } from '../access/actor.ts'
-import { assertSelfOrAdmin } from '../access/rules.ts'
+import { assertSelfOrPrivileged } from '../access/rules.ts'
 import type { Database } from '../db/connect.ts'
 import type { Domain } from '../common/domain.ts'
 import { accountTokens, users } from '../db/schema.ts'
@@ -44,9 +44,9 @@ export async function requestPasswordReset ({ db }: Domain, email: string): Prom
     select 'mail', ${address}, ${JSON.stringify(mail)}::jsonb from issued`)
 }
 
-/** Mails a verification token to the user's current address, for the user themself or an admin. */
+/** Mails a verification token to the user's current address, for the user themself, an admin or a client with users:write. */
 export async function requestEmailVerification ({ db }: Domain, actor: Actor, userId: string): Promise<void> {
-  assertSelfOrAdmin(actor, userId)
+  assertSelfOrPrivileged(actor, userId, 'users:write')
   const token = newSecretToken()
   await db.transaction(async (tx) => {
     const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId))

@@ -9,10 +9,12 @@ import type { Database } from '../db/connect.ts'
 export interface AccessChanges {
   userChanged (userId: string): void
   sessionEnded (sessionId: string): void
+  /** A client's status or scopes changed, one of its API keys was deleted, or the client is gone. */
+  clientChanged (clientId: string): void
 }
 
 /** Remembers nothing, so has nothing to forget: for a process without a principal cache (the CLI). */
-export const NOTHING_REMEMBERED: AccessChanges = { userChanged () {}, sessionEnded () {} }
+export const NOTHING_REMEMBERED: AccessChanges = { userChanged () {}, sessionEnded () {}, clientChanged () {} }
 
 /** What the domain's operations are handed: the database and the ports to what they must tell. */
 export interface Domain {

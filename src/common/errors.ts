@@ -22,17 +22,37 @@ export class UserNotFoundError extends DomainError {
   }
 }
 
-/** A conditional write expected a version the user no longer has. */
+/** A conditional write expected a version the resource no longer has. */
 export class VersionMismatchError extends DomainError {
   override name = 'VersionMismatchError'
-  constructor () {
-    super('The user has changed since the version the write expected.')
+  constructor (what = 'user') {
+    super(`The ${what} has changed since you read it: If-Match does not match the current ETag.`)
   }
 }
 
 /** The caller is known, but the rules do not let them do this. */
 export class NotAllowedError extends DomainError {
   override name = 'NotAllowedError'
+}
+
+/** A machine client acting without the scope an operation needs (RFC 6750 §3.1). */
+export class InsufficientScopeError extends DomainError {
+  override name = 'InsufficientScopeError'
+  readonly scope: string
+  constructor (scope: string) {
+    super(`This needs the scope ${scope}, which these credentials do not hold.`)
+    this.scope = scope
+  }
+}
+
+/** A value the rules refuse, though it fits the schema: named by its JSON Pointer in the request. */
+export class InvalidFieldError extends DomainError {
+  override name = 'InvalidFieldError'
+  readonly pointer: string
+  constructor (pointer: string, detail: string) {
+    super(detail)
+    this.pointer = pointer
+  }
 }
 
 /** The user a caller's credentials name does not exist (any more). */
@@ -77,8 +97,11 @@ export class CapacityExceededError extends DomainError {
 }
 
 /** A new password that is on the list of common and breached ones, or only white space. */
-export class WeakPasswordError extends DomainError {
+export class WeakPasswordError extends InvalidFieldError {
   override name = 'WeakPasswordError'
+  constructor (detail: string) {
+    super('/password', detail)
+  }
 }
 
 /** Too many consecutive failed logins for this email: no attempt counts until the delay ends. */

@@ -26,3 +26,13 @@ export function isDatabaseUnavailable (error: unknown): boolean {
   }
   return false
 }
+
+const UNIQUE_VIOLATION = '23505'
+
+/** Whether an error (or its cause) is a unique index refusing a duplicate. */
+export function isUniqueViolation (error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (codeOf(current) === UNIQUE_VIOLATION) return true
+  }
+  return false
+}

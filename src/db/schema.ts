@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { CLIENT_AUTH_METHODS, CLIENT_STATUSES } from '../clients/scopes.ts'
+import type { ClientJwks } from '../clients/jwks.ts'
 import { ROLES, STATUSES } from '../users/roles.ts'
 
 export const userRole = pgEnum('user_role', ROLES)
@@ -183,7 +184,7 @@ export const clients = pgTable('clients', {
   scopes: text('scopes').array().notNull(),
   authMethod: clientAuthMethod('auth_method').notNull(),
   status: clientStatus('status').notNull().default('active'),
-  jwks: jsonb('jwks').$type<{ keys: Array<Record<string, unknown>> }>(),
+  jwks: jsonb('jwks').$type<ClientJwks>(),
   // Bumped on every write, as for users: the ETag and If-Match come from it.
   version: integer('version').notNull().default(1),
   ...timestamps

@@ -1,5 +1,5 @@
 import type { Actor } from '../access/actor.ts'
-import { assertAdmin } from '../access/rules.ts'
+import { assertPrivileged } from '../access/rules.ts'
 import type { Domain } from '../common/domain.ts'
 import { newestPosition, readEvents, type EventQuery, type StoredEvent } from './outbox.ts'
 
@@ -10,7 +10,7 @@ export interface FeedQuery extends Omit<EventQuery, 'after'> {
 
 /** A page of the change feed, for admins (and auditors with their role) only. */
 export async function readFeed ({ db }: Domain, actor: Actor, query: FeedQuery): Promise<{ events: StoredEvent[], next: number }> {
-  assertAdmin(actor)
+  assertPrivileged(actor, 'events:read')
   const after = query.after === undefined ? 0 : query.after(await newestPosition(db))
   return readEvents(db, { ...query, after })
 }

@@ -4,16 +4,25 @@
  */
 export const PROBLEM_KINDS = {
   'malformed-request': { status: 400, title: 'Malformed request' },
+  'invalid-request': { status: 400, title: 'Invalid OAuth request' },
+  'invalid-scope': { status: 400, title: 'Invalid scope' },
+  'unauthorized-client': { status: 400, title: 'Grant not allowed for this client' },
+  'unsupported-grant-type': { status: 400, title: 'Unsupported grant type' },
+  'invalid-client': { status: 401, title: 'Client authentication failed' },
+  'invalid-grant': { status: 401, title: 'Invalid grant' },
   'invalid-parameters': { status: 400, title: 'Invalid path or query parameters' },
   'invalid-account-token': { status: 400, title: 'Invalid, used or expired token' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
+  'insufficient-scope': { status: 403, title: 'Insufficient scope' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'request-timeout': { status: 408, title: 'Request timeout' },
   'email-taken': { status: 409, title: 'Email already taken' },
   'idempotency-key-in-flight': { status: 409, title: 'A request with this Idempotency-Key is still running' },
   'last-active-admin': { status: 409, title: 'The last active admin must stay' },
+  'client-name-taken': { status: 409, title: 'Client name already taken' },
+  'client-without-secrets': { status: 409, title: 'This client has no secrets' },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
@@ -67,6 +76,14 @@ const REALM = 'realm="users-service"'
 export function invalidTokenProblem (detail: string): ProblemError {
   return new ProblemError('unauthorized', detail, {
     headers: { 'www-authenticate': `Bearer ${REALM}, error="invalid_token", error_description="${detail}"` }
+  })
+}
+
+/** A 403 telling a client which scope it lacks (RFC 6750 §3.1). */
+export function insufficientScopeProblem (scope: string, detail: string): ProblemError {
+  return new ProblemError('insufficient-scope', detail, {
+    headers: { 'www-authenticate': `Bearer ${REALM}, error="insufficient_scope", scope="${scope}"` },
+    members: { scope }
   })
 }
 

@@ -1,21 +1,51 @@
 import { randomUUID } from 'node:crypto'
-import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose'
+import { createLocalJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import { LRUCache } from 'lru-cache'
+import { isScope, type Scope } from '../clients/scopes.ts'
 import type { Role } from '../users/roles.ts'
 import { ALGORITHMS, type SigningKeySet } from './signing-keys.ts'
 
 /** RFC 9068: the `typ` of an access token, so an ID token or another JWT cannot pass for one. */
 const ACCESS_TOKEN_TYPE = 'at+jwt'
 
-export interface AccessClaims {
-  /** The user. */
+interface CommonClaims {
+  /** The user, or the client. */
   sub: string
-  /** The session the token belongs to. */
-  sid: string
-  role: Role
   jti: string
   /** Seconds since the epoch. */
+  iat: number
   exp: number
+}
+
+/** A person's token: of a session, governed by the role its user has now. */
+export interface PersonClaims extends CommonClaims {
+  kind: 'person'
+  sid: string
+  role: Role
+  /** How the person proved themself (RFC 8176), and the assurance level that makes. */
+  amr: string[]
+  acr: string
+}
+
+/** A machine client's token (client credentials grant): `sub` = `client_id`, governed by its scopes. */
+export interface ClientClaims extends CommonClaims {
+  kind: 'client'
+  scopes: Scope[]
+}
+
+export type AccessClaims = PersonClaims | ClientClaims
+
+export interface PersonGrant {
+  userId: string
+  sessionId: string
+  role: Role
+  amr?: string[]
+  acr?: string
+}
+
+export interface ClientGrant {
+  clientId: string
+  scopes: Scope[]
 }
 
 export interface AccessTokenOptions {
@@ -29,14 +59,28 @@ export interface AccessTokenOptions {
 }
 
 export interface AccessTokens {
-  issue (claims: { userId: string, sessionId: string, role: Role }): Promise<string>
+  issuePerson (grant: PersonGrant): Promise<string>
+  issueClient (grant: ClientGrant): Promise<string>
   /** The claims of a token this service signed and that is still valid; undefined for any other. */
   verify (token: string): Promise<AccessClaims | undefined>
 }
 
-function isAccessClaims (payload: Record<string, unknown>): payload is Record<string, unknown> & AccessClaims {
-  return typeof payload.sub === 'string' && typeof payload.sid === 'string' && typeof payload.jti === 'string' &&
-    typeof payload.exp === 'number' && (payload.role === 'user' || payload.role === 'admin')
+function stringArray (value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined
+}
+
+/** A person's token names a session and a role; a client's names itself as `client_id` and its scopes. */
+function claimsOf (payload: JWTPayload): AccessClaims | undefined {
+  const { sub, jti, iat, exp } = payload
+  if (typeof sub !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return undefined
+  const common = { sub, jti, iat, exp }
+  if (typeof payload.sid === 'string' && (payload.role === 'user' || payload.role === 'admin')) {
+    return { ...common, kind: 'person', sid: payload.sid, role: payload.role, amr: stringArray(payload.amr) ?? ['pwd'], acr: typeof payload.acr === 'string' ? payload.acr : 'aal1' }
+  }
+  if (payload.sid === undefined && payload.client_id === sub && typeof payload.scope === 'string') {
+    return { ...common, kind: 'client', scopes: payload.scope.split(' ').filter(isScope) }
+  }
+  return undefined
 }
 
 /**
@@ -51,20 +95,23 @@ export function accessTokens ({ keys, issuer, audience, ttlSeconds, cacheSize = 
   const algorithms = [...new Set(keys.all.map((key) => key.alg))].filter((alg) => ALGORITHMS.includes(alg))
   const verdicts = cacheSize === 0 ? undefined : new LRUCache<string, AccessClaims>({ max: cacheSize, ttlResolution: 0, perf: { now } })
 
+  function sign (claims: JWTPayload, subject: string): Promise<string> {
+    const { kid, alg, privateKey } = keys.signing
+    const issuedAt = Math.floor(now() / 1000)
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setSubject(subject)
+      .setJti(randomUUID())
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + ttlSeconds)
+      .sign(privateKey)
+  }
+
   return {
-    async issue ({ userId, sessionId, role }) {
-      const { kid, alg, privateKey } = keys.signing
-      const issuedAt = Math.floor(now() / 1000)
-      return new SignJWT({ sid: sessionId, role })
-        .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
-        .setIssuer(issuer)
-        .setAudience(audience)
-        .setSubject(userId)
-        .setJti(randomUUID())
-        .setIssuedAt(issuedAt)
-        .setExpirationTime(issuedAt + ttlSeconds)
-        .sign(privateKey)
-    },
+    issuePerson: ({ userId, sessionId, role, amr = ['pwd'], acr = 'aal1' }) => sign({ sid: sessionId, role, amr, acr }, userId),
+    issueClient: ({ clientId, scopes }) => sign({ client_id: clientId, scope: scopes.join(' ') }, clientId),
 
     async verify (token) {
       const remembered = verdicts?.get(token)
@@ -75,11 +122,11 @@ export function accessTokens ({ keys, issuer, audience, ttlSeconds, cacheSize = 
           issuer,
           audience,
           typ: ACCESS_TOKEN_TYPE,
-          requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+          requiredClaims: ['sub', 'jti', 'iat', 'exp'],
           currentDate: new Date(now())
         })
-        if (!isAccessClaims(payload)) return undefined
-        const claims: AccessClaims = { sub: payload.sub, sid: payload.sid, role: payload.role, jti: payload.jti, exp: payload.exp }
+        const claims = claimsOf(payload)
+        if (claims === undefined) return undefined
         verdicts?.set(token, claims, { ttl: claims.exp * 1000 - now() })
         return claims
       } catch {

@@ -1,7 +1,8 @@
 import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import { changeContextOf, type Actor, type Principal } from '../access/actor.ts'
-import { assertSelfOrAdmin } from '../access/rules.ts'
+import { assertSelfOrPrivileged } from '../access/rules.ts'
+import type { Scope } from '../clients/scopes.ts'
 import type { Database } from '../db/connect.ts'
 import { preparedPerDatabase } from '../db/per-database.ts'
 import { refreshTokens, sessions, users } from '../db/schema.ts'
@@ -119,16 +120,16 @@ export async function revokeByRefreshToken (domain: Domain, actor: Actor, refres
   if (known !== undefined) await revokeSession(domain, actor, known.sessionId)
 }
 
-/** Who may see or end a user's sessions: the user themself or an admin, and only of a user who exists. */
-async function assertMayManageSessions (db: Database, actor: Actor, userId: string): Promise<void> {
-  assertSelfOrAdmin(actor, userId)
+/** Who may see or end a user's sessions: the user themself, an admin or a client with `scope`, and only of a user who exists. */
+async function assertMayManageSessions (db: Database, actor: Actor, userId: string, scope: Scope): Promise<void> {
+  assertSelfOrPrivileged(actor, userId, scope)
   const [found] = await db.select({ id: users.id }).from(users).where(eq(users.id, userId))
   if (found === undefined) throw new UserNotFoundError(userId)
 }
 
 /** The user's live sessions, newest first; `current` marks the actor's own. */
 export async function listSessions ({ db }: Domain, actor: Actor, userId: string): Promise<Array<SessionRecord & { current: boolean }>> {
-  await assertMayManageSessions(db, actor, userId)
+  await assertMayManageSessions(db, actor, userId, 'users:read')
   const found = await db.select({
     id: sessions.id,
     created_at: sessions.createdAt,
@@ -155,14 +156,14 @@ export async function endUserSessions (tx: Database, userId: string, keep?: stri
 
 /** Ends every live session of a user, for the user themself or an admin. */
 export async function revokeUserSessions ({ db, access }: Domain, actor: Actor, userId: string): Promise<void> {
-  await assertMayManageSessions(db, actor, userId)
+  await assertMayManageSessions(db, actor, userId, 'users:write')
   await commitWithEvents(db, changeContextOf(actor), async (tx) => ({ result: undefined, changes: await endUserSessions(tx, userId) }))
   access.userChanged(userId)
 }
 
 /** Ends one live session of a user, for the user themself or an admin. */
 export async function revokeUserSession ({ db, access }: Domain, actor: Actor, userId: string, sessionId: string): Promise<void> {
-  assertSelfOrAdmin(actor, userId)
+  assertSelfOrPrivileged(actor, userId, 'users:write')
   await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const ended = await tx.update(sessions).set({ revokedAt: sql`now()` })
       .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isLive()))

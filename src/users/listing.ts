@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, ilike, or, sql, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
 import type { Actor } from '../access/actor.ts'
-import { assertAdmin } from '../access/rules.ts'
+import { assertPrivileged } from '../access/rules.ts'
 import type { Database } from '../db/connect.ts'
 import type { Domain } from '../common/domain.ts'
 import { preparedPerDatabase } from '../db/per-database.ts'
@@ -178,7 +178,7 @@ const countOf = perShape((db, shape) => countStatement(db, { ...shape, after: fa
 /** One keyset page in the query's sort; `hasMore` tells whether a next page exists. */
 /** A page of users, for admins only. */
 export async function listUsers ({ db }: Domain, actor: Actor, query: ListUsersQuery): Promise<UserPage> {
-  assertAdmin(actor)
+  assertPrivileged(actor, 'users:read')
   const shape = shapeOf(query)
   const values = placeholderValues(query)
   const [rows, counted] = await Promise.all([

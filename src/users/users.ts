@@ -1,9 +1,10 @@
 import { and, asc, eq, ne, sql, type Placeholder, type SQL } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import { changeContextOf, SYSTEM, type Actor } from '../access/actor.ts'
-import { assertMaySetRole, assertMaySetStatus, assertSelfOrAdmin, isSelf } from '../access/rules.ts'
+import { assertMaySetRole, assertMaySetStatus, assertPrivileged, assertSelfOrPrivileged, isSelf } from '../access/rules.ts'
 import type { Database, DatabaseConnection } from '../db/connect.ts'
 import { preparedPerDatabase } from '../db/per-database.ts'
+import { isUniqueViolation } from '../db/errors.ts'
 import { users } from '../db/schema.ts'
 import { EmailTakenError, LastActiveAdminError, NotAllowedError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../common/errors.ts'
 import type { Domain } from '../common/domain.ts'
@@ -47,16 +48,6 @@ export interface UserChanges {
   status?: Status | undefined
 }
 
-const UNIQUE_VIOLATION = '23505'
-
-function isUniqueViolation (error: unknown): boolean {
-  // drizzle wraps driver errors in DrizzleQueryError, with the driver's error as `cause`.
-  for (let current = error; current instanceof Error; current = current.cause) {
-    if ((current as { code?: unknown }).code === UNIQUE_VIOLATION) return true
-  }
-  return false
-}
-
 async function rejectingDuplicateEmail<T> (write: Promise<T>): Promise<T> {
   try {
     return await write
@@ -82,8 +73,9 @@ export function userEventData ({ version: _version, ...user }: UserRecord): Reco
   return user
 }
 
-/** Anyone may sign up, with the `user` role; only an admin may give another. */
+/** Anyone may sign up, with the `user` role; only an admin may give another. A client needs users:write. */
 export async function createUser ({ db }: Domain, actor: Actor, input: NewUser): Promise<UserRecord> {
+  if (actor.kind === 'client') assertPrivileged(actor, 'users:write')
   assertMaySetRole(actor, 'user', input.role)
   const passwordHash = await hashPassword(input.password)
   return commitWithEvents(db, changeContextOf(actor), async (tx) => {
@@ -105,9 +97,9 @@ async function findUserById (db: Database, id: string): Promise<UserRecord | und
   return found
 }
 
-/** A user, for themself or an admin. */
+/** A user, for themself, an admin or a client with users:read. */
 export async function getUser ({ db }: Domain, actor: Actor, id: string): Promise<UserRecord> {
-  assertSelfOrAdmin(actor, id)
+  assertSelfOrPrivileged(actor, id, 'users:read')
   const found = await findUserById(db, id)
   if (found === undefined) throw new UserNotFoundError(id)
   return found
@@ -120,11 +112,6 @@ export async function getCurrentUser ({ db }: Domain, actor: Actor): Promise<Use
   // Deleted since its token was checked (a remembered role, a concurrent request).
   if (found === undefined) throw new UnknownPrincipalError()
   return found
-}
-
-/** Throws unless the user exists and the actor may see them: for operations on what belongs to a user. */
-export async function assertUserVisible (domain: Domain, actor: Actor, id: string): Promise<void> {
-  await getUser(domain, actor, id)
 }
 
 export interface Credentials {
@@ -227,7 +214,7 @@ function removesAnAdmin (changes: UserChanges): boolean {
  * a user setting their own password proves the current one.
  */
 async function assertMayUpdate (db: Database, actor: Actor, id: string, changes: UserChanges): Promise<void> {
-  assertSelfOrAdmin(actor, id)
+  assertSelfOrPrivileged(actor, id, 'users:write')
   // Past the first rule only admins reach other users, and a person acting is active: their own values are known.
   const own = actor.kind === 'user' ? actor.role : 'user'
   assertMaySetRole(actor, own, changes.role)
@@ -278,7 +265,7 @@ function applyUpdate (db: Database, actor: Actor, id: string, changes: UserChang
 
 /** Deletes a user for good, if the actor is that user or an admin; their tokens stop working at once. */
 export async function deleteUser ({ db, access }: Domain, actor: Actor, id: string, expected?: ExpectedVersions): Promise<void> {
-  assertSelfOrAdmin(actor, id)
+  assertSelfOrPrivileged(actor, id, 'users:write')
   try {
     await commitWithEvents(db, changeContextOf(actor), async (tx) => {
       await assertAdminRemains(tx, id)
@@ -291,16 +278,18 @@ export async function deleteUser ({ db, access }: Domain, actor: Actor, id: stri
   }
 }
 
-/** Sent by the triggers of migration 0004: 'user:<id>' or 'session:<id>'. */
+/** Sent by the triggers of migrations 0004 and 0011: 'user:<id>', 'session:<id>' or 'client:<id>'. */
 const ACCESS_CHANGED_CHANNEL = 'user_access_changed'
 
 export interface AccessChange {
-  kind: 'user' | 'session'
+  kind: 'user' | 'session' | 'client'
   id: string
 }
 
+const CHANGE_KINDS: ReadonlySet<string> = new Set(['user', 'session', 'client'])
+
 export interface AccessChangeListener {
-  /** A user's role or status changed or the user was deleted; or a session ended. */
+  /** A user's role or status changed or the user was deleted; a session ended; a client or its API keys changed. */
   onChange (change: AccessChange): void
   /** Listening (re)started: changes made while not listening are not replayed. */
   onReset (): void
@@ -313,6 +302,6 @@ export interface AccessChangeListener {
 export function watchAccessChanges (connection: DatabaseConnection, listener: AccessChangeListener): Promise<() => Promise<void>> {
   return connection.listen(ACCESS_CHANGED_CHANNEL, (payload) => {
     const [kind, id] = payload.split(':')
-    if ((kind === 'user' || kind === 'session') && id !== undefined) listener.onChange({ kind, id })
+    if (kind !== undefined && CHANGE_KINDS.has(kind) && id !== undefined) listener.onChange({ kind: kind as AccessChange['kind'], id })
   }, () => listener.onReset())
 }

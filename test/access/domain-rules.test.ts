@@ -16,9 +16,9 @@ import { newUser } from '../helpers/app.ts'
 import { forEachDatabase } from '../helpers/databases.ts'
 
 /** An AccessChanges port that writes down what it was told. */
-function recordingPort (): AccessChanges & { users: string[], sessions: string[] } {
-  const told = { users: [] as string[], sessions: [] as string[] }
-  return { ...told, userChanged: (id) => told.users.push(id), sessionEnded: (id) => told.sessions.push(id) }
+function recordingPort (): AccessChanges & { users: string[], sessions: string[], clients: string[] } {
+  const told = { users: [] as string[], sessions: [] as string[], clients: [] as string[] }
+  return { ...told, userChanged: (id) => told.users.push(id), sessionEnded: (id) => told.sessions.push(id), clientChanged: (id) => told.clients.push(id) }
 }
 
 forEachDatabase(t, async (t, database) => {

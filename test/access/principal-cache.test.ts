@@ -4,7 +4,7 @@ import { principalCache, type SessionAccess } from '../../src/access/principal-c
 function cacheWithClock (options: { ttlMs?: number, maxEntries?: number } = {}) {
   // lru-cache reads a start time of 0 as "no TTL", so the injected clock starts elsewhere.
   let now = 1_000_000
-  const cache = principalCache({ ttlMs: options.ttlMs ?? 1000, maxEntries: options.maxEntries ?? 100, now: () => now })
+  const cache = principalCache<SessionAccess>({ ttlMs: options.ttlMs ?? 1000, maxEntries: options.maxEntries ?? 100, ownerOf: (access) => access.userId, now: () => now })
   return { cache, advance: (ms: number) => { now += ms } }
 }
 
@@ -20,15 +20,15 @@ t.test('what a session grants is remembered for the TTL, no longer', async (t) =
   t.equal(cache.get('s1'), undefined, 'gone once the TTL has passed')
 })
 
-t.test('forgetting a session, a user, or everything', async (t) => {
+t.test('forgetting an entry, all of an owner\'s, or everything', async (t) => {
   const { cache } = cacheWithClock()
   cache.set('ada-1', ada, cache.generation())
   cache.set('ada-2', ada, cache.generation())
   cache.set('bob-1', bob, cache.generation())
-  cache.forgetSession('ada-1')
+  cache.forget('ada-1')
   t.equal(cache.get('ada-1'), undefined, 'that session')
   t.same(cache.get('ada-2'), ada, 'not the user\'s others')
-  cache.forgetUser('ada')
+  cache.forgetOwner('ada')
   t.equal(cache.get('ada-2'), undefined, 'every session of the user')
   t.same(cache.get('bob-1'), bob, 'not other users\'')
   cache.clear()
@@ -37,7 +37,7 @@ t.test('forgetting a session, a user, or everything', async (t) => {
 
 t.test('a read that began before a change is not remembered', async (t) => {
   const { cache } = cacheWithClock()
-  for (const change of [() => cache.forgetSession('s1'), () => cache.forgetUser('someone else'), () => cache.clear()]) {
+  for (const change of [() => cache.forget('s1'), () => cache.forgetOwner('someone else'), () => cache.clear()]) {
     const readAt = cache.generation()
     change()
     cache.set('s1', ada, readAt)

@@ -15,6 +15,13 @@ function assertRefused (t: Test, response: { status: number, headers: Record<str
   t.equal(response.body?.type, '/problems/unauthorized', `${what}: a problem`)
 }
 
+/** A grant the token endpoint refuses: RFC 6749 §5.2 JSON, `invalid_grant`, with the problem members too. */
+function assertGrantRefused (t: Test, response: { status: number, headers: Record<string, unknown>, body: any }, what: string): void {
+  t.equal(response.status, 401, `${what}: 401`)
+  t.match(response.headers['content-type'], /^application\/json/, `${what}: JSON, as OAuth clients expect`)
+  t.match(response.body, { error: 'invalid_grant', type: '/problems/invalid-grant', status: 401 }, `${what}: invalid_grant`)
+}
+
 async function login (api: Api, email: string, password: string) {
   return api.post('/v1/auth/token', { email, password })
 }
@@ -81,11 +88,11 @@ forEachDatabase(t, async (t, database) => {
     const second = await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: first.body.refresh_token })
     t.equal(second.status, 200, 'the new one works')
 
-    assertRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken }), 'the first token again (theft)')
-    assertRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: second.body.refresh_token }), 'the newest token after the theft')
+    assertGrantRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken }), 'the first token again (theft)')
+    assertGrantRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: second.body.refresh_token }), 'the newest token after the theft')
     assertRefused(t, await api.withToken(second.body.access_token).get('/v1/users/me'), 'an access token of the ended session')
     assertRefused(t, await api.withToken(token).get('/v1/users/me'), 'the first access token of the ended session')
-    assertRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: 'A'.repeat(43) }), 'an unknown refresh token')
+    assertGrantRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: 'A'.repeat(43) }), 'an unknown refresh token')
   })
 
   t.test('of 30 concurrent refreshes with one token exactly one succeeds', async (t) => {
@@ -103,13 +110,13 @@ forEachDatabase(t, async (t, database) => {
     t.equal((await user.get('/v1/users/me')).status, 200, 'the token works and its session is remembered')
     t.equal((await api.post('/v1/auth/revoke', { token: refreshToken })).status, 200)
     assertRefused(t, await api.withToken(token).get('/v1/users/me'), 'the access token after logout')
-    assertRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken }), 'the refresh token after logout')
+    assertGrantRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken }), 'the refresh token after logout')
     t.equal((await api.post('/v1/auth/revoke', { token: refreshToken })).status, 200, 'again: nothing to do')
     t.equal((await api.post('/v1/auth/revoke', { token: 'never-issued' })).status, 200, 'unknown')
     const other = await signUp()
     t.equal((await api.post('/v1/auth/revoke', { token: other.token })).status, 200, 'an access token revokes its session')
     assertRefused(t, await api.withToken(other.token).get('/v1/users/me'), 'that access token')
-    t.equal((await api.post('/v1/auth/revoke', {})).status, 422)
+    t.match(await api.post('/v1/auth/revoke', {}), { status: 400, body: { error: 'invalid_request', errors: [{ pointer: '/token' }] } }, 'no token: invalid_request')
   })
 
   t.test('RFC 6749 form bodies: the password and refresh grants', async (t) => {
@@ -124,7 +131,8 @@ forEachDatabase(t, async (t, database) => {
     const revoked = await api.request({ method: 'POST', url: '/v1/auth/revoke', headers: form, payload: new URLSearchParams({ token: refreshed.body.refresh_token, token_type_hint: 'refresh_token' }).toString() })
     t.equal(revoked.status, 200)
     const incomplete = await api.post('/v1/auth/token', { grant_type: 'refresh_token' })
-    t.equal(incomplete.status, 422)
+    t.equal(incomplete.status, 400)
+    t.equal(incomplete.body.error, 'invalid_request')
     t.same(incomplete.body.errors, [{ pointer: '/refresh_token', detail: 'is required for the refresh_token grant' }])
     const noPassword = await api.post('/v1/auth/token', { email: body.email })
     t.same(noPassword.body.errors, [{ pointer: '/password', detail: 'is required for the password grant' }])
@@ -187,7 +195,7 @@ forEachDatabase(t, async (t, database) => {
     t.equal(changed.status, 200)
     t.equal((await first.get('/v1/users/me')).status, 200, 'the caller\'s own session stays')
     assertRefused(t, await other.get('/v1/users/me'), 'another session\'s access token')
-    assertRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: second.body.refresh_token }), 'another session\'s refresh token')
+    assertGrantRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: second.body.refresh_token }), 'another session\'s refresh token')
     t.equal((await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken })).status, 200, 'the caller\'s refresh token still works')
 
     const third = await login(api, String(body.email), 'a new password 1')
@@ -206,11 +214,11 @@ forEachDatabase(t, async (t, database) => {
     t.equal(disabled.status, 200)
     t.equal(disabled.body.status, 'disabled')
     assertRefused(t, await userApi.get('/v1/users/me'), 'the disabled user\'s access token')
-    assertRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken }), 'the disabled user\'s refresh token')
+    assertGrantRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken }), 'the disabled user\'s refresh token')
     const rightPassword = await login(api, String(body.email), String(body.password))
     t.equal(rightPassword.status, 403)
     t.equal(rightPassword.body.type, '/problems/forbidden')
-    assertRefused(t, await login(api, String(body.email), 'a wrong password'), 'a wrong password, as for anyone')
+    assertGrantRefused(t, await login(api, String(body.email), 'a wrong password'), 'a wrong password, as for anyone')
 
     t.equal((await admin.patch(`/v1/users/${user.id}`, { status: 'active' })).status, 200)
     assertRefused(t, await userApi.get('/v1/users/me'), 'enabling does not bring old sessions back')
@@ -221,7 +229,7 @@ forEachDatabase(t, async (t, database) => {
     const { api, signUp } = shared
     const { user, api: userApi, refreshToken } = await signUp()
     t.equal((await userApi.delete(`/v1/users/${user.id}`)).status, 204)
-    assertRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken }), 'after deletion')
+    assertGrantRefused(t, await api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken }), 'after deletion')
   })
 
   t.test('sessions: listed and ended by the user themself or an admin', async (t) => {

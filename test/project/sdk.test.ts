@@ -94,7 +94,7 @@ t.test('the whole user journey through the generated SDK, against a listening se
     // A client holding a refresh token refreshes by itself when the access token is refused, and retries once.
     const stored: string[] = []
     const secondDevice = await anonymous.createToken({ body: { email: signUp.email, password: signUp.password } })
-    const refreshing = createUsersApi({ baseUrl, token: 'an-expired-access-token', refreshToken: secondDevice.data.refresh_token, onTokens: (tokens) => stored.push(tokens.refresh_token) })
+    const refreshing = createUsersApi({ baseUrl, token: 'an-expired-access-token', refreshToken: secondDevice.data.refresh_token, onTokens: (tokens) => stored.push(tokens.refresh_token!) })
     const [first, second] = await Promise.all([refreshing.getCurrentUser(), refreshing.listSessions({ path: { id: user.id } })])
     t.equal(first.data.id, user.id, 'the request succeeded after a refresh')
     t.equal(second.data.data.length, 2, 'and a concurrent one, through the same single refresh')

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { ConfirmEmailVerificationData, ConfirmEmailVerificationErrors, ConfirmEmailVerificationResponses, ConfirmPasswordResetData, ConfirmPasswordResetErrors, ConfirmPasswordResetResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
+import type { ConfirmEmailVerificationData, ConfirmEmailVerificationErrors, ConfirmEmailVerificationResponses, ConfirmPasswordResetData, ConfirmPasswordResetErrors, ConfirmPasswordResetResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateClientData, CreateClientErrors, CreateClientResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteApiKeyData, DeleteApiKeyErrors, DeleteApiKeyResponses, DeleteClientData, DeleteClientErrors, DeleteClientResponses, DeleteClientSecretData, DeleteClientSecretErrors, DeleteClientSecretResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetClientData, GetClientErrors, GetClientResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, IntrospectTokenData, IntrospectTokenErrors, IntrospectTokenResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListClientsData, ListClientsErrors, ListClientsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateClientSecretData, RotateClientSecretErrors, RotateClientSecretResponses, UpdateClientData, UpdateClientErrors, UpdateClientResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -87,16 +87,18 @@ export class UsersApi extends HeyApiClient {
     /**
      * RFC 8414 metadata: the issuer and its endpoints
      *
-     * Absolute URLs on `PUBLIC_URL` when it is set, else on the origin the request was made to.
+     * Absolute URLs on `PUBLIC_URL` (else the origin of a URL `JWT_ISSUER`, else the origin the request was made to). When `JWT_ISSUER` is a URL with a path, the metadata is also where RFC 8414 §3.1 puts it for that issuer: `/.well-known/oauth-authorization-server` followed by the path.
      */
     public getAuthorizationServerMetadata<ThrowOnError extends boolean = true>(options?: Options<GetAuthorizationServerMetadataData, ThrowOnError>) {
         return (options?.client ?? this.client).get<GetAuthorizationServerMetadataResponses, unknown, ThrowOnError>({ url: '/.well-known/oauth-authorization-server', ...options });
     }
     
     /**
-     * Log in with email and password, or exchange a refresh token
+     * Log in with email and password, exchange a refresh token, or get a client token
      *
-     * The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401, in the same time; a disabled account is a 403 only after the right password. After `LOGIN_MAX_FAILURES` consecutive failures for one email (known or not), every attempt for it, from any address and right or wrong, gets a 429 `login-delayed` with `Retry-After` until a delay ends that starts at 1 s and doubles with each further failure, up to 15 minutes; a successful login or a password reset clears the count.
+     * The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401 `invalid_grant`, in the same time; a disabled account is a 403 only after the right password. After `LOGIN_MAX_FAILURES` consecutive failures for one email (known or not), every attempt for it, from any address and right or wrong, gets a 429 `login-delayed` with `Retry-After` until a delay ends that starts at 1 s and doubles with each further failure, up to 15 minutes; a successful login or a password reset clears the count.
+     *
+     * The client credentials grant gives a machine client a token with the scopes it asks for (`scope`, each one of its own; all of them when absent), no refresh token. The client authenticates with its own method only: HTTP Basic (`client_secret_basic`, id and secret form-urlencoded before base64), `client_id` and `client_secret` in the body (`client_secret_post`), or a `client_assertion` JWT (`private_key_jwt`, RFC 7523: `iss` = `sub` = the client id, `aud` this endpoint's URL or the issuer, `exp` at most 5 minutes ahead, a `jti` never used before). Errors are RFC 6749 JSON.
      */
     public createToken<ThrowOnError extends boolean = true>(options: Options<CreateTokenData, ThrowOnError>) {
         return (options.client ?? this.client).post<CreateTokenResponses, CreateTokenErrors, ThrowOnError>({
@@ -112,11 +114,27 @@ export class UsersApi extends HeyApiClient {
     /**
      * Log out: end the session of a refresh (or access) token
      *
-     * RFC 7009: the session ends, with its refresh and access tokens. An unknown or already revoked token is a 200 too, so the answer tells nothing about the token.
+     * RFC 7009: the session ends, with its refresh and access tokens. An unknown or already revoked token is a 200 too, so the answer tells nothing about the token. A client may authenticate (as at the token endpoint; wrong credentials are a 401 `invalid_client`); a client's own token is not revoked, it expires (at most `JWT_TTL_SECONDS` after issue).
      */
     public revokeToken<ThrowOnError extends boolean = true>(options: Options<RevokeTokenData, ThrowOnError>) {
         return (options.client ?? this.client).post<RevokeTokenResponses, RevokeTokenErrors, ThrowOnError>({
             url: '/v1/auth/revoke',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Ask whether a token or API key is active now (RFC 7662)
+     *
+     * For a client holding `tokens:introspect`, authenticated as at the token endpoint: so a service that must know now whether a session was revoked need not trust a token until its `exp`. `{active: false}` for anything this service would refuse now.
+     */
+    public introspectToken<ThrowOnError extends boolean = true>(options: Options<IntrospectTokenData, ThrowOnError>) {
+        return (options.client ?? this.client).post<IntrospectTokenResponses, IntrospectTokenErrors, ThrowOnError>({
+            url: '/v1/auth/introspect',
             ...options,
             headers: {
                 'Content-Type': 'application/json',
@@ -219,7 +237,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Read the user the token belongs to
      *
-     * The caller's own representation, with its `ETag`; a matching `If-None-Match` gets a 304.
+     * The caller's own representation, with its `ETag`; a matching `If-None-Match` gets a 304. For people only: a machine client gets a 403.
      */
     public getCurrentUser<ThrowOnError extends boolean = true>(options?: Options<GetCurrentUserData, ThrowOnError>) {
         return (options?.client ?? this.client).get<GetCurrentUserResponses, GetCurrentUserErrors, ThrowOnError>({
@@ -337,6 +355,152 @@ export class UsersApi extends HeyApiClient {
         return (options.client ?? this.client).get<ListEventsResponses, ListEventsErrors, ThrowOnError>({
             security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
             url: '/v1/events',
+            ...options
+        });
+    }
+    
+    /**
+     * List machine clients, one keyset page at a time
+     *
+     * Oldest first. Follow `next_cursor` to visit every client once.
+     */
+    public listClients<ThrowOnError extends boolean = true>(options: Options<ListClientsData, ThrowOnError>) {
+        return (options.client ?? this.client).get<ListClientsResponses, ListClientsErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/clients',
+            ...options
+        });
+    }
+    
+    /**
+     * Register a machine client
+     *
+     * A client of a secret method (`client_secret_basic`, the default, or `client_secret_post`) gets its first secret in `client_secret`, shown this once. A `private_key_jwt` client needs `jwks`: public Ed25519 or P-256 keys only (a private member or a symmetric key is a 422). Unknown scopes are a 422, a name taken a 409.
+     */
+    public createClient<ThrowOnError extends boolean = true>(options: Options<CreateClientData, ThrowOnError>) {
+        return (options.client ?? this.client).post<CreateClientResponses, CreateClientErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/clients',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Delete a machine client, its secrets and its API keys
+     *
+     * Its tokens and keys are refused at once. With `If-Match`, a stale version is a 412.
+     */
+    public deleteClient<ThrowOnError extends boolean = true>(options: Options<DeleteClientData, ThrowOnError>) {
+        return (options.client ?? this.client).delete<DeleteClientResponses, DeleteClientErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/clients/{id}',
+            ...options
+        });
+    }
+    
+    /**
+     * Read a machine client
+     *
+     * With its live secrets' ids and dates, never the secrets; the `ETag` is its version, for `If-Match`.
+     */
+    public getClient<ThrowOnError extends boolean = true>(options: Options<GetClientData, ThrowOnError>) {
+        return (options.client ?? this.client).get<GetClientResponses, GetClientErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/clients/{id}',
+            ...options
+        });
+    }
+    
+    /**
+     * Change a machine client's name, scopes, status or keys
+     *
+     * A JSON merge patch. `status: disabled` refuses the client's tokens and API keys at once, on every replica; scopes taken away are taken from its API keys too. `jwks` only for `private_key_jwt` clients. With `If-Match`, a stale version is a 412.
+     */
+    public updateClient<ThrowOnError extends boolean = true>(options: Options<UpdateClientData, ThrowOnError>) {
+        return (options.client ?? this.client).patch<UpdateClientResponses, UpdateClientErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/clients/{id}',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Add a new secret; the older ones expire after a grace period
+     *
+     * Returns the new secret this once. Every older live secret keeps working for `previous_expires_in` seconds (default 86400; 0 ends them at once), so the new one can be rolled out without downtime. A `private_key_jwt` client has no secrets (409).
+     */
+    public rotateClientSecret<ThrowOnError extends boolean = true>(options: Options<RotateClientSecretData, ThrowOnError>) {
+        return (options.client ?? this.client).post<RotateClientSecretResponses, RotateClientSecretErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/clients/{id}/secrets',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Delete a client secret: it stops working at once
+     *
+     * Tokens already issued with it keep working until they expire; no new ones are issued with it.
+     */
+    public deleteClientSecret<ThrowOnError extends boolean = true>(options: Options<DeleteClientSecretData, ThrowOnError>) {
+        return (options.client ?? this.client).delete<DeleteClientSecretResponses, DeleteClientSecretErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/clients/{id}/secrets/{secret_id}',
+            ...options
+        });
+    }
+    
+    /**
+     * List a client's API keys (never the keys themselves)
+     *
+     * Oldest first, expired ones included.
+     */
+    public listApiKeys<ThrowOnError extends boolean = true>(options: Options<ListApiKeysData, ThrowOnError>) {
+        return (options.client ?? this.client).get<ListApiKeysResponses, ListApiKeysErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/clients/{id}/api-keys',
+            ...options
+        });
+    }
+    
+    /**
+     * Issue an API key: a static bearer token for the client
+     *
+     * Returns the key (`usk_…`) this once. `scopes` default to the client's and may not exceed them (422).
+     */
+    public createApiKey<ThrowOnError extends boolean = true>(options: Options<CreateApiKeyData, ThrowOnError>) {
+        return (options.client ?? this.client).post<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/clients/{id}/api-keys',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Delete an API key: refused at once
+     *
+     * On every replica within about a second.
+     */
+    public deleteApiKey<ThrowOnError extends boolean = true>(options: Options<DeleteApiKeyData, ThrowOnError>) {
+        return (options.client ?? this.client).delete<DeleteApiKeyResponses, DeleteApiKeyErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/clients/{id}/api-keys/{key_id}',
             ...options
         });
     }

@@ -13,16 +13,25 @@ export type Problem = {
     /**
      * Identifies the kind of problem. Known types:
      * - `/problems/malformed-request` (400): Malformed request
+     * - `/problems/invalid-request` (400): Invalid OAuth request
+     * - `/problems/invalid-scope` (400): Invalid scope
+     * - `/problems/unauthorized-client` (400): Grant not allowed for this client
+     * - `/problems/unsupported-grant-type` (400): Unsupported grant type
+     * - `/problems/invalid-client` (401): Client authentication failed
+     * - `/problems/invalid-grant` (401): Invalid grant
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/forbidden` (403): Forbidden
+     * - `/problems/insufficient-scope` (403): Insufficient scope
      * - `/problems/not-found` (404): Not found
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/last-active-admin` (409): The last active admin must stay
+     * - `/problems/client-name-taken` (409): Client name already taken
+     * - `/problems/client-without-secrets` (409): This client has no secrets
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
@@ -62,16 +71,98 @@ export type ValidationProblem = {
     /**
      * Identifies the kind of problem. Known types:
      * - `/problems/malformed-request` (400): Malformed request
+     * - `/problems/invalid-request` (400): Invalid OAuth request
+     * - `/problems/invalid-scope` (400): Invalid scope
+     * - `/problems/unauthorized-client` (400): Grant not allowed for this client
+     * - `/problems/unsupported-grant-type` (400): Unsupported grant type
+     * - `/problems/invalid-client` (401): Client authentication failed
+     * - `/problems/invalid-grant` (401): Invalid grant
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/forbidden` (403): Forbidden
+     * - `/problems/insufficient-scope` (403): Insufficient scope
      * - `/problems/not-found` (404): Not found
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/last-active-admin` (409): The last active admin must stay
+     * - `/problems/client-name-taken` (409): Client name already taken
+     * - `/problems/client-without-secrets` (409): This client has no secrets
+     * - `/problems/precondition-failed` (412): Precondition failed
+     * - `/problems/payload-too-large` (413): Payload too large
+     * - `/problems/unsupported-media-type` (415): Unsupported media type
+     * - `/problems/validation-failed` (422): Validation failed
+     * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
+     * - `/problems/too-many-requests` (429): Too many requests
+     * - `/problems/login-delayed` (429): Too many failed logins for this email
+     * - `/problems/request-header-fields-too-large` (431): Request header fields too large
+     * - `/problems/internal-error` (500): Internal server error
+     * - `/problems/service-unavailable` (503): Service unavailable
+     * - `/problems/mail-unavailable` (503): Mail cannot be sent
+     */
+    type: string;
+    /**
+     * Short summary of the kind of problem.
+     */
+    title: string;
+    status: number;
+    /**
+     * What went wrong with this request.
+     */
+    detail: string;
+    /**
+     * The request path.
+     */
+    instance: string;
+    /**
+     * Same as the X-Request-ID response header.
+     */
+    request_id: string;
+    /**
+     * One entry per failing field.
+     */
+    errors?: Array<{
+        /**
+         * JSON Pointer into the body, or the name of the parameter.
+         */
+        pointer: string;
+        detail: string;
+    }>;
+};
+
+/**
+ * An OAuth error (RFC 6749 §5.2), served as application/json, carrying the RFC 9457 members as well.
+ */
+export type OAuthError = {
+    /**
+     * RFC 6749 §5.2: `invalid_request`, `invalid_client`, `invalid_grant`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type`, `insufficient_scope`, `server_error` or `temporarily_unavailable`.
+     */
+    error: string;
+    error_description: string;
+    /**
+     * Identifies the kind of problem. Known types:
+     * - `/problems/malformed-request` (400): Malformed request
+     * - `/problems/invalid-request` (400): Invalid OAuth request
+     * - `/problems/invalid-scope` (400): Invalid scope
+     * - `/problems/unauthorized-client` (400): Grant not allowed for this client
+     * - `/problems/unsupported-grant-type` (400): Unsupported grant type
+     * - `/problems/invalid-client` (401): Client authentication failed
+     * - `/problems/invalid-grant` (401): Invalid grant
+     * - `/problems/invalid-parameters` (400): Invalid path or query parameters
+     * - `/problems/invalid-account-token` (400): Invalid, used or expired token
+     * - `/problems/unauthorized` (401): Unauthorized
+     * - `/problems/forbidden` (403): Forbidden
+     * - `/problems/insufficient-scope` (403): Insufficient scope
+     * - `/problems/not-found` (404): Not found
+     * - `/problems/method-not-allowed` (405): Method not allowed
+     * - `/problems/request-timeout` (408): Request timeout
+     * - `/problems/email-taken` (409): Email already taken
+     * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
+     * - `/problems/last-active-admin` (409): The last active admin must stay
+     * - `/problems/client-name-taken` (409): Client name already taken
+     * - `/problems/client-without-secrets` (409): This client has no secrets
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
@@ -137,16 +228,25 @@ export type NotReady = {
     /**
      * Identifies the kind of problem. Known types:
      * - `/problems/malformed-request` (400): Malformed request
+     * - `/problems/invalid-request` (400): Invalid OAuth request
+     * - `/problems/invalid-scope` (400): Invalid scope
+     * - `/problems/unauthorized-client` (400): Grant not allowed for this client
+     * - `/problems/unsupported-grant-type` (400): Unsupported grant type
+     * - `/problems/invalid-client` (401): Client authentication failed
+     * - `/problems/invalid-grant` (401): Invalid grant
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/forbidden` (403): Forbidden
+     * - `/problems/insufficient-scope` (403): Insufficient scope
      * - `/problems/not-found` (404): Not found
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/last-active-admin` (409): The last active admin must stay
+     * - `/problems/client-name-taken` (409): Client name already taken
+     * - `/problems/client-without-secrets` (409): This client has no secrets
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
@@ -189,13 +289,13 @@ export type NotReady = {
 };
 
 /**
- * Password grant: `{email, password}` (or RFC 6749 `grant_type=password&username=…&password=…`). Refresh grant: `{grant_type: "refresh_token", refresh_token}`.
+ * Password grant: `{email, password}` (or RFC 6749 `grant_type=password&username=…&password=…`). Refresh grant: `{grant_type: "refresh_token", refresh_token}`. Client credentials grant: `grant_type=client_credentials` and the client's authentication (HTTP Basic, `client_id` + `client_secret`, or `client_assertion`).
  */
 export type TokenRequest = {
     /**
-     * `password` (the default) or `refresh_token`.
+     * `password` (the default), `refresh_token` or `client_credentials`.
      */
-    grant_type?: 'password' | 'refresh_token';
+    grant_type?: string;
     /**
      * Password grant: the account's email.
      */
@@ -205,13 +305,18 @@ export type TokenRequest = {
      */
     username?: string;
     /**
-     * Accepted and ignored: tokens carry no scopes.
+     * Client credentials grant: the scopes wanted, space-separated, each one of the client's (all of them when absent). Ignored by the other grants: a person's token carries their role, not scopes.
      */
     scope?: string;
     /**
-     * Accepted and ignored: clients are public.
+     * With `client_secret` (`client_secret_post`). Alone, as a public client such as Swagger UI sends it, it is ignored.
      */
     client_id?: string;
+    /**
+     * `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+     */
+    client_assertion_type?: string;
+    [key: string]: unknown;
 };
 
 export type TokenResponse = {
@@ -225,14 +330,98 @@ export type TokenResponse = {
      */
     expires_in: number;
     /**
-     * Opaque, single-use: exchange it for new tokens before the session ends. Using it twice ends the session.
+     * Opaque, single-use: exchange it for new tokens before the session ends. Using it twice ends the session. Not for the client credentials grant.
      */
-    refresh_token: string;
+    refresh_token?: string;
+    /**
+     * Client credentials grant: the scopes the token carries, space-separated.
+     */
+    scope?: string;
 };
 
 export type RevokeRequest = {
-    token_type_hint?: 'refresh_token' | 'access_token';
+    /**
+     * A hint only (RFC 7009 §2.1): every kind of token is looked up whatever it says.
+     */
+    token_type_hint?: string;
+    /**
+     * With `client_secret` (`client_secret_post`). Alone, as a public client such as Swagger UI sends it, it is ignored.
+     */
     client_id?: string;
+    /**
+     * `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+     */
+    client_assertion_type?: string;
+    [key: string]: unknown;
+};
+
+export type IntrospectionRequest = {
+    /**
+     * A hint only (RFC 7662 §2.1).
+     */
+    token_type_hint?: string;
+    /**
+     * With `client_secret` (`client_secret_post`). Alone, as a public client such as Swagger UI sends it, it is ignored.
+     */
+    client_id?: string;
+    /**
+     * `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+     */
+    client_assertion_type?: string;
+    [key: string]: unknown;
+};
+
+/**
+ * RFC 7662 §2.2.
+ */
+export type IntrospectionResponse = {
+    /**
+     * `false` for anything this service would refuse now: unknown, expired, forged, a revoked session, a disabled or deleted user, client or key.
+     */
+    active: boolean;
+    /**
+     * API keys too: they are sent as bearer tokens.
+     */
+    token_type?: 'Bearer';
+    /**
+     * The user, or the client.
+     */
+    sub?: string;
+    /**
+     * A client token or API key: the client.
+     */
+    client_id?: string;
+    /**
+     * A client token or API key: the scopes it holds now, space-separated.
+     */
+    scope?: string;
+    /**
+     * Absent for an API key without `expires_at`.
+     */
+    exp?: number;
+    iat?: number;
+    iss?: string;
+    aud?: string;
+    /**
+     * For an API key, its id.
+     */
+    jti?: string;
+    /**
+     * A person's token: its session.
+     */
+    sid?: string;
+    /**
+     * A person's token: the role the user has now.
+     */
+    role?: 'user' | 'admin';
+    /**
+     * A person's token: how they logged in (RFC 8176).
+     */
+    amr?: Array<string>;
+    /**
+     * A person's token: `aal1`, or `aal2` after a second factor.
+     */
+    acr?: string;
 };
 
 export type Session = {
@@ -286,9 +475,13 @@ export type AuthorizationServerMetadata = {
     token_endpoint: string;
     jwks_uri: string;
     revocation_endpoint: string;
+    introspection_endpoint: string;
     grant_types_supported: Array<string>;
     token_endpoint_auth_methods_supported: Array<string>;
+    token_endpoint_auth_signing_alg_values_supported: Array<string>;
     revocation_endpoint_auth_methods_supported: Array<string>;
+    introspection_endpoint_auth_methods_supported: Array<string>;
+    scopes_supported: Array<string>;
     response_types_supported: Array<string>;
 };
 
@@ -463,13 +656,236 @@ export type UserList = {
 };
 
 /**
- * Password grant: `{email, password}` (or RFC 6749 `grant_type=password&username=…&password=…`). Refresh grant: `{grant_type: "refresh_token", refresh_token}`.
+ * The client's public keys (RFC 7517), for `private_key_jwt` clients only.
+ */
+export type ClientJwks = {
+    keys: Array<{
+        kty: string;
+        kid?: string;
+        [key: string]: unknown;
+    }>;
+};
+
+export type Client = {
+    /**
+     * The OAuth `client_id`: a UUID v7.
+     */
+    id: string;
+    name: string;
+    /**
+     * The most its tokens and API keys may do.
+     */
+    scopes: Array<'users:read' | 'users:write' | 'users:import' | 'events:read' | 'scim' | 'tokens:introspect'>;
+    /**
+     * How the client authenticates at the token endpoint, and the only way it may: HTTP Basic with its secret (the default), the secret in the form body, or a JWT signed with a key of its `jwks` (RFC 7523).
+     */
+    auth_method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+    /**
+     * `disabled`: its tokens and keys are refused at once, and it gets no new ones.
+     */
+    status: 'active' | 'disabled';
+    jwks?: ClientJwks;
+    /**
+     * Its live secrets (never the secrets themselves); empty for `private_key_jwt`.
+     */
+    secrets: Array<{
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+        created_at: string;
+        /**
+         * Set when a newer secret replaced it; null while it is the newest.
+         */
+        expires_at: string | null;
+        /**
+         * The last time it got a token (updated at most once a minute).
+         */
+        last_used_at: string | null;
+    }>;
+    created_at: string;
+    updated_at: string;
+};
+
+export type CreatedClient = {
+    /**
+     * The OAuth `client_id`: a UUID v7.
+     */
+    id: string;
+    name: string;
+    /**
+     * The most its tokens and API keys may do.
+     */
+    scopes: Array<'users:read' | 'users:write' | 'users:import' | 'events:read' | 'scim' | 'tokens:introspect'>;
+    /**
+     * How the client authenticates at the token endpoint, and the only way it may: HTTP Basic with its secret (the default), the secret in the form body, or a JWT signed with a key of its `jwks` (RFC 7523).
+     */
+    auth_method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+    /**
+     * `disabled`: its tokens and keys are refused at once, and it gets no new ones.
+     */
+    status: 'active' | 'disabled';
+    jwks?: ClientJwks;
+    /**
+     * Its live secrets (never the secrets themselves); empty for `private_key_jwt`.
+     */
+    secrets: Array<{
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+        created_at: string;
+        /**
+         * Set when a newer secret replaced it; null while it is the newest.
+         */
+        expires_at: string | null;
+        /**
+         * The last time it got a token (updated at most once a minute).
+         */
+        last_used_at: string | null;
+    }>;
+    created_at: string;
+    updated_at: string;
+    /**
+     * Shown this once, for the secret methods; only its hash is kept.
+     */
+    client_secret?: string;
+};
+
+export type ClientCreate = {
+    /**
+     * 1–100 characters after trimming, no control characters; unique among clients.
+     */
+    name: string;
+    /**
+     * Each a known scope; repeats are dropped.
+     */
+    scopes: Array<'users:read' | 'users:write' | 'users:import' | 'events:read' | 'scim' | 'tokens:introspect'>;
+    /**
+     * How the client authenticates at the token endpoint, and the only way it may: HTTP Basic with its secret (the default), the secret in the form body, or a JWT signed with a key of its `jwks` (RFC 7523).
+     */
+    auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+    jwks?: ClientJwks;
+};
+
+/**
+ * JSON merge patch (RFC 7396): members present are changed, the others are kept. Taking scopes away takes them from the client's API keys too.
+ */
+export type ClientPatch = {
+    /**
+     * 1–100 characters after trimming, no control characters; unique among clients.
+     */
+    name?: string;
+    /**
+     * Each a known scope; repeats are dropped.
+     */
+    scopes?: Array<'users:read' | 'users:write' | 'users:import' | 'events:read' | 'scim' | 'tokens:introspect'>;
+    status?: 'active' | 'disabled';
+    jwks?: ClientJwks;
+};
+
+export type ClientList = {
+    data: Array<Client>;
+    /**
+     * Pass as `cursor` to get the next page; null on the last page.
+     */
+    next_cursor: string | null;
+};
+
+export type SecretRotation = {
+    /**
+     * Seconds the client's older live secrets keep working (at most 30 days); 0 ends them at once.
+     */
+    previous_expires_in?: number;
+};
+
+export type NewClientSecret = {
+    /**
+     * a UUID, in lower case
+     */
+    id: string;
+    /**
+     * Shown this once; only its hash is kept.
+     */
+    client_secret: string;
+    created_at: string;
+};
+
+export type ApiKey = {
+    /**
+     * a UUID, in lower case
+     */
+    id: string;
+    name: string;
+    /**
+     * The key's first 12 characters (`usk_` and 8 more), to recognise it by.
+     */
+    prefix: string;
+    /**
+     * Never more than the client's, now or after they shrink.
+     */
+    scopes: Array<'users:read' | 'users:write' | 'users:import' | 'events:read' | 'scim' | 'tokens:introspect'>;
+    created_at: string;
+    expires_at: string | null;
+    /**
+     * Updated at most once a minute.
+     */
+    last_used_at: string | null;
+};
+
+export type CreatedApiKey = {
+    /**
+     * a UUID, in lower case
+     */
+    id: string;
+    name: string;
+    /**
+     * The key's first 12 characters (`usk_` and 8 more), to recognise it by.
+     */
+    prefix: string;
+    /**
+     * Never more than the client's, now or after they shrink.
+     */
+    scopes: Array<'users:read' | 'users:write' | 'users:import' | 'events:read' | 'scim' | 'tokens:introspect'>;
+    created_at: string;
+    expires_at: string | null;
+    /**
+     * Updated at most once a minute.
+     */
+    last_used_at: string | null;
+    /**
+     * The bearer key, `usk_` and 43 characters (256 random bits): shown this once, only its hash is kept.
+     */
+    key: string;
+};
+
+export type ApiKeyCreate = {
+    /**
+     * 1–100 characters after trimming, no control characters; unique among clients.
+     */
+    name: string;
+    /**
+     * Each a known scope; repeats are dropped.
+     */
+    scopes?: Array<'users:read' | 'users:write' | 'users:import' | 'events:read' | 'scim' | 'tokens:introspect'>;
+    /**
+     * When it stops working; never, when absent.
+     */
+    expires_at?: string;
+};
+
+export type ApiKeyList = {
+    data: Array<ApiKey>;
+};
+
+/**
+ * Password grant: `{email, password}` (or RFC 6749 `grant_type=password&username=…&password=…`). Refresh grant: `{grant_type: "refresh_token", refresh_token}`. Client credentials grant: `grant_type=client_credentials` and the client's authentication (HTTP Basic, `client_id` + `client_secret`, or `client_assertion`).
  */
 export type TokenRequestWritable = {
     /**
-     * `password` (the default) or `refresh_token`.
+     * `password` (the default), `refresh_token` or `client_credentials`.
      */
-    grant_type?: 'password' | 'refresh_token';
+    grant_type?: string;
     /**
      * Password grant: the account's email.
      */
@@ -487,17 +903,26 @@ export type TokenRequestWritable = {
      */
     refresh_token?: string;
     /**
-     * Accepted and ignored: tokens carry no scopes.
+     * Client credentials grant: the scopes wanted, space-separated, each one of the client's (all of them when absent). Ignored by the other grants: a person's token carries their role, not scopes.
      */
     scope?: string;
     /**
-     * Accepted and ignored: clients are public.
+     * With `client_secret` (`client_secret_post`). Alone, as a public client such as Swagger UI sends it, it is ignored.
      */
     client_id?: string;
     /**
-     * Accepted and ignored: clients are public.
+     * `client_secret_post`: the client's secret (empty: none, as a public client may send it).
      */
     client_secret?: string;
+    /**
+     * `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+     */
+    client_assertion_type?: string;
+    /**
+     * `private_key_jwt`: a JWT signed by a key of the client's `jwks` (RFC 7523).
+     */
+    client_assertion?: string;
+    [key: string]: unknown;
 };
 
 export type RevokeRequestWritable = {
@@ -505,8 +930,55 @@ export type RevokeRequestWritable = {
      * A refresh token or an access token: its session ends.
      */
     token: string;
-    token_type_hint?: 'refresh_token' | 'access_token';
+    /**
+     * A hint only (RFC 7009 §2.1): every kind of token is looked up whatever it says.
+     */
+    token_type_hint?: string;
+    /**
+     * With `client_secret` (`client_secret_post`). Alone, as a public client such as Swagger UI sends it, it is ignored.
+     */
     client_id?: string;
+    /**
+     * `client_secret_post`: the client's secret (empty: none, as a public client may send it).
+     */
+    client_secret?: string;
+    /**
+     * `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+     */
+    client_assertion_type?: string;
+    /**
+     * `private_key_jwt`: a JWT signed by a key of the client's `jwks` (RFC 7523).
+     */
+    client_assertion?: string;
+    [key: string]: unknown;
+};
+
+export type IntrospectionRequestWritable = {
+    /**
+     * An access token or an API key.
+     */
+    token: string;
+    /**
+     * A hint only (RFC 7662 §2.1).
+     */
+    token_type_hint?: string;
+    /**
+     * With `client_secret` (`client_secret_post`). Alone, as a public client such as Swagger UI sends it, it is ignored.
+     */
+    client_id?: string;
+    /**
+     * `client_secret_post`: the client's secret (empty: none, as a public client may send it).
+     */
+    client_secret?: string;
+    /**
+     * `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+     */
+    client_assertion_type?: string;
+    /**
+     * `private_key_jwt`: a JWT signed by a key of the client's `jwks` (RFC 7523).
+     */
+    client_assertion?: string;
+    [key: string]: unknown;
 };
 
 export type UserCreateWritable = {
@@ -640,48 +1112,44 @@ export type CreateTokenData = {
 
 export type CreateTokenErrors = {
     /**
-     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     * `invalid_request` (a missing, repeated or malformed parameter), `invalid_scope`, `unauthorized_client` or `unsupported_grant_type`
      */
-    400: ValidationProblem;
+    400: OAuthError;
     /**
-     * Missing or invalid credentials
+     * `invalid_client` (with `WWW-Authenticate: Basic` after Basic), or `invalid_grant` (a wrong password or a bad refresh token)
      */
-    401: Problem;
+    401: OAuthError;
     /**
-     * Not allowed for this caller
+     * `invalid_grant` for a disabled account, or `insufficient_scope`
      */
-    403: Problem;
+    403: OAuthError;
     /**
-     * The body is over the size limit
+     * `invalid_request`: the body is over the size limit
      */
-    413: Problem;
+    413: OAuthError;
     /**
-     * The body is not JSON
+     * `invalid_request`: the body is neither a form nor JSON
      */
-    415: Problem;
-    /**
-     * The body breaks the schema
-     */
-    422: ValidationProblem;
+    415: OAuthError;
     /**
      * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
-     * An unexpected error
+     * `server_error`
      */
-    500: Problem;
+    500: OAuthError;
     /**
-     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     * `temporarily_unavailable`
      */
-    503: Problem;
+    503: OAuthError;
 };
 
 export type CreateTokenError = CreateTokenErrors[keyof CreateTokenErrors];
 
 export type CreateTokenResponses = {
     /**
-     * An access token and the session's next refresh token
+     * An access token (and, for a person, the session's next refresh token)
      */
     200: TokenResponse;
 };
@@ -697,33 +1165,33 @@ export type RevokeTokenData = {
 
 export type RevokeTokenErrors = {
     /**
-     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     * `invalid_request` (a missing, repeated or malformed parameter), `invalid_scope`, `unauthorized_client` or `unsupported_grant_type`
      */
-    400: ValidationProblem;
+    400: OAuthError;
     /**
-     * The body is over the size limit
+     * `invalid_client` (with `WWW-Authenticate: Basic` after Basic), or `invalid_grant` (a wrong password or a bad refresh token)
      */
-    413: Problem;
+    401: OAuthError;
     /**
-     * The body is not JSON
+     * `invalid_request`: the body is over the size limit
      */
-    415: Problem;
+    413: OAuthError;
     /**
-     * The body breaks the schema
+     * `invalid_request`: the body is neither a form nor JSON
      */
-    422: ValidationProblem;
+    415: OAuthError;
     /**
      * Rate limit exceeded, or too many failed logins for this email
      */
     429: Problem;
     /**
-     * An unexpected error
+     * `server_error`
      */
-    500: Problem;
+    500: OAuthError;
     /**
-     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     * `temporarily_unavailable`
      */
-    503: Problem;
+    503: OAuthError;
 };
 
 export type RevokeTokenError = RevokeTokenErrors[keyof RevokeTokenErrors];
@@ -734,6 +1202,59 @@ export type RevokeTokenResponses = {
      */
     200: unknown;
 };
+
+export type IntrospectTokenData = {
+    body: IntrospectionRequestWritable;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/introspect';
+};
+
+export type IntrospectTokenErrors = {
+    /**
+     * `invalid_request` (a missing, repeated or malformed parameter), `invalid_scope`, `unauthorized_client` or `unsupported_grant_type`
+     */
+    400: OAuthError;
+    /**
+     * `invalid_client` (with `WWW-Authenticate: Basic` after Basic), or `invalid_grant` (a wrong password or a bad refresh token)
+     */
+    401: OAuthError;
+    /**
+     * `invalid_grant` for a disabled account, or `insufficient_scope`
+     */
+    403: OAuthError;
+    /**
+     * `invalid_request`: the body is over the size limit
+     */
+    413: OAuthError;
+    /**
+     * `invalid_request`: the body is neither a form nor JSON
+     */
+    415: OAuthError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * `server_error`
+     */
+    500: OAuthError;
+    /**
+     * `temporarily_unavailable`
+     */
+    503: OAuthError;
+};
+
+export type IntrospectTokenError = IntrospectTokenErrors[keyof IntrospectTokenErrors];
+
+export type IntrospectTokenResponses = {
+    /**
+     * What the token is
+     */
+    200: IntrospectionResponse;
+};
+
+export type IntrospectTokenResponse = IntrospectTokenResponses[keyof IntrospectTokenResponses];
 
 export type RequestPasswordResetData = {
     body: PasswordResetRequest;
@@ -1093,6 +1614,10 @@ export type GetCurrentUserErrors = {
      * Missing or invalid credentials
      */
     401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
     /**
      * Rate limit exceeded, or too many failed logins for this email
      */
@@ -1609,6 +2134,613 @@ export type ListEventsResponses = {
 };
 
 export type ListEventsResponse = ListEventsResponses[keyof ListEventsResponses];
+
+export type ListClientsData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * Page size.
+         */
+        limit: number;
+        /**
+         * Opaque; from `next_cursor`.
+         */
+        cursor?: string;
+    };
+    url: '/v1/clients';
+};
+
+export type ListClientsErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type ListClientsError = ListClientsErrors[keyof ListClientsErrors];
+
+export type ListClientsResponses = {
+    /**
+     * A page of clients
+     */
+    200: ClientList;
+};
+
+export type ListClientsResponse = ListClientsResponses[keyof ListClientsResponses];
+
+export type CreateClientData = {
+    body: ClientCreate;
+    path?: never;
+    query?: never;
+    url: '/v1/clients';
+};
+
+export type CreateClientErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * The email is already taken, or the change would leave no active admin
+     */
+    409: Problem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type CreateClientError = CreateClientErrors[keyof CreateClientErrors];
+
+export type CreateClientResponses = {
+    /**
+     * Registered
+     */
+    201: CreatedClient;
+};
+
+export type CreateClientResponse = CreateClientResponses[keyof CreateClientResponses];
+
+export type DeleteClientData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/clients/{id}';
+};
+
+export type DeleteClientErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * If-Match does not match the current ETag
+     */
+    412: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type DeleteClientError = DeleteClientErrors[keyof DeleteClientErrors];
+
+export type DeleteClientResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type DeleteClientResponse = DeleteClientResponses[keyof DeleteClientResponses];
+
+export type GetClientData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/clients/{id}';
+};
+
+export type GetClientErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type GetClientError = GetClientErrors[keyof GetClientErrors];
+
+export type GetClientResponses = {
+    /**
+     * The client
+     */
+    200: Client;
+};
+
+export type GetClientResponse = GetClientResponses[keyof GetClientResponses];
+
+export type UpdateClientData = {
+    body: ClientPatch;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/clients/{id}';
+};
+
+export type UpdateClientErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The email is already taken, or the change would leave no active admin
+     */
+    409: Problem;
+    /**
+     * If-Match does not match the current ETag
+     */
+    412: Problem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type UpdateClientError = UpdateClientErrors[keyof UpdateClientErrors];
+
+export type UpdateClientResponses = {
+    /**
+     * The updated client
+     */
+    200: Client;
+};
+
+export type UpdateClientResponse = UpdateClientResponses[keyof UpdateClientResponses];
+
+export type RotateClientSecretData = {
+    body: SecretRotation;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/clients/{id}/secrets';
+};
+
+export type RotateClientSecretErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The email is already taken, or the change would leave no active admin
+     */
+    409: Problem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type RotateClientSecretError = RotateClientSecretErrors[keyof RotateClientSecretErrors];
+
+export type RotateClientSecretResponses = {
+    /**
+     * The new secret
+     */
+    201: NewClientSecret;
+};
+
+export type RotateClientSecretResponse = RotateClientSecretResponses[keyof RotateClientSecretResponses];
+
+export type DeleteClientSecretData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+        /**
+         * a UUID, in lower case
+         */
+        secret_id: string;
+    };
+    query?: never;
+    url: '/v1/clients/{id}/secrets/{secret_id}';
+};
+
+export type DeleteClientSecretErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type DeleteClientSecretError = DeleteClientSecretErrors[keyof DeleteClientSecretErrors];
+
+export type DeleteClientSecretResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type DeleteClientSecretResponse = DeleteClientSecretResponses[keyof DeleteClientSecretResponses];
+
+export type ListApiKeysData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/clients/{id}/api-keys';
+};
+
+export type ListApiKeysErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type ListApiKeysError = ListApiKeysErrors[keyof ListApiKeysErrors];
+
+export type ListApiKeysResponses = {
+    /**
+     * The keys
+     */
+    200: ApiKeyList;
+};
+
+export type ListApiKeysResponse = ListApiKeysResponses[keyof ListApiKeysResponses];
+
+export type CreateApiKeyData = {
+    body: ApiKeyCreate;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/clients/{id}/api-keys';
+};
+
+export type CreateApiKeyErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type CreateApiKeyError = CreateApiKeyErrors[keyof CreateApiKeyErrors];
+
+export type CreateApiKeyResponses = {
+    /**
+     * The new key
+     */
+    201: CreatedApiKey;
+};
+
+export type CreateApiKeyResponse = CreateApiKeyResponses[keyof CreateApiKeyResponses];
+
+export type DeleteApiKeyData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+        /**
+         * a UUID, in lower case
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/v1/clients/{id}/api-keys/{key_id}';
+};
+
+export type DeleteApiKeyErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type DeleteApiKeyError = DeleteApiKeyErrors[keyof DeleteApiKeyErrors];
+
+export type DeleteApiKeyResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type DeleteApiKeyResponse = DeleteApiKeyResponses[keyof DeleteApiKeyResponses];
 
 export type ReceiveUserChangeWebhookPayload = CloudEvent;
 

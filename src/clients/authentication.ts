@@ -1,0 +1,172 @@
+import { timingSafeEqual } from 'node:crypto'
+import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
+import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose'
+import type { ApiKeyAccess, ClientAccess } from '../access/principal-cache.ts'
+import { assertPrivileged } from '../access/rules.ts'
+import type { Database } from '../db/connect.ts'
+import { preparedPerDatabase } from '../db/per-database.ts'
+import { apiKeys, clientAssertions, clients, clientSecrets } from '../db/schema.ts'
+import { hashOfToken } from '../identity/secret-tokens.ts'
+import { isLiveSecret } from './clients.ts'
+import { InvalidClientError, InvalidScopeError } from './errors.ts'
+import type { ClientJwks } from './jwks.ts'
+import { isScope, type ClientAuthMethod, type Scope } from './scopes.ts'
+
+/** How a client proves itself at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2). */
+export type ClientCredentials =
+  | { method: 'client_secret_basic' | 'client_secret_post', clientId: string, secret: string }
+  | { method: 'private_key_jwt', assertion: string, audiences: string[] }
+
+export interface AuthenticatedClient {
+  id: string
+  scopes: Scope[]
+}
+
+/** The longest an assertion may be valid for, ahead of now (RFC 7523 §3 leaves it to us). */
+export const MAX_ASSERTION_LIFETIME_SECONDS = 300
+
+/** Signature algorithms of assertions: Ed25519 under both labels (RFC 9864), and P-256. */
+export const ASSERTION_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256']
+
+// last_used_at says roughly when, not every use: one write a minute per secret at most.
+const LAST_USED_RESOLUTION = sql`interval '1 minute'`
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+interface ClientRow {
+  id: string
+  scopes: string[]
+  authMethod: ClientAuthMethod
+  jwks: ClientJwks | null
+}
+
+async function activeClient (db: Database, clientId: string, method: ClientAuthMethod, triedBasic: boolean): Promise<ClientRow> {
+  // Anything but a canonical UUID names no client (and would not reach the database as one).
+  const [found] = UUID.test(clientId)
+    ? await db.select({ id: clients.id, scopes: clients.scopes, authMethod: clients.authMethod, jwks: clients.jwks }).from(clients)
+      .where(and(eq(clients.id, clientId), eq(clients.status, 'active')))
+    : []
+  // Only the client's own method: a secret client cannot switch to a weaker or another way in.
+  if (found === undefined || found.authMethod !== method) throw new InvalidClientError(triedBasic)
+  return found
+}
+
+function sameHash (a: string, b: string): boolean {
+  const left = Buffer.from(a)
+  const right = Buffer.from(b)
+  return left.length === right.length && timingSafeEqual(left, right)
+}
+
+async function checkSecret (db: Database, client: ClientRow, secret: string, triedBasic: boolean): Promise<void> {
+  const offered = hashOfToken(secret)
+  const live = await db.select({ id: clientSecrets.id, hash: clientSecrets.secretHash }).from(clientSecrets)
+    .where(and(eq(clientSecrets.clientId, client.id), isLiveSecret()))
+  // Every live secret is compared, in constant time, whichever matches.
+  const matched = live.filter((candidate) => sameHash(candidate.hash, offered))[0]
+  if (matched === undefined) throw new InvalidClientError(triedBasic)
+  await db.update(clientSecrets).set({ lastUsedAt: sql`now()` })
+    .where(and(eq(clientSecrets.id, matched.id), or(isNull(clientSecrets.lastUsedAt), lt(clientSecrets.lastUsedAt, sql`now() - ${LAST_USED_RESOLUTION}`))))
+}
+
+/** The client an assertion claims to be from, before anything about it is trusted. */
+function claimedIssuer (assertion: string): string {
+  try {
+    const { iss, sub } = decodeJwt(assertion)
+    if (typeof iss === 'string' && iss === sub) return iss
+  } catch {}
+  throw new InvalidClientError(false, 'The client assertion is not a JWT with iss = sub = the client id.')
+}
+
+/**
+ * Verifies a client assertion (RFC 7523 §3): signed by a key of the client's jwks, `iss`
+ * = `sub` = the client, `aud` one of ours, `exp` at most five minutes ahead, and a `jti`
+ * never seen before, on any replica: each is kept in PostgreSQL until the assertion expires.
+ */
+async function checkAssertion (db: Database, client: ClientRow, assertion: string, audiences: string[], now: Date): Promise<void> {
+  // A key's own `alg` would keep it from verifying under Ed25519's other label.
+  const keys = createLocalJWKSet({ keys: (client.jwks?.keys ?? []).map(({ alg: _alg, ...key }) => key) })
+  let payload
+  try {
+    ({ payload } = await jwtVerify(assertion, keys, {
+      algorithms: ASSERTION_ALGORITHMS,
+      issuer: client.id,
+      subject: client.id,
+      audience: audiences,
+      requiredClaims: ['exp', 'jti'],
+      currentDate: now
+    }))
+  } catch {
+    throw new InvalidClientError(false, 'The client assertion does not verify: its signature, iss, sub, aud or exp is wrong.')
+  }
+  const nowSeconds = Math.floor(now.getTime() / 1000)
+  if (payload.exp! > nowSeconds + MAX_ASSERTION_LIFETIME_SECONDS) {
+    throw new InvalidClientError(false, `The client assertion's exp is more than ${MAX_ASSERTION_LIFETIME_SECONDS} seconds ahead.`)
+  }
+  const recorded = await db.insert(clientAssertions).values({ clientId: client.id, jti: String(payload.jti), expiresAt: new Date(payload.exp! * 1000) })
+    .onConflictDoNothing().returning({ jti: clientAssertions.jti })
+  if (recorded.length === 0) throw new InvalidClientError(false, 'This client assertion (its jti) was used before.')
+}
+
+/** The active client these credentials prove, by its own method only; else (no credentials too) InvalidClientError. */
+export async function authenticateClient (db: Database, credentials: ClientCredentials | undefined, now = new Date()): Promise<AuthenticatedClient> {
+  if (credentials === undefined) throw new InvalidClientError(false, 'This needs client authentication: HTTP Basic, client_secret or client_assertion.')
+  const triedBasic = credentials.method === 'client_secret_basic'
+  if (credentials.method === 'private_key_jwt') {
+    const client = await activeClient(db, claimedIssuer(credentials.assertion), 'private_key_jwt', false)
+    await checkAssertion(db, client, credentials.assertion, credentials.audiences, now)
+    return { id: client.id, scopes: client.scopes.filter(isScope) }
+  }
+  const client = await activeClient(db, credentials.clientId, credentials.method, triedBasic)
+  await checkSecret(db, client, credentials.secret, triedBasic)
+  return { id: client.id, scopes: client.scopes.filter(isScope) }
+}
+
+/** Introspection (RFC 7662) is for authenticated clients holding tokens:introspect. */
+export async function authorizeIntrospection (db: Database, credentials: ClientCredentials | undefined, requestId: string): Promise<void> {
+  const client = await authenticateClient(db, credentials)
+  assertPrivileged({ kind: 'client', id: client.id, scopes: client.scopes, requestId }, 'tokens:introspect')
+}
+
+/** The scopes a token gets: those asked for (space-separated), each the client's; all of its own when none are named. */
+export function grantedScopes (client: AuthenticatedClient, requested: string | undefined): Scope[] {
+  const names = (requested ?? '').split(' ').filter((name) => name !== '')
+  if (names.length === 0) return client.scopes
+  const unknown = names.find((name) => !(client.scopes as string[]).includes(name))
+  if (unknown !== undefined) throw new InvalidScopeError(`The client may not ask for the scope ${unknown}.`)
+  return [...new Set(names as Scope[])]
+}
+
+const activeClientAccess = preparedPerDatabase((db) => db.select({ clientId: clients.id, scopes: clients.scopes }).from(clients)
+  .where(and(eq(clients.id, sql.placeholder('clientId')), eq(clients.status, 'active')))
+  .prepare('find_client_access'))
+
+/** What an active client may do now, or undefined when it is disabled or gone: what every client request asks. */
+export async function clientAccess (db: Database, clientId: string): Promise<ClientAccess | undefined> {
+  const [found] = await activeClientAccess(db).execute({ clientId })
+  return found === undefined ? undefined : { clientId: found.clientId, scopes: found.scopes.filter(isScope) }
+}
+
+const apiKeyByHash = preparedPerDatabase((db) => db.select({
+  keyId: apiKeys.id,
+  clientId: apiKeys.clientId,
+  scopes: apiKeys.scopes,
+  createdAt: apiKeys.createdAt,
+  expiresAt: apiKeys.expiresAt
+}).from(apiKeys)
+  .where(and(eq(apiKeys.keyHash, sql.placeholder('keyHash')), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql`now()`))))
+  .prepare('find_api_key'))
+
+/**
+ * The API key, when it exists and has not expired. Looked up by the SHA-256 of the key:
+ * the index compares hashes, which tell a guesser nothing about the key.
+ */
+export async function apiKeyAccess (db: Database, key: string): Promise<ApiKeyAccess | undefined> {
+  const [found] = await apiKeyByHash(db).execute({ keyHash: hashOfToken(key) })
+  return found === undefined ? undefined : { ...found, scopes: found.scopes.filter(isScope) }
+}
+
+/** Notes that an API key was used, at most once a minute. */
+export async function recordApiKeyUse (db: Database, keyId: string): Promise<void> {
+  await db.update(apiKeys).set({ lastUsedAt: sql`now()` })
+    .where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`now() - ${LAST_USED_RESOLUTION}`))))
+}
