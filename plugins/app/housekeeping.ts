@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { deleteSpentAccountTokens } from '../../src/account/recovery.ts'
+import { deleteExpiredAssertions } from '../../src/clients/authentication.ts'
 import type { Database } from '../../src/db/connect.ts'
 import { startLoop, type Loop } from '../../src/events/delivery/loop.ts'
 import { deleteEventsBefore } from '../../src/events/outbox.ts'
@@ -19,13 +20,15 @@ type Task = (db: Database) => Promise<number>
 /**
  * Deletes what has outlived its use, a batch at a time, on every replica (the deletes
  * are idempotent, so replicas running at once only share the work): events past
- * EVENTS_RETENTION_DAYS, spent mail tokens, forgotten failed-login counts.
+ * EVENTS_RETENTION_DAYS, spent mail tokens, forgotten failed-login counts, the jtis of
+ * client assertions past their exp.
  */
 export default async function housekeeping (app: FastifyInstance, { eventsRetentionDays, intervalMs = 15 * 60_000 }: HousekeepingOptions): Promise<void> {
   const tasks: Task[] = [
     (db) => deleteEventsBefore(db, new Date(Date.now() - eventsRetentionDays * DAY_MS), BATCH),
     (db) => deleteSpentAccountTokens(db, BATCH),
-    (db) => forgetStaleLoginFailures(db, Date.now(), BATCH)
+    (db) => forgetStaleLoginFailures(db, Date.now(), BATCH),
+    (db) => deleteExpiredAssertions(db, BATCH)
   ]
   let loop: Loop | undefined
   app.addHook('onReady', async () => {

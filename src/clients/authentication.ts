@@ -170,3 +170,11 @@ export async function recordApiKeyUse (db: Database, keyId: string): Promise<voi
   await db.update(apiKeys).set({ lastUsedAt: sql`now()` })
     .where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`now() - ${LAST_USED_RESOLUTION}`))))
 }
+
+/** Forgets up to `batch` assertion jtis past their exp: a replay of those fails on exp already. */
+export async function deleteExpiredAssertions (db: Database, batch: number): Promise<number> {
+  const deleted = await db.delete(clientAssertions)
+    .where(sql`(${clientAssertions.clientId}, ${clientAssertions.jti}) in (select client_id, jti from client_assertions where expires_at < now() limit ${batch})`)
+    .returning({ jti: clientAssertions.jti })
+  return deleted.length
+}

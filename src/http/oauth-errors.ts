@@ -29,6 +29,8 @@ export function asOAuthProblem (problem: ProblemError): ProblemError {
   if (BAD_PARAMETERS.has(problem.kind)) return new ProblemError('invalid-request', problem.detail, { ...problem.extras.errors === undefined ? {} : { errors: problem.extras.errors } })
   // A Bearer challenge belongs to resource requests, not to a grant refused.
   if (problem.kind === 'unauthorized') return new ProblemError('invalid-grant', problem.detail)
+  // The caller authenticated as a client, not with a bearer token: no Bearer challenge either.
+  if (problem.kind === 'insufficient-scope') return new ProblemError('insufficient-scope', problem.detail, { members: problem.extras.members ?? {} })
   return problem
 }
 

@@ -6,7 +6,8 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type
 import { and, eq } from 'drizzle-orm'
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { events } from '../../src/db/schema.ts'
+import { deleteExpiredAssertions } from '../../src/clients/authentication.ts'
+import { clientAssertions, events } from '../../src/db/schema.ts'
 import { buildTestApp, newUser, type Api, type ApiResponse, type TestApp } from '../helpers/app.ts'
 import { forEachDatabase, testDatabases } from '../helpers/databases.ts'
 import { until } from '../helpers/wait.ts'
@@ -197,6 +198,12 @@ forEachDatabase(t, async (t, database) => {
     const secretClient = await registerClient(admin, { scopes: [] })
     const forSecretClient = { iss: secretClient.id, sub: secretClient.id, aud: audience }
     assertOAuthError(t, await send(await signedAssertion(ed.privateKey, forSecretClient)), 401, 'invalid_client', 'an assertion for a client registered with a secret')
+
+    await app.db.insert(clientAssertions).values({ clientId: client.id, jti: 'long-expired', expiresAt: new Date(Date.now() - 60_000) })
+    const before = await app.db.select().from(clientAssertions).where(eq(clientAssertions.clientId, client.id))
+    t.equal(await deleteExpiredAssertions(app.db, 100), 1, 'housekeeping forgets the jtis past their exp')
+    const after = await app.db.select().from(clientAssertions).where(eq(clientAssertions.clientId, client.id))
+    t.same(after.map((row) => row.jti).sort(), before.filter((row) => row.jti !== 'long-expired').map((row) => row.jti).sort(), 'and keeps the live ones')
   })
 })
 
