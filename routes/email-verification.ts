@@ -3,7 +3,7 @@ import { EmailVerificationConfirmation, mailAccepted } from '../schemas/account.
 import { emptyResponse } from '../schemas/headers.ts'
 import { problemResponses } from '../schemas/problem.ts'
 import { refTo } from '../schemas/ref.ts'
-import { bearer } from '../schemas/security.ts'
+import { bearerOrClient } from '../schemas/security.ts'
 import { UserIdParams } from '../schemas/user.ts'
 import { confirmEmailVerification, requestEmailVerification } from '../src/account/recovery.ts'
 import { actorOf } from '../src/http/actor.ts'
@@ -20,7 +20,7 @@ const emailVerificationRoutes: FastifyPluginAsyncTypebox = async function emailV
       operationId: 'requestEmailVerification',
       summary: 'Mail a verification token to the user\'s current address',
       description: 'For the user themself or an admin. The token is valid for 24 hours, and only while the user keeps this address.',
-      security: bearer,
+      security: bearerOrClient('users:write'),
       params: UserIdParams,
       response: { ...mailAccepted, ...problemResponses(400, 401, 403, 404, 500, 503) }
     },

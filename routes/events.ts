@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { EventList, EventListQuery } from '../schemas/event.ts'
 import { jsonResponse } from '../schemas/headers.ts'
 import { problemResponses } from '../schemas/problem.ts'
-import { bearer } from '../schemas/security.ts'
+import { bearerOrClient } from '../schemas/security.ts'
 import { readFeed } from '../src/events/feed.ts'
 import { actorOf } from '../src/http/actor.ts'
 import { decodeFeedCursor, encodeFeedCursor } from '../src/http/feed-cursor.ts'
@@ -15,7 +15,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async function eventsRoutes (app
       operationId: 'listEvents',
       summary: 'Read the change feed, in order',
       description: 'Every change to a user as a CloudEvent, oldest first. Follow `next_cursor` (pass it as `after`): it is always present, also when nothing new has come, and a consumer that follows it sees every event exactly once, each user\'s in the order of their changes, however many requests write at once. Events are kept `EVENTS_RETENTION_DAYS` days.',
-      security: bearer,
+      security: bearerOrClient('events:read'),
       querystring: EventListQuery,
       response: { 200: jsonResponse(EventList, 'A page of the feed'), ...problemResponses(400, 401, 403, 500, 503) }
     },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { SessionList, SessionParams } from '../schemas/auth.ts'
-import { bearer } from '../schemas/security.ts'
+import { bearerOrClient } from '../schemas/security.ts'
 import { emptyResponse, jsonResponse } from '../schemas/headers.ts'
 import { problemResponses } from '../schemas/problem.ts'
 import { UserIdParams } from '../schemas/user.ts'
@@ -21,7 +21,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
       operationId: 'listSessions',
       summary: 'List a user\'s live sessions',
       description: 'Newest first; `current` marks the session of the caller\'s own token.',
-      security: bearer,
+      security: bearerOrClient('users:read'),
       params: UserIdParams,
       response: { 200: jsonResponse(SessionList, 'The live sessions'), ...problemResponses(400, 401, 403, 404, 500, 503) }
     },
@@ -36,7 +36,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
       operationId: 'deleteSessions',
       summary: 'End every session of a user',
       description: 'Logs the user out everywhere, the caller\'s own session included: their refresh and access tokens stop working at once.',
-      security: bearer,
+      security: bearerOrClient('users:write'),
       params: UserIdParams,
       response: { ...ended, ...problemResponses(400, 401, 403, 404, 500, 503) }
     },
@@ -52,7 +52,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async function sessionsRoutes 
       operationId: 'deleteSession',
       summary: 'End one session of a user',
       description: 'Its refresh and access tokens stop working at once.',
-      security: bearer,
+      security: bearerOrClient('users:write'),
       params: SessionParams,
       response: { ...ended, ...problemResponses(400, 401, 403, 404, 500, 503) }
     },

@@ -4,7 +4,7 @@ import Type from 'typebox'
 import { emptyResponse, etagHeader, jsonResponse, linkHeader, locationHeader } from '../schemas/headers.ts'
 import { problemResponses } from '../schemas/problem.ts'
 import { refTo } from '../schemas/ref.ts'
-import { bearer } from '../schemas/security.ts'
+import { bearer, bearerOrClient } from '../schemas/security.ts'
 import { DEFAULT_USER_SORT, User, UserCreate, UserIdParams, UserList, UserListQuery, UserPatch, UserReplace, type UserChangesBody } from '../schemas/user.ts'
 import { actorOf } from '../src/http/actor.ts'
 import { decodeCursor, encodeCursor } from '../src/http/cursor.ts'
@@ -50,7 +50,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       operationId: 'createUser',
       summary: 'Register a user',
       description: 'Anyone may sign up and gets the `user` role; setting `role` needs an admin token.',
-      security: [{}, ...bearer],
+      security: [{}, ...bearerOrClient('users:write')],
       headers: IdempotencyHeaders,
       body: refTo(UserCreate),
       response: { 201: jsonResponse(User, 'Created', { ...locationHeader, ...etagHeader }), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 500, 503) }
@@ -69,7 +69,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       operationId: 'listUsers',
       summary: 'List users, one keyset page at a time',
       description: '`sort` orders users by `created_at` (the default), `email` or `name`, ascending, or descending with a leading `-`; ties are broken by id, in the same direction. Pagination is by keyset, so a deep page costs what the first does. Following `next_cursor` (or the `Link` header, which keeps `sort`, the filters and `include_total`) visits every matching user exactly once, even while users are created: those that sort after the page reached appear later on. A cursor is valid only with the sort and filters it was issued for, else 400. `include_total=true` adds `total`, the number of all matching users (whatever the cursor and limit), at the cost of counting them.',
-      security: bearer,
+      security: bearerOrClient('users:read'),
       querystring: UserListQuery,
       response: { 200: jsonResponse(UserList, 'A page of users', linkHeader), ...problemResponses(400, 401, 403, 500, 503) }
     },
@@ -108,7 +108,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       operationId: 'getUser',
       summary: 'Read a user (themself, or any as an admin)',
       description: 'Users may read themselves, admins anyone. The `ETag` is the user\'s version: send it back as `If-None-Match` to revalidate (304) or as `If-Match` to update safely.',
-      security: bearer,
+      security: bearerOrClient('users:read'),
       params: UserIdParams,
       response: { 200: jsonResponse(User, 'The user', etagHeader), ...notModified, ...problemResponses(400, 401, 403, 404, 500, 503) }
     },
@@ -127,7 +127,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       operationId: 'replaceUser',
       summary: 'Replace a user\'s email, name and (admins only) role',
       description: 'Sets `email` and `name` (and `role`, admins only; sending the current role is allowed). With `If-Match`, the write happens only if the user is still at that version, else 412.',
-      security: bearer,
+      security: bearerOrClient('users:write'),
       params: UserIdParams,
       body: refTo(UserReplace),
       response: writeResponses
@@ -141,7 +141,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       operationId: 'updateUser',
       summary: 'Change some of a user\'s members (role: admins only)',
       description: 'A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id; users changing their own send `current_password` too (else 403), and every other session of the user ends. `status` (admins only): `disabled` ends every session of the user at once; `active` lets them log in again (their old sessions stay ended). The last active admin cannot be demoted or disabled (409). A new password on the list of common or breached passwords, or only white space, is a 422. With `If-Match`, a stale version is a 412.',
-      security: bearer,
+      security: bearerOrClient('users:write'),
       params: UserIdParams,
       body: refTo(UserPatch),
       response: writeResponses
@@ -155,7 +155,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       operationId: 'deleteUser',
       summary: 'Delete a user (themself, or any as an admin)',
       description: 'Deletes for good; the user\'s tokens stop working at once. The last active admin cannot be deleted (409). With `If-Match`, a stale version is a 412.',
-      security: bearer,
+      security: bearerOrClient('users:write'),
       params: UserIdParams,
       response: { 204: emptyResponse('Deleted'), ...problemResponses(400, 401, 403, 404, 409, 412, 500, 503) }
     },

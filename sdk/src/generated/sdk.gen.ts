@@ -182,7 +182,11 @@ export class UsersApi extends HeyApiClient {
      */
     public requestEmailVerification<ThrowOnError extends boolean = true>(options: Options<RequestEmailVerificationData, ThrowOnError>) {
         return (options.client ?? this.client).post<RequestEmailVerificationResponses, RequestEmailVerificationErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/users/{id}/email-verification',
             ...options
         });
@@ -211,7 +215,11 @@ export class UsersApi extends HeyApiClient {
      */
     public listUsers<ThrowOnError extends boolean = true>(options: Options<ListUsersData, ThrowOnError>) {
         return (options.client ?? this.client).get<ListUsersResponses, ListUsersErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/users',
             ...options
         });
@@ -224,7 +232,11 @@ export class UsersApi extends HeyApiClient {
      */
     public createUser<ThrowOnError extends boolean = true>(options: Options<CreateUserData, ThrowOnError>) {
         return (options.client ?? this.client).post<CreateUserResponses, CreateUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/users',
             ...options,
             headers: {
@@ -254,7 +266,11 @@ export class UsersApi extends HeyApiClient {
      */
     public deleteUser<ThrowOnError extends boolean = true>(options: Options<DeleteUserData, ThrowOnError>) {
         return (options.client ?? this.client).delete<DeleteUserResponses, DeleteUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/users/{id}',
             ...options
         });
@@ -267,7 +283,11 @@ export class UsersApi extends HeyApiClient {
      */
     public getUser<ThrowOnError extends boolean = true>(options: Options<GetUserData, ThrowOnError>) {
         return (options.client ?? this.client).get<GetUserResponses, GetUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/users/{id}',
             ...options
         });
@@ -280,7 +300,11 @@ export class UsersApi extends HeyApiClient {
      */
     public updateUser<ThrowOnError extends boolean = true>(options: Options<UpdateUserData, ThrowOnError>) {
         return (options.client ?? this.client).patch<UpdateUserResponses, UpdateUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/users/{id}',
             ...options,
             headers: {
@@ -297,7 +321,11 @@ export class UsersApi extends HeyApiClient {
      */
     public replaceUser<ThrowOnError extends boolean = true>(options: Options<ReplaceUserData, ThrowOnError>) {
         return (options.client ?? this.client).put<ReplaceUserResponses, ReplaceUserErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/users/{id}',
             ...options,
             headers: {
@@ -314,7 +342,11 @@ export class UsersApi extends HeyApiClient {
      */
     public deleteSessions<ThrowOnError extends boolean = true>(options: Options<DeleteSessionsData, ThrowOnError>) {
         return (options.client ?? this.client).delete<DeleteSessionsResponses, DeleteSessionsErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/users/{id}/sessions',
             ...options
         });
@@ -327,7 +359,11 @@ export class UsersApi extends HeyApiClient {
      */
     public listSessions<ThrowOnError extends boolean = true>(options: Options<ListSessionsData, ThrowOnError>) {
         return (options.client ?? this.client).get<ListSessionsResponses, ListSessionsErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/users/{id}/sessions',
             ...options
         });
@@ -340,7 +376,11 @@ export class UsersApi extends HeyApiClient {
      */
     public deleteSession<ThrowOnError extends boolean = true>(options: Options<DeleteSessionData, ThrowOnError>) {
         return (options.client ?? this.client).delete<DeleteSessionResponses, DeleteSessionErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/users/{id}/sessions/{session_id}',
             ...options
         });
@@ -353,7 +393,11 @@ export class UsersApi extends HeyApiClient {
      */
     public listEvents<ThrowOnError extends boolean = true>(options: Options<ListEventsData, ThrowOnError>) {
         return (options.client ?? this.client).get<ListEventsResponses, ListEventsErrors, ThrowOnError>({
-            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
             url: '/v1/events',
             ...options
         });

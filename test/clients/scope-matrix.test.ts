@@ -1,0 +1,72 @@
+/**
+ * Every scope against every operation, generated from the app's own route table (its
+ * OpenAPI document), so a new route cannot escape: where an operation declares a
+ * client scope, exactly that scope lets a client in; everywhere else a client gets a
+ * 403, `insufficient-scope` naming the scope where one would do, `forbidden` where the
+ * operation is for people only.
+ */
+import { randomUUID } from 'node:crypto'
+import t from 'tap'
+import { SCOPES } from '../../src/clients/scopes.ts'
+import { buildTestApp, newUser } from '../helpers/app.ts'
+import { forEachDatabase } from '../helpers/databases.ts'
+
+interface Operation {
+  operationId: string
+  security?: Array<Record<string, string[]>>
+  requestBody?: { content: Record<string, { schema: { $ref?: string } }> }
+}
+
+interface Document {
+  paths: Record<string, Record<string, Operation>>
+  components: { schemas: Record<string, { examples?: unknown[] }> }
+}
+
+forEachDatabase(t, async (t, database) => {
+  const { app, admin, api } = await buildTestApp(t, await database.create(t))
+  const spec = app.swagger() as unknown as Document
+
+  // One client per scope (and one with none), each with an API key of just that scope.
+  const keys = new Map<string, string>()
+  for (const scope of [...SCOPES, undefined]) {
+    const client = (await admin.post('/v1/clients', { name: `holder of ${scope ?? 'nothing'}`, scopes: scope === undefined ? [] : [scope] })).body
+    keys.set(scope ?? 'none', (await admin.post(`/v1/clients/${client.id as string}/api-keys`, { name: 'matrix' })).body.key)
+  }
+  const targetClient = (await admin.post('/v1/clients', { name: 'target', scopes: ['users:read'] })).body.id as string
+
+  function bodyFor (operation: Operation): unknown {
+    const reference = operation.requestBody?.content['application/json']?.schema.$ref
+    if (reference === undefined) return undefined
+    const name = reference.split('/').at(-1)!
+    if (name === 'UserCreate') return newUser()
+    return spec.components.schemas[name]?.examples?.[0] ?? {}
+  }
+
+  async function urlFor (path: string): Promise<string> {
+    const userId = path.includes('{id}') && path.startsWith('/v1/users') ? (await admin.post('/v1/users', newUser())).body.id : undefined
+    return path.replace(/\{(\w+)\}/g, (_whole, name: string) => name === 'id' ? userId ?? targetClient : randomUUID())
+  }
+
+  const operations = Object.entries(spec.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })))
+  const protectedOperations = operations.filter(({ operation }) => (operation.security ?? []).some((requirement) => Object.keys(requirement).length > 0))
+  t.ok(protectedOperations.length >= 20, `${protectedOperations.length} protected operations`)
+
+  for (const { path, method, operation } of protectedOperations) {
+    const needed = operation.security!.find((requirement) => 'clientCredentials' in requirement)?.clientCredentials?.[0]
+    t.test(`${method.toUpperCase()} ${path} (${needed ?? 'people only'})`, async (t) => {
+      for (const [held, key] of keys) {
+        const response = await api.withToken(key).request({ method: method.toUpperCase() as never, url: await urlFor(path), payload: bodyFor(operation) as never })
+        if (needed !== undefined && held === needed) {
+          t.notOk([401, 403].includes(response.status), `${held}: let in (${response.status})`)
+        } else if (needed !== undefined) {
+          t.equal(response.status, 403, `${held}: 403`)
+          t.equal(response.body?.type, '/problems/insufficient-scope', `${held}: insufficient-scope`)
+          t.match(response.headers['www-authenticate'], new RegExp(`error="insufficient_scope", scope="${needed}"`), `${held}: the challenge names ${needed}`)
+        } else {
+          t.equal(response.status, 403, `${held}: 403`)
+          t.equal(response.body?.type, '/problems/forbidden', `${held}: for people only`)
+        }
+      }
+    })
+  }
+})
