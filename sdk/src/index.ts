@@ -4,6 +4,9 @@
 import { createClient, createConfig, type Client } from './generated/client/index.js'
 import { UsersApi } from './generated/sdk.gen.js'
 import type { Problem, TokenResponse, ValidationProblem } from './generated/types.gen.js'
+import { clientCredentialsTokens, type ClientCredentialsOptions, type TokenSource } from './client-credentials.js'
+
+export type { ClientCredentialsOptions } from './client-credentials.js'
 
 export { UsersApi } from './generated/sdk.gen.js'
 export type * from './generated/types.gen.js'
@@ -50,6 +53,12 @@ export interface UsersClientOptions {
    */
   refreshToken?: string
   onTokens?: (tokens: TokenResponse) => void
+  /**
+   * Act as a machine client: the SDK gets tokens with the client credentials grant (a
+   * secret, or a private key for `private_key_jwt`), caches each and renews it before it
+   * expires; a token the service refuses is replaced once per request.
+   */
+  clientCredentials?: ClientCredentialsOptions
   /** A fetch of your own (retries, proxies, tests); the global fetch by default. */
   fetch?: typeof fetch
 }
@@ -96,13 +105,38 @@ function refreshingFetch (baseUrl: string, refreshToken: string, send: typeof fe
  * throw a ProblemError; successful ones resolve to `{ data, response }`, so headers such
  * as `ETag` and `Link` are at hand.
  */
-export function createUsersApi ({ baseUrl, token, refreshToken, onTokens, fetch }: UsersClientOptions): UsersApi {
+export function createUsersApi ({ baseUrl, token, refreshToken, onTokens, clientCredentials, fetch }: UsersClientOptions): UsersApi {
   let refreshed: string | undefined
   const send = fetch ?? globalThis.fetch
+  if (clientCredentials !== undefined) return clientApi(baseUrl, clientCredentials, send)
   const transport = refreshToken === undefined
     ? send
     : refreshingFetch(baseUrl, refreshToken, send, (tokens) => { refreshed = tokens.access_token; onTokens?.(tokens) })
   const auth = async (): Promise<string | undefined> => refreshed ?? (typeof token === 'function' ? await token() : token)
+  return apiOver(baseUrl, transport, auth)
+}
+
+async function problemOf (response: Response): Promise<Error> {
+  const body: unknown = await response.json().catch(() => undefined)
+  return isProblem(body) ? new ProblemError(response.status, body, response) : new Error(`token endpoint answered ${response.status}`)
+}
+
+/** The API as a machine client: its fetch replaces a refused client token once and retries. */
+function clientApi (baseUrl: string, credentials: ClientCredentialsOptions, send: typeof fetch): UsersApi {
+  const tokens: TokenSource = clientCredentialsTokens(new URL(TOKEN_PATH, baseUrl).href, credentials, send, problemOf)
+  const transport: typeof fetch = async (input, init) => {
+    const request = new Request(input, init)
+    const retry = request.clone()
+    const response = await send(request)
+    if (response.status !== 401) return response
+    tokens.forget()
+    retry.headers.set('authorization', `Bearer ${await tokens.token()}`)
+    return send(retry)
+  }
+  return apiOver(baseUrl, transport, () => tokens.token())
+}
+
+function apiOver (baseUrl: string, transport: typeof fetch, auth: () => Promise<string | undefined>): UsersApi {
   const client: Client = createClient(createConfig({ baseUrl, throwOnError: true, fetch: transport, auth }))
   client.interceptors.error.use((error, response) => response !== undefined && isProblem(error) ? new ProblemError(response.status, error, response) : error)
   return new UsersApi({ client })

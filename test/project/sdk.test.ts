@@ -8,7 +8,7 @@ import type * as Sdk from '../../sdk/src/index.ts'
 import type { User, UserCreateWritable } from '../../sdk/src/index.ts'
 import { projectRoot } from '../../src/runtime/project-root.ts'
 import { ADMIN, buildTestApp, newUser } from '../helpers/app.ts'
-import { forEachDatabase } from '../helpers/databases.ts'
+import { forEachDatabase, memoryDatabase } from '../helpers/databases.ts'
 import { until } from '../helpers/wait.ts'
 import { startSmtpServer, tokenIn } from '../services/smtp.ts'
 
@@ -147,4 +147,45 @@ t.test('the whole user journey through the generated SDK, against a listening se
     t.match(anonymousRead.response.headers.get('www-authenticate'), /^Bearer/)
     t.equal((await admin.getUser({ path: { id: user.id } }).catch((error: unknown) => error) as InstanceType<typeof SdkProblemError>).status, 404)
   })
+})
+
+t.test('the SDK as a machine client: fetches, caches and renews its token, with a secret or a private key', async (t) => {
+  const { app, admin } = await buildTestApp(t, await memoryDatabase())
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+  const tokenRequests: string[] = []
+  const counting: typeof fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input)
+    if (url.endsWith('/v1/auth/token')) tokenRequests.push(url)
+    return fetch(input, init)
+  }
+
+  let now = Date.now()
+  const secretClient = (await admin.post('/v1/clients', { name: 'sdk-secret', scopes: ['users:read', 'events:read'] })).body
+  const bySecret = createUsersApi({ baseUrl, fetch: counting, clientCredentials: { clientId: secretClient.id, clientSecret: secretClient.client_secret, scope: 'users:read', now: () => now } })
+  t.equal((await bySecret.listUsers({ query: { limit: 20 } })).response.status, 200)
+  t.equal((await bySecret.listUsers({ query: { limit: 20 } })).response.status, 200)
+  t.equal(tokenRequests.length, 1, 'one token for both calls')
+  now += 900_000 - 29_000
+  await bySecret.listUsers({ query: { limit: 20 } })
+  t.equal(tokenRequests.length, 2, 'renewed shortly before it expires')
+  const refused = await problemOf(bySecret.listEvents({ query: { limit: 20 } }))
+  t.equal(refused.status, 403, 'the scope it did not ask for')
+  t.equal(refused.type, '/problems/insufficient-scope')
+
+  const postClient = (await admin.post('/v1/clients', { name: 'sdk-post', scopes: ['users:read'], auth_method: 'client_secret_post' })).body
+  t.equal((await createUsersApi({ baseUrl, clientCredentials: { clientId: postClient.id, clientSecret: postClient.client_secret, authMethod: 'client_secret_post' } }).listUsers({ query: { limit: 20 } })).response.status, 200, 'client_secret_post')
+
+  for (const algorithm of [{ name: 'Ed25519' }, { name: 'ECDSA', namedCurve: 'P-256' }]) {
+    const keys = await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']) as CryptoKeyPair
+    const jwk = await crypto.subtle.exportKey('jwk', keys.publicKey)
+    const keyClient = (await admin.post('/v1/clients', { name: `sdk-${algorithm.name}`, scopes: ['users:read'], auth_method: 'private_key_jwt', jwks: { keys: [{ ...jwk, kid: 'sdk-key' }] } })).body
+    const byKey = createUsersApi({ baseUrl, clientCredentials: { clientId: keyClient.id, privateKey: keys.privateKey, keyId: 'sdk-key' } })
+    t.equal((await byKey.listUsers({ query: { limit: 20 } })).response.status, 200, `private_key_jwt with ${algorithm.name}`)
+  }
+
+  const wrong = createUsersApi({ baseUrl, clientCredentials: { clientId: secretClient.id, clientSecret: 'not the secret' } })
+  const failed = await problemOf(wrong.listUsers({ query: { limit: 20 } }))
+  t.equal(failed.status, 401, 'a wrong secret is a typed error')
+  t.equal(failed.type, '/problems/invalid-client')
 })
