@@ -1,13 +1,15 @@
 import { spawn } from 'node:child_process'
+import { eq } from 'drizzle-orm'
 import t from 'tap'
+import { events } from '../../src/db/schema.ts'
 import { typescriptEntry } from '../helpers/child-process.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { testDatabases } from '../helpers/databases.ts'
 
 const pglite = testDatabases.find((database) => database.name === 'pglite')!
 
-function createUserCli (args: string[], stdin: string, env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, typescriptEntry('src/cli/create-user.ts', ...args), { env: { ...process.env, ...env } })
+function cli (entry: string, args: string[], stdin: string, env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, typescriptEntry(entry, ...args), { env: { ...process.env, ...env } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
@@ -15,6 +17,8 @@ function createUserCli (args: string[], stdin: string, env: Record<string, strin
   child.stdin.end(stdin)
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
 }
+
+const createUserCli = (args: string[], stdin: string, env: Record<string, string>) => cli('src/cli/create-user.ts', args, stdin, env)
 
 t.test('user:create makes an admin whose password comes from stdin', async (t) => {
   const settings = await pglite.create(t, { persistent: true })
@@ -47,4 +51,27 @@ t.test('db:migrate applies the migrations and exits', async (t) => {
   t.equal(stdout, 'migrations applied (pglite)\n')
   const { admin } = await buildTestApp(t, settings)
   t.equal((await admin.get('/v1/users')).status, 200, 'the migrated database serves the app')
+})
+
+t.test('client:create registers a machine client and prints its secret once', async (t) => {
+  const settings = await pglite.create(t, { persistent: true })
+  const env = { PGLITE_DATA_DIR: settings.pgliteDataDir }
+  const created = await cli('src/cli/create-client.ts', ['--name', 'bootstrap', '--scope', 'users:read', '--scope', 'events:read'], '', env)
+  t.equal(created.code, 0, created.stderr)
+  const [, id, secret] = /client_id=(\S+)\nclient_secret=(\S+)\n$/.exec(created.stdout) ?? []
+  t.match(created.stdout, /^created client bootstrap \([0-9a-f-]{36}\) with scopes users:read events:read\n/)
+  t.match(secret, /^[A-Za-z0-9_-]{43}$/)
+
+  t.equal((await cli('src/cli/create-client.ts', ['--name', 'bootstrap'], '', env)).stderr, 'client:create: A client with this name already exists.\n')
+  t.equal((await cli('src/cli/create-client.ts', ['--name', 'x', '--scope', 'everything'], '', env)).stderr, 'client:create: scopes/0 is not a known scope: everything\n')
+  t.equal((await cli('src/cli/create-client.ts', ['--name', 'y', '--auth-method', 'private_key_jwt'], '', env)).stderr, 'client:create: jwks is required for private_key_jwt\n')
+  t.equal((await cli('src/cli/create-client.ts', [], '', env)).code, 1, 'no name')
+
+  const { api, app } = await buildTestApp(t, settings)
+  const token = await api.post('/v1/auth/token', 'grant_type=client_credentials', { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${id!}:${secret!}`).toString('base64')}` })
+  t.equal(token.status, 200, 'the printed secret gets a token')
+  t.equal((await api.withToken(token.body.access_token).get('/v1/events')).status, 200)
+  const [event] = await app.db.select().from(events).where(eq(events.subject, id!))
+  t.match(event, { type: 'users.client.created', actor: 'system', actorType: 'system' })
+  t.notOk(JSON.stringify(event).includes(secret!), 'the event does not carry the secret')
 })

@@ -1,0 +1,59 @@
+/**
+ * npm run client:create -- --name billing --scope users:read [--scope events:read] [--auth-method client_secret_post]
+ * Registers a machine client without an HTTP call (the first one, say) and prints its
+ * id and secret once; only the secret's hash is kept. For `private_key_jwt`, pass the
+ * public JWK Set with --jwks '{"keys":[…]}' instead: nothing secret is printed then.
+ */
+import { parseArgs } from 'node:util'
+import { SYSTEM } from '../access/actor.ts'
+import { createClient } from '../clients/clients.ts'
+import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../clients/scopes.ts'
+import { NOTHING_REMEMBERED } from '../common/domain.ts'
+import { DomainError, InvalidFieldError } from '../common/errors.ts'
+import { loadConfig } from '../config.ts'
+import { connectDatabase } from '../db/connect.ts'
+
+function fail (message: string): never {
+  process.stderr.write(`client:create: ${message}\n`)
+  process.exit(1)
+}
+
+function isAuthMethod (value: string): value is ClientAuthMethod {
+  return (CLIENT_AUTH_METHODS as readonly string[]).includes(value)
+}
+
+function parsedJwks (text: string | undefined): { keys: Array<{ kty: string }> } | undefined {
+  if (text === undefined) return undefined
+  try {
+    const parsed = JSON.parse(text) as unknown
+    if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { keys?: unknown }).keys)) return parsed as { keys: Array<{ kty: string }> }
+  } catch {}
+  return fail('--jwks must be a JSON Web Key Set: {"keys": [...]}')
+}
+
+const { values } = parseArgs({
+  options: { name: { type: 'string' }, scope: { type: 'string', multiple: true, default: [] }, 'auth-method': { type: 'string' }, jwks: { type: 'string' } }
+})
+if (values.name === undefined || values.name.trim() === '') fail('--name is required')
+const authMethod = values['auth-method'] ?? 'client_secret_basic'
+if (!isAuthMethod(authMethod)) fail(`--auth-method must be one of: ${CLIENT_AUTH_METHODS.join(', ')}`)
+
+const connection = await connectDatabase(loadConfig().database)
+try {
+  await connection.migrate()
+  // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
+  const { client, secret } = await createClient({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, {
+    name: values.name,
+    scopes: values.scope,
+    auth_method: authMethod,
+    jwks: parsedJwks(values.jwks)
+  })
+  process.stdout.write(`created client ${client.name} (${client.id}) with scopes ${client.scopes.join(' ') || '(none)'}\n`)
+  if (secret !== undefined) process.stdout.write(`client_id=${client.id}\nclient_secret=${secret}\n`)
+} catch (error) {
+  if (error instanceof InvalidFieldError) fail(`${error.pointer.replace(/^\//, '')} ${error.message}`)
+  if (error instanceof DomainError) fail(error.message)
+  throw error
+} finally {
+  await connection.close()
+}
