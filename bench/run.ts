@@ -23,6 +23,7 @@ import { type RunningServer, type ServerSpec, startServer } from './lib/servers.
 import { renderReport } from './report.ts'
 import { benchCredentials } from './lib/tokens.ts'
 import { listingCases } from './scenarios/listing.ts'
+import { clientCredentialsGrant } from './scenarios/client-credentials.ts'
 import { refreshRotation } from './scenarios/refresh.ts'
 import { webhookThroughput } from './scenarios/webhooks.ts'
 import { renames, signUps } from './scenarios/writes.ts'
@@ -137,6 +138,10 @@ try {
     const renamed = seeded.userIds.slice(0, 1000)
     await withServer(service, async (server) => {
       await recordV2('POST /v1/auth/token refresh rotation', server, '/v1/auth/token', await refreshRotation(postgresServer.url, seeded.userIds, load))
+      // Machine clients: getting a token, and the hot path with one beside a person's, in the same process.
+      await recordV2('POST /v1/auth/token client_credentials', server, '/v1/auth/token', clientCredentialsGrant(credentials.client, load))
+      await recordV2('GET /v1/users/{id} person token', server, hotPath, { ...load, headers: auth })
+      await recordV2('GET /v1/users/{id} client token', server, hotPath, { ...load, headers: { authorization: `Bearer ${credentials.client.token}` } })
       // Page 1 and the deep page of a sort are compared with each other, and one run of each,
       // one after the other, is at the mercy of what else the machine does meanwhile: each
       // case runs in every round, the order reversed every other round, and its median round counts.

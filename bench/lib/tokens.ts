@@ -1,4 +1,5 @@
 import { accessTokens } from '../../src/identity/access-tokens.ts'
+import { createClient } from '../../src/clients/clients.ts'
 import { connectDatabase } from '../../src/db/connect.ts'
 import { SYSTEM } from '../../src/access/actor.ts'
 import { NOTHING_REMEMBERED } from '../../src/common/domain.ts'
@@ -12,17 +13,22 @@ export interface BenchCredentials {
   publicJwks: string
   /** An admin's access token of a live session, valid for an hour. */
   token: string
+  /** A machine client with users:read, its secret, and a token of it valid for an hour. */
+  client: { id: string, secret: string, token: string }
 }
 
-/** A key set, a session of the seeded admin, and an access token of that session. */
+/** A key set, a session of the seeded admin and an access token of it, and a machine client. */
 export async function benchCredentials (databaseUrl: string, adminId: string): Promise<BenchCredentials> {
   const signingKeys = JSON.stringify(await prependNewKey(undefined))
   const keys = await parseSigningKeys(signingKeys)
   const connection = await connectDatabase({ url: databaseUrl, pgliteDataDir: 'memory://', poolMax: 1 })
   try {
     const { sessionId } = await startSession({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, { id: adminId, role: 'admin' }, { ttlSeconds: 86_400, userAgent: 'bench' })
-    const token = await accessTokens({ keys, issuer: 'users-service', audience: 'users-service', ttlSeconds: 3600 }).issuePerson({ userId: adminId, role: 'admin', sessionId })
-    return { signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token }
+    const tokens = accessTokens({ keys, issuer: 'users-service', audience: 'users-service', ttlSeconds: 3600 })
+    const token = await tokens.issuePerson({ userId: adminId, role: 'admin', sessionId })
+    const { client, secret } = await createClient({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, { name: `bench-${sessionId}`, scopes: ['users:read'] })
+    const clientToken = await tokens.issueClient({ clientId: client.id, scopes: client.scopes })
+    return { signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token, client: { id: client.id, secret: secret!, token: clientToken } }
   } finally {
     await connection.close()
   }
