@@ -9,7 +9,6 @@ import { refTo } from '../schemas/ref.ts'
 import { authenticateClient, authorizeIntrospection, grantedScopes, type ClientCredentials } from '../src/clients/authentication.ts'
 import { clientCredentialsOf, type ClientAuthenticationMembers } from '../src/http/client-authentication.ts'
 import { introspectionOf } from '../src/http/introspection.ts'
-import { publicOrigin } from '../src/http/public-origin.ts'
 import { logIn } from '../src/identity/credentials.ts'
 import { actorOf } from '../src/http/actor.ts'
 import type { LoginThrottlePolicy } from '../src/identity/login-throttle.ts'
@@ -58,13 +57,12 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
     }
   }
 
-  /** What a client assertion may be addressed to (RFC 7523 §3): this token endpoint's URL, or the issuer. */
-  function assertionAudiences (request: FastifyRequest): string[] {
-    return [`${publicOrigin(request, publicUrl)}${app.prefix}/auth/token`, issuer]
-  }
+  // What a client assertion may be addressed to (RFC 7523 §3): the issuer, or this token
+  // endpoint's URL on the configured public origin, never on one a request's Host names.
+  const assertionAudiences = [issuer, ...(publicUrl === undefined ? [] : [`${publicUrl}${app.prefix}/auth/token`])]
 
   function credentialsOf (request: FastifyRequest, body: ClientAuthenticationMembers): ClientCredentials | undefined {
-    return clientCredentialsOf(request, body, assertionAudiences(request))
+    return clientCredentialsOf(request, body, assertionAudiences)
   }
 
   app.post('/auth/token', {

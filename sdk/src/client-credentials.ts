@@ -12,6 +12,11 @@ export interface ClientCredentialsOptions {
   privateKey?: CryptoKey
   /** The `kid` of that key in the client's `jwks`, when it has one. */
   keyId?: string
+  /**
+   * The assertion's `aud`: the service's issuer, which the SDK reads from its RFC 8414
+   * metadata unless given here.
+   */
+  audience?: string
   /** The scopes to ask for, space-separated; all of the client's when absent. */
   scope?: string
   /** How long before its expiry a token is renewed (seconds, default 30). */
@@ -51,12 +56,12 @@ async function assertion (options: ClientCredentialsOptions & { privateKey: Cryp
   return `${input}.${base64url(await crypto.subtle.sign(algorithm, options.privateKey, new TextEncoder().encode(input)))}`
 }
 
-async function tokenRequest (options: ClientCredentialsOptions, tokenUrl: string, nowSeconds: number): Promise<RequestInit> {
+async function tokenRequest (options: ClientCredentialsOptions, audience: () => Promise<string>, nowSeconds: number): Promise<RequestInit> {
   const body = new URLSearchParams({ grant_type: 'client_credentials', ...(options.scope === undefined ? {} : { scope: options.scope }) })
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' }
   if (options.privateKey !== undefined) {
     body.set('client_assertion_type', ASSERTION_TYPE)
-    body.set('client_assertion', await assertion({ ...options, privateKey: options.privateKey }, tokenUrl, nowSeconds))
+    body.set('client_assertion', await assertion({ ...options, privateKey: options.privateKey }, await audience(), nowSeconds))
   } else if (options.clientSecret === undefined) {
     throw new Error('clientCredentials needs a clientSecret or a privateKey')
   } else if (options.authMethod === 'client_secret_post') {
@@ -72,15 +77,23 @@ async function tokenRequest (options: ClientCredentialsOptions, tokenUrl: string
  * Fetches client tokens at the token endpoint, caches each until shortly before it
  * expires, and renews it then. `refused` turns an error response into what is thrown.
  */
-export function clientCredentialsTokens (tokenUrl: string, options: ClientCredentialsOptions, send: typeof fetch, refused: (response: Response) => Promise<Error>): TokenSource {
+export function clientCredentialsTokens (tokenUrl: string, metadataUrl: string, options: ClientCredentialsOptions, send: typeof fetch, refused: (response: Response) => Promise<Error>): TokenSource {
   const now = options.now ?? Date.now
+  let issuer: Promise<string> | undefined
+  // Read once: the issuer is what every assertion is addressed to.
+  const audience = (): Promise<string> => options.audience !== undefined
+    ? Promise.resolve(options.audience)
+    : (issuer ??= send(metadataUrl).then(async (response) => {
+        if (!response.ok) throw await refused(response)
+        return (await response.json() as { issuer: string }).issuer
+      }).catch((error: unknown) => { issuer = undefined; throw error }))
   const renewBeforeMs = (options.renewBeforeSeconds ?? 30) * 1000
   let cached: { token: string, renewAt: number } | undefined
   let pending: Promise<string> | undefined
 
   async function fetchToken (): Promise<string> {
     const requestedAt = now()
-    const response = await send(tokenUrl, await tokenRequest(options, tokenUrl, Math.floor(requestedAt / 1000)))
+    const response = await send(tokenUrl, await tokenRequest(options, audience, Math.floor(requestedAt / 1000)))
     if (!response.ok) throw await refused(response)
     const { access_token: token, expires_in: expiresIn } = await response.json() as { access_token: string, expires_in: number }
     cached = { token, renewAt: requestedAt + Math.max(0, expiresIn * 1000 - renewBeforeMs) }

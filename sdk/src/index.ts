@@ -123,7 +123,7 @@ async function problemOf (response: Response): Promise<Error> {
 
 /** The API as a machine client: its fetch replaces a refused client token once and retries. */
 function clientApi (baseUrl: string, credentials: ClientCredentialsOptions, send: typeof fetch): UsersApi {
-  const tokens: TokenSource = clientCredentialsTokens(new URL(TOKEN_PATH, baseUrl).href, credentials, send, problemOf)
+  const tokens: TokenSource = clientCredentialsTokens(new URL(TOKEN_PATH, baseUrl).href, new URL('/.well-known/oauth-authorization-server', baseUrl).href, credentials, send, problemOf)
   const transport: typeof fetch = async (input, init) => {
     const request = new Request(input, init)
     const retry = request.clone()

@@ -51,9 +51,10 @@ try {
   process.stdout.write(`created client ${client.name} (${client.id}) with scopes ${client.scopes.join(' ') || '(none)'}\n`)
   if (secret !== undefined) process.stdout.write(`client_id=${client.id}\nclient_secret=${secret}\n`)
 } catch (error) {
-  if (error instanceof InvalidFieldError) fail(`${error.pointer.replace(/^\//, '')} ${error.message}`)
-  if (error instanceof DomainError) fail(error.message)
-  throw error
+  if (!(error instanceof DomainError)) throw error
+  // Not fail(): the connection closes first.
+  process.stderr.write(`client:create: ${error instanceof InvalidFieldError ? `${error.pointer.replace(/^\//, '')} ` : ''}${error.message}\n`)
+  process.exitCode = 1
 } finally {
   await connection.close()
 }

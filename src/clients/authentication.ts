@@ -25,6 +25,9 @@ export interface AuthenticatedClient {
 /** The longest an assertion may be valid for, ahead of now (RFC 7523 §3 leaves it to us). */
 export const MAX_ASSERTION_LIFETIME_SECONDS = 300
 
+/** What a jti may be: room for any UUID or random string a client library makes, and a key the index takes. */
+const MAX_JTI_LENGTH = 255
+
 /** Signature algorithms of assertions: Ed25519 under both labels (RFC 9864), and P-256. */
 export const ASSERTION_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256']
 
@@ -98,11 +101,14 @@ async function checkAssertion (db: Database, client: ClientRow, assertion: strin
   } catch {
     throw new InvalidClientError(false, 'The client assertion does not verify: its signature, iss, sub, aud or exp is wrong.')
   }
+  if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > MAX_JTI_LENGTH || payload.jti.includes('\0')) {
+    throw new InvalidClientError(false, `The client assertion's jti must be a string of 1–${MAX_JTI_LENGTH} characters.`)
+  }
   const nowSeconds = Math.floor(now.getTime() / 1000)
   if (payload.exp! > nowSeconds + MAX_ASSERTION_LIFETIME_SECONDS) {
     throw new InvalidClientError(false, `The client assertion's exp is more than ${MAX_ASSERTION_LIFETIME_SECONDS} seconds ahead.`)
   }
-  const recorded = await db.insert(clientAssertions).values({ clientId: client.id, jti: String(payload.jti), expiresAt: new Date(payload.exp! * 1000) })
+  const recorded = await db.insert(clientAssertions).values({ clientId: client.id, jti: payload.jti, expiresAt: new Date(payload.exp! * 1000) })
     .onConflictDoNothing().returning({ jti: clientAssertions.jti })
   if (recorded.length === 0) throw new InvalidClientError(false, 'This client assertion (its jti) was used before.')
 }
@@ -171,10 +177,13 @@ export async function recordApiKeyUse (db: Database, keyId: string): Promise<voi
     .where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`now() - ${LAST_USED_RESOLUTION}`))))
 }
 
-/** Forgets up to `batch` assertion jtis past their exp: a replay of those fails on exp already. */
+/**
+ * Forgets up to `batch` assertion jtis an hour past their exp: a replay of those fails on
+ * exp already, even on a replica whose clock is behind the database's.
+ */
 export async function deleteExpiredAssertions (db: Database, batch: number): Promise<number> {
   const deleted = await db.delete(clientAssertions)
-    .where(sql`(${clientAssertions.clientId}, ${clientAssertions.jti}) in (select client_id, jti from client_assertions where expires_at < now() limit ${batch})`)
+    .where(sql`(${clientAssertions.clientId}, ${clientAssertions.jti}) in (select client_id, jti from client_assertions where expires_at < now() - interval '1 hour' limit ${batch})`)
     .returning({ jti: clientAssertions.jti })
   return deleted.length
 }

@@ -134,12 +134,22 @@ function assertJwksFits (authMethod: ClientAuthMethod, jwks: ClientJwks | undefi
   if (authMethod !== 'private_key_jwt' && jwks !== undefined && jwks !== null) throw new InvalidFieldError('/jwks', 'is only for private_key_jwt clients')
 }
 
+// As the API's schema says, for callers that do not pass through it (the CLI).
+const NAME = /^(?![\s\S]*[\p{Cc}\u202A-\u202E\u2066-\u2069])\S(?:.{0,98}\S)?$/u
+
+function clientName (name: string): string {
+  const trimmed = name.trim()
+  if (!NAME.test(trimmed)) throw new InvalidFieldError('/name', 'must be 1–100 characters after trimming, without control characters')
+  return trimmed
+}
+
 /**
  * Registers a client, for admins (and the operator) only. A client of a secret method
  * gets its first secret, returned this once; only its hash is kept.
  */
 export async function createClient ({ db }: Domain, actor: Actor, input: NewClient): Promise<{ client: ClientRecord, secret: string | undefined }> {
   assertAdminPerson(actor)
+  const name = clientName(input.name)
   const authMethod = input.auth_method ?? 'client_secret_basic'
   const scopes = knownScopes(input.scopes)
   assertJwksFits(authMethod, input.jwks)
@@ -147,7 +157,7 @@ export async function createClient ({ db }: Domain, actor: Actor, input: NewClie
   const secret = authMethod === 'private_key_jwt' ? undefined : newSecretToken()
   const client = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const id = uuidv7()
-    await rejectingDuplicateName(tx.insert(clients).values({ id, name: input.name.trim(), scopes, authMethod, jwks: input.jwks ?? null }))
+    await rejectingDuplicateName(tx.insert(clients).values({ id, name, scopes, authMethod, jwks: input.jwks ?? null }))
     if (secret !== undefined) await tx.insert(clientSecrets).values({ id: uuidv7(), clientId: id, secretHash: hashOfToken(secret) })
     const created = await clientAfterChange(tx, id)
     return { result: created, changes: [{ type: 'client.created', subject: id, data: clientEventData(created) }] }
@@ -178,6 +188,10 @@ export async function listClients ({ db }: Domain, actor: Actor, query: { limit:
 
 const TRACKED_MEMBERS = ['name', 'scopes', 'status', 'jwks'] as const
 
+function same (a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null)
+}
+
 /**
  * Changes a client, for admins; conditional on `expected` versions (If-Match) when given.
  * Shrinking its scopes shrinks its API keys' in the same transaction, and disabling it or
@@ -186,13 +200,19 @@ const TRACKED_MEMBERS = ['name', 'scopes', 'status', 'jwks'] as const
 export async function updateClient ({ db, access }: Domain, actor: Actor, id: string, changes: ClientChanges, expected?: number[]): Promise<ClientRecord> {
   assertAdminPerson(actor)
   const scopes = changes.scopes === undefined ? undefined : knownScopes(changes.scopes)
+  const name = changes.name === undefined ? undefined : clientName(changes.name)
   if (changes.jwks !== undefined) await assertPublicJwks(changes.jwks)
   try {
     return await commitWithEvents(db, changeContextOf(actor), async (tx) => {
       const before = await lockClient(tx, id, expected)
       if (changes.jwks !== undefined) assertJwksFits(before.auth_method, changes.jwks)
+      const requested = { name, scopes, status: changes.status, jwks: changes.jwks }
+      // Asking for what the client already is changes nothing: no new version, no event.
+      if (TRACKED_MEMBERS.every((member) => requested[member] === undefined || same(requested[member], before[member]))) {
+        return { result: await clientAfterChange(tx, id), changes: [] }
+      }
       await rejectingDuplicateName(tx.update(clients).set({
-        name: changes.name?.trim(),
+        name,
         scopes,
         status: changes.status,
         jwks: changes.jwks,
@@ -205,7 +225,7 @@ export async function updateClient ({ db, access }: Domain, actor: Actor, id: st
           .where(eq(apiKeys.clientId, id))
       }
       const after = await clientAfterChange(tx, id)
-      const changed = TRACKED_MEMBERS.filter((member) => JSON.stringify(before[member] ?? null) !== JSON.stringify(after[member] ?? null))
+      const changed = TRACKED_MEMBERS.filter((member) => !same(before[member], after[member]))
       return { result: after, changes: changed.length === 0 ? [] : [{ type: 'client.updated', subject: id, data: { ...clientEventData(after), changed } }] }
     })
   } finally {

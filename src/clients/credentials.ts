@@ -93,11 +93,20 @@ function assertWithin (scopes: Scope[], ceiling: readonly string[]): void {
   }
 }
 
+// PostgreSQL's timestamps end with the year 294276, JavaScript's writing of them with 9999.
+const LATEST_EXPIRY = Date.parse('9999-12-31T23:59:59.999Z')
+
+function assertExpiry (expiresAt: Date, now: Date): void {
+  const time = expiresAt.getTime()
+  if (Number.isNaN(time) || time > LATEST_EXPIRY) throw new InvalidFieldError('/expires_at', 'must be a date-time before the year 10000')
+  if (time <= now.getTime()) throw new InvalidFieldError('/expires_at', 'must be in the future')
+}
+
 /** A new API key of a client, returned this once (`key`); its scopes never exceed the client's. */
 export async function createApiKey ({ db }: Domain, actor: Actor, clientId: string, input: NewApiKey, now = new Date()): Promise<ApiKeyRecord & { key: string }> {
   assertAdminPerson(actor)
   const requested = input.scopes === undefined ? undefined : knownScopes(input.scopes)
-  if (input.expires_at !== undefined && input.expires_at <= now) throw new InvalidFieldError('/expires_at', 'must be in the future')
+  if (input.expires_at !== undefined) assertExpiry(input.expires_at, now)
   const key = API_KEY_PREFIX + newSecretToken()
   return commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const client = await lockClient(tx, clientId)

@@ -17,6 +17,7 @@ export function algorithmsOf (jwk: Record<string, unknown>): string[] {
 }
 
 async function assertPublicKey (jwk: Record<string, unknown>, pointer: string): Promise<void> {
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new InvalidFieldError(pointer, 'must be a JSON Web Key (an object)')
   if (jwk.kty === 'oct') throw new InvalidFieldError(pointer, 'is a symmetric key; register public keys only')
   const secret = PRIVATE_MEMBERS.find((member) => member in jwk)
   if (secret !== undefined) throw new InvalidFieldError(`${pointer}/${secret}`, 'is a private key member; register public keys only')
@@ -32,6 +33,7 @@ async function assertPublicKey (jwk: Record<string, unknown>, pointer: string): 
 
 /** Throws InvalidFieldError unless every key is a public Ed25519 or P-256 key that parses. */
 export async function assertPublicJwks (jwks: ClientJwks): Promise<void> {
+  if (!Array.isArray(jwks.keys)) throw new InvalidFieldError('/jwks/keys', 'must be an array of keys')
   if (jwks.keys.length === 0) throw new InvalidFieldError('/jwks/keys', 'must hold at least one key')
   for (const [index, jwk] of jwks.keys.entries()) await assertPublicKey(jwk, `/jwks/keys/${index}`)
 }

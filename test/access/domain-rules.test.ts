@@ -8,7 +8,9 @@ import { SYSTEM, userActor, type Actor } from '../../src/access/actor.ts'
 import { connectDatabase } from '../../src/db/connect.ts'
 import { readFeed } from '../../src/events/feed.ts'
 import { listSessions, revokeSession, revokeUserSession, revokeUserSessions, startSession } from '../../src/identity/sessions.ts'
-import { NotAllowedError } from '../../src/common/errors.ts'
+import { InsufficientScopeError, NotAllowedError } from '../../src/common/errors.ts'
+import { createClient } from '../../src/clients/clients.ts'
+import { SCOPES, type Scope } from '../../src/clients/scopes.ts'
 import type { AccessChanges, Domain } from '../../src/common/domain.ts'
 import { listUsers } from '../../src/users/listing.ts'
 import { createUser, deleteUser, ensureAdmin, getCurrentUser, getUser, updateUser, type UserRecord } from '../../src/users/users.ts'
@@ -107,5 +109,24 @@ forEachDatabase(t, async (t, database) => {
     await t.rejects(readFeed(domain, asAda, { after: undefined, limit: 10 }), NotAllowedError)
     t.ok((await listUsers(domain, SYSTEM, { sort: 'created_at', limit: 10 })).users.length > 0)
     t.ok((await readFeed(domain, asAdmin, { after: undefined, limit: 10 })).events.length > 0)
+  })
+
+  t.test('a machine client may do what its scopes name, and nothing a person alone may', async (t) => {
+    const client = (scopes: Scope[]): Actor => ({ kind: 'client', id: '0196b5a0-7c1e-7d4a-9f2b-3c4d5e6f7a8d', scopes, requestId: undefined })
+    const reader = client(['users:read'])
+    const writer = client(['users:write'])
+    t.equal((await getUser(domain, reader, grace.id)).id, grace.id, 'users:read reads anyone')
+    t.ok((await listUsers(domain, reader, { sort: 'created_at', limit: 10 })).users.length > 0)
+    t.ok(await listSessions(domain, reader, ada.id))
+    await t.rejects(updateUser(domain, reader, grace.id, { name: 'Not Grace' }), InsufficientScopeError, 'reading is not writing')
+    await t.rejects(createUser(domain, reader, newUser() as never), InsufficientScopeError, 'nor signing someone up')
+    await t.rejects(readFeed(domain, reader, { after: undefined, limit: 10 }), InsufficientScopeError)
+    await t.rejects(getUser(domain, writer, grace.id), InsufficientScopeError, 'writing is not reading')
+    t.equal((await createUser(domain, writer, { ...newUser(), role: 'admin' } as never)).role, 'admin', 'users:write gives roles')
+    t.equal((await updateUser(domain, writer, grace.id, { password: 'a brand new password' })).id, grace.id, 'and sets a password without the current one')
+    await t.rejects(getCurrentUser(domain, reader), NotAllowedError, 'a client has no user of its own')
+    await t.rejects(createClient(domain, client([...SCOPES]), { name: 'child', scopes: [] }), NotAllowedError, 'no client manages clients')
+    await t.rejects(createClient(domain, asAda, { name: 'mine', scopes: [] }), NotAllowedError, 'nor does a person who is no admin')
+    t.equal((await createClient(domain, SYSTEM, { name: 'by the operator', scopes: ['users:read'] })).client.name, 'by the operator')
   })
 })

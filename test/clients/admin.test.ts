@@ -40,6 +40,8 @@ forEachDatabase(t, async (t, database) => {
     t.equal(changed.status, 200)
     t.match(changed.body, { name: 'billing-v2', scopes: ['users:read', 'events:read'] })
     t.not(changed.headers.etag, read.headers.etag)
+    const unchanged = await admin.patch(`/v1/clients/${id}`, { name: 'billing-v2' })
+    t.equal(unchanged.headers.etag, changed.headers.etag, 'asking for what it is already changes nothing')
 
     const other = await admin.post('/v1/clients', { name: 'sync', scopes: ['events:read'] })
     const first = await admin.get('/v1/clients?limit=1')
@@ -126,6 +128,8 @@ forEachDatabase(t, async (t, database) => {
     t.same(created.body.scopes, ['users:read', 'events:read'], 'the client\'s scopes by default')
     t.equal((await admin.post(path, { name: 'too much', scopes: ['users:write'] })).status, 422, 'a scope the client lacks')
     t.equal((await admin.post(path, { name: 'past', expires_at: '2020-01-01T00:00:00Z' })).status, 422, 'an expiry in the past')
+    t.equal((await admin.post(path, { name: 'leap', expires_at: '2030-12-31T23:59:60Z' })).status, 422, 'a leap second JavaScript cannot hold')
+    t.equal((await admin.post(path, { name: 'far', expires_at: '9999-12-31T23:59:59-01:00' })).status, 422, 'the year 10000')
     const listed = await admin.get(path)
     t.equal(listed.body.data.length, 1)
     t.notOk(JSON.stringify(listed.body).includes(created.body.key), 'the key is never listed')

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { apiKeys } from '../../src/db/schema.ts'
 import { buildTestApp, type Api, type TestApp } from '../helpers/app.ts'
-import { forEachDatabase } from '../helpers/databases.ts'
+import { forEachDatabase, testDatabases } from '../helpers/databases.ts'
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 
@@ -120,4 +120,13 @@ forEachDatabase(t, async (t, database) => {
     })
     for (const method of ['client_secret_basic', 'client_secret_post', 'private_key_jwt']) t.ok(metadata.token_endpoint_auth_methods_supported.includes(method), method)
   })
+})
+
+t.test('with a URL issuer with a path, the metadata is where RFC 8414 §3.1 puts it, on the issuer\'s origin', async (t) => {
+  const { app } = await buildTestApp(t, await testDatabases[0]!.create(t), { JWT_ISSUER: 'https://id.example.com/tenant' })
+  for (const path of ['/.well-known/oauth-authorization-server/tenant', '/.well-known/oauth-authorization-server']) {
+    const response = await app.inject({ url: path })
+    t.equal(response.statusCode, 200, path)
+    t.match(response.json(), { issuer: 'https://id.example.com/tenant', token_endpoint: 'https://id.example.com/v1/auth/token', introspection_endpoint: 'https://id.example.com/v1/auth/introspect' }, `${path}: absolute URLs on the issuer's origin`)
+  }
 })

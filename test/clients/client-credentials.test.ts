@@ -33,8 +33,12 @@ function assertOAuthError (t: Test, response: ApiResponse, status: number, error
   t.match(response.body, { error, error_description: String, type: String, status, request_id: String }, `${what}: ${error}, with the problem members`)
 }
 
+/** Every secret this file was given: none may appear in a log line. */
+const secrets: string[] = []
+
 async function registerClient (admin: Api, body: Record<string, unknown>): Promise<{ id: string, secret: string }> {
   const created = await admin.post('/v1/clients', { name: `client-${randomUUID()}`, ...body })
+  if (created.body.client_secret !== undefined) secrets.push(created.body.client_secret)
   return { id: created.body.id, secret: created.body.client_secret }
 }
 
@@ -169,8 +173,7 @@ forEachDatabase(t, async (t, database) => {
     const ed = await generateKeyPair('EdDSA', { extractable: true })
     const ec = await generateKeyPair('ES256', { extractable: true })
     const client = await registerClient(admin, { scopes: ['users:read'], auth_method: 'private_key_jwt', jwks: { keys: [{ ...await exportJWK(ed.publicKey), alg: 'EdDSA' }, await exportJWK(ec.publicKey)] } })
-    const audience = 'http://localhost:80/v1/auth/token'
-    const claims = { iss: client.id, sub: client.id, aud: audience }
+    const claims = { iss: client.id, sub: client.id, aud: 'users-service' }
     const send = (assertion: string) => api.post(TOKEN, form({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion }), FORM)
 
     const assertion = await signedAssertion(ed.privateKey, claims)
@@ -178,7 +181,7 @@ forEachDatabase(t, async (t, database) => {
     assertOAuthError(t, await send(assertion), 401, 'invalid_client', 'the same jti again')
     t.equal((await send(await signedAssertion(ed.privateKey, claims, 'Ed25519'))).status, 200, 'RFC 9864\'s Ed25519 label, though the key says EdDSA')
     t.equal((await send(await signedAssertion(ec.privateKey, claims, 'ES256'))).status, 200, 'ES256')
-    t.equal((await send(await signedAssertion(ed.privateKey, { ...claims, aud: 'users-service' }))).status, 200, 'the issuer as aud')
+    assertOAuthError(t, await send(await signedAssertion(ed.privateKey, { ...claims, aud: 'http://localhost:80/v1/auth/token' })), 401, 'invalid_client', 'a token endpoint URL made of the request\'s Host: without PUBLIC_URL only the issuer will do')
 
     const stranger = await generateKeyPair('EdDSA')
     const cases: Array<[string, Promise<string>]> = [
@@ -189,6 +192,8 @@ forEachDatabase(t, async (t, database) => {
       ['exp too far ahead', new SignJWT({ ...claims, jti: randomUUID() }).setProtectedHeader({ alg: 'EdDSA' }).setIssuedAt().setExpirationTime('10m').sign(ed.privateKey)],
       ['expired', new SignJWT({ ...claims, jti: randomUUID() }).setProtectedHeader({ alg: 'EdDSA' }).setIssuedAt(Math.floor(Date.now() / 1000) - 600).setExpirationTime(Math.floor(Date.now() / 1000) - 300).sign(ed.privateKey)],
       ['no jti', new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA' }).setExpirationTime('1m').sign(ed.privateKey)],
+      ['a jti too long to keep', signedAssertion(ed.privateKey, { ...claims, jti: 'x'.repeat(3000) })],
+      ['a jti with NUL', signedAssertion(ed.privateKey, { ...claims, jti: 'a\u0000b' })],
       ['HS256 with a public key as the secret', new SignJWT({ ...claims, jti: randomUUID() }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1m').sign(new TextEncoder().encode(JSON.stringify(await exportJWK(ed.publicKey))))],
       ['alg none', Promise.resolve(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims, jti: randomUUID(), exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url')}.`)],
       ['not a JWT', Promise.resolve('not-a-jwt')]
@@ -196,14 +201,21 @@ forEachDatabase(t, async (t, database) => {
     for (const [what, made] of cases) assertOAuthError(t, await send(await made), 401, 'invalid_client', what)
     assertOAuthError(t, await api.post(TOKEN, form({ grant_type: 'client_credentials', client_assertion_type: 'urn:other', client_assertion: await signedAssertion(ed.privateKey, claims) }), FORM), 400, 'invalid_request', 'another assertion type')
     const secretClient = await registerClient(admin, { scopes: [] })
-    const forSecretClient = { iss: secretClient.id, sub: secretClient.id, aud: audience }
+    const forSecretClient = { iss: secretClient.id, sub: secretClient.id, aud: 'users-service' }
     assertOAuthError(t, await send(await signedAssertion(ed.privateKey, forSecretClient)), 401, 'invalid_client', 'an assertion for a client registered with a secret')
 
-    await app.db.insert(clientAssertions).values({ clientId: client.id, jti: 'long-expired', expiresAt: new Date(Date.now() - 60_000) })
+    await app.db.insert(clientAssertions).values([{ clientId: client.id, jti: 'long-expired', expiresAt: new Date(Date.now() - 2 * 3600_000) }, { clientId: client.id, jti: 'just-expired', expiresAt: new Date(Date.now() - 60_000) }])
     const before = await app.db.select().from(clientAssertions).where(eq(clientAssertions.clientId, client.id))
-    t.equal(await deleteExpiredAssertions(app.db, 100), 1, 'housekeeping forgets the jtis past their exp')
+    t.equal(await deleteExpiredAssertions(app.db, 100), 1, 'housekeeping forgets the jtis an hour past their exp, not sooner: clocks differ')
     const after = await app.db.select().from(clientAssertions).where(eq(clientAssertions.clientId, client.id))
     t.same(after.map((row) => row.jti).sort(), before.filter((row) => row.jti !== 'long-expired').map((row) => row.jti).sort(), 'and keeps the live ones')
+  })
+
+  // Last, after every request above: secrets in Basic headers, form bodies and JSON bodies.
+  t.test('no client secret reaches a log line', async (t) => {
+    const logged = shared.logs.raw.join('\n')
+    t.ok(secrets.length > 5 && logged.length > 0, `${secrets.length} secrets, ${shared.logs.raw.length} log lines`)
+    t.same(secrets.filter((secret) => logged.includes(secret)), [])
   })
 })
 
