@@ -19,8 +19,10 @@ async function privateJwk (): Promise<Record<string, unknown>> {
 }
 
 forEachDatabase(t, async (t, database) => {
+  // One app per database: the subtests' clients have names of their own.
+  const shared = await buildTestApp(t, await database.create(t))
   t.test('a client is registered, read, listed, changed and deleted by an admin', async (t) => {
-    const { app, admin } = await buildTestApp(t, await database.create(t))
+    const { app, admin } = shared
     const created = await admin.post('/v1/clients', { name: 'billing', scopes: ['users:read', 'users:read'] })
     t.equal(created.status, 201)
     t.match(created.body, { name: 'billing', scopes: ['users:read'], auth_method: 'client_secret_basic', status: 'active' })
@@ -64,7 +66,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('bad registrations are the documented problems, never a 500', async (t) => {
-    const { admin } = await buildTestApp(t, await database.create(t))
+    const { admin } = shared
     const cases: Array<[string, unknown, number, string | undefined]> = [
       ['an unknown scope', { name: 'a', scopes: ['users:everything'] }, 422, '/scopes/0'],
       ['private_key_jwt without jwks', { name: 'b', scopes: [], auth_method: 'private_key_jwt' }, 422, '/jwks'],
@@ -95,7 +97,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('secrets rotate with an overlap; a deleted secret is gone at once', async (t) => {
-    const { admin } = await buildTestApp(t, await database.create(t))
+    const { admin } = shared
     const client = (await admin.post('/v1/clients', { name: 'rotating', scopes: [] })).body
     const firstSecretId = client.secrets[0].id as string
     const rotated = await admin.post(`/v1/clients/${client.id as string}/secrets`, { previous_expires_in: 3600 })
@@ -118,7 +120,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('API keys: shown once, never above the client\'s scopes', async (t) => {
-    const { admin } = await buildTestApp(t, await database.create(t))
+    const { admin } = shared
     const client = (await admin.post('/v1/clients', { name: 'integration', scopes: ['users:read', 'events:read'] })).body
     const path = `/v1/clients/${client.id as string}/api-keys`
     const created = await admin.post(path, { name: 'export' })
@@ -143,7 +145,7 @@ forEachDatabase(t, async (t, database) => {
   })
 
   t.test('only admins manage clients; machine clients never do', async (t) => {
-    const { admin, api, signUp } = await buildTestApp(t, await database.create(t))
+    const { admin, api, signUp } = shared
     const { api: person } = await signUp()
     t.equal((await api.get('/v1/clients')).status, 401)
     t.equal((await person.get('/v1/clients')).status, 403)

@@ -70,6 +70,19 @@ t.test('the default bucket: per user with a valid token, else per client address
   t.equal(remaining(again).r, 2)
 })
 
+t.test('a machine client has one bucket, by its id, whether it sends a token or an API key', async (t) => {
+  const { api, admin } = await buildTestApp(t, memory, { RATE_LIMIT_MAX: '6', RATE_LIMIT_WINDOW_MS: '60000' })
+  const client = (await admin.post('/v1/clients', { name: 'limited', scopes: ['users:read'] })).body
+  const key = (await admin.post(`/v1/clients/${client.id as string}/api-keys`, { name: 'k' })).body.key as string
+  const basic = `Basic ${Buffer.from(`${client.id as string}:${client.client_secret as string}`).toString('base64')}`
+  const token = (await api.post('/v1/auth/token', 'grant_type=client_credentials', { 'content-type': 'application/x-www-form-urlencoded', authorization: basic })).body.access_token as string
+  t.equal(remaining(await api.withToken(token).get('/v1/users')).r, 5, 'the token opens the client\'s bucket')
+  t.equal(remaining(await api.withToken(key).get('/v1/users')).r, 4, 'its API key counts in the same one')
+  const other = (await admin.post('/v1/clients', { name: 'other', scopes: ['users:read'] })).body
+  const otherKey = (await admin.post(`/v1/clients/${other.id as string}/api-keys`, { name: 'k' })).body.key as string
+  t.equal(remaining(await api.withToken(otherKey).get('/v1/users')).r, 5, 'another client has its own')
+})
+
 t.test('the login bucket: stricter, per client address, whatever the account', async (t) => {
   const { api, admin } = await buildTestApp(t, memory, { AUTH_RATE_LIMIT_MAX: '2', RATE_LIMIT_MAX: '50' })
   const user = newUser()

@@ -16,9 +16,10 @@ const unavailable = !existsSync(executablePath) && process.env.CI !== 'true'
 // Without the background-networking flags Chromium calls home at start; the page itself must not.
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
-t.test('Swagger UI in a real browser: every operation, Authorize with email and password, Try it out', { skip: unavailable }, async (t) => {
+t.test('Swagger UI in a real browser: every operation, Authorize with email and password and as a machine client, Try it out', { skip: unavailable }, async (t) => {
   const pglite = testDatabases.find((database) => database.name === 'pglite')!
-  const { app, signUp } = await buildTestApp(t, await pglite.create(t))
+  const { app, admin, signUp } = await buildTestApp(t, await pglite.create(t))
+  const machine = (await admin.post('/v1/clients', { name: 'swagger', scopes: ['users:read'] })).body
   const password = 'a password typed into the dialog'
   const { user } = await signUp({ password })
   await app.listen({ host: '127.0.0.1', port: 0 })
@@ -48,7 +49,7 @@ t.test('Swagger UI in a real browser: every operation, Authorize with email and 
 
   // The OAuth 2 password flow: Swagger UI posts the form to the token endpoint itself.
   await page.locator('.auth-wrapper .authorize').click()
-  const oauth = page.locator('.modal-ux .auth-container').filter({ hasText: 'oauth2' })
+  const oauth = page.locator('.modal-ux .auth-container').filter({ has: page.locator('#oauth_username') })
   await oauth.locator('#oauth_username').fill(user.email)
   await oauth.locator('#oauth_password').fill(password)
   await oauth.locator('.auth-btn-wrapper .authorize').click()
@@ -66,6 +67,17 @@ t.test('Swagger UI in a real browser: every operation, Authorize with email and 
   await status.waitFor()
   t.equal((await status.innerText()).trim(), '200', 'the page shows a 200')
   t.match(await me.locator('.live-responses-table .response-col_description .highlight-code').first().innerText(), user.email, 'and the caller in the body')
+
+  // The client credentials flow: a machine client's id and secret, a scope, and Swagger UI gets the token.
+  await page.locator('.auth-wrapper .authorize').click()
+  const clientFlow = page.locator('.modal-ux .auth-container').filter({ hasText: 'clientCredentials' })
+  await clientFlow.locator('input[id^="client_id"]').fill(machine.id)
+  await clientFlow.locator('input[id^="client_secret"]').fill(machine.client_secret)
+  await clientFlow.locator('.scopes label', { hasText: 'users:read' }).click()
+  await clientFlow.locator('.auth-btn-wrapper .authorize').click()
+  await clientFlow.getByText('Authorized', { exact: true }).waitFor()
+  t.equal(await clientFlow.locator('button', { hasText: 'Logout' }).count(), 1, 'the client credentials flow is authorized too')
+  await page.locator('.modal-ux .close-modal').click()
 
   const artifacts = join(projectRoot, 'test', 'artifacts')
   await mkdir(artifacts, { recursive: true })
