@@ -37,6 +37,7 @@ import { loadSigningKeys, type SigningKeySet } from './identity/signing-keys.ts'
 import { watchAccessChanges } from './users/users.ts'
 import { clientErrorHandler, frameworkErrors } from './http/client-errors.ts'
 import { buildValidator, refuseUndeclaredQueryParameters } from './http/validation.ts'
+import { buildSerializer } from './http/serialization.ts'
 
 export interface BuildOptions {
   /** Where log lines go; stdout when omitted. */
@@ -75,7 +76,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream === undefined ? {} : { stream: options.logStream }) },
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustProxyOption(config.trustProxy),
-    schemaController: { compilersFactory: { buildValidator } },
+    schemaController: { compilersFactory: { buildValidator, buildSerializer } },
     // The draining plugin answers requests that arrive while closing, as problems.
     return503OnClosing: false,
     // The server: explicit limits rather than Node's defaults, enforced within a second, so a slow
