@@ -62,8 +62,8 @@ t.test('client:create registers a machine client and prints its secret once', as
   t.match(created.stdout, /^created client bootstrap \([0-9a-f-]{36}\) with scopes users:read events:read\n/)
   t.match(secret, /^[A-Za-z0-9_-]{43}$/)
 
+  // The domain's refusals reach the operator as one line (each run opens the database: one case is enough here).
   t.equal((await cli('src/cli/create-client.ts', ['--name', 'bootstrap'], '', env)).stderr, 'client:create: A client with this name already exists.\n')
-  t.equal((await cli('src/cli/create-client.ts', ['--name', 'x', '--scope', 'everything'], '', env)).stderr, 'client:create: scopes/0 is not a known scope: everything\n')
   t.equal((await cli('src/cli/create-client.ts', [], '', env)).code, 1, 'no name')
 
   const { api, app } = await buildTestApp(t, settings)
