@@ -10,12 +10,12 @@ import { createApiKey, deleteApiKey, listApiKeys, rotateClientSecret, deleteClie
 import { actorOf } from '../src/http/actor.ts'
 import { decodeCursor, encodeCursor } from '../src/http/cursor.ts'
 import { etagFor, versionsFromIfMatch } from '../src/http/etag.ts'
+import { isCanonicalUuid } from '../src/common/ids.ts'
 
 const tags = ['clients']
 const deleted = { 204: emptyResponse('Deleted') }
 // Clients are listed by id: UUID v7s, in the order they were registered.
 const LISTING = { sort: 'id', filters: {} }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 function withEtag (reply: FastifyReply, client: ClientRecord): FastifyReply {
   return reply.header('etag', etagFor(client.version))
@@ -57,7 +57,7 @@ const clientsRoutes: FastifyPluginAsyncTypebox = async function clientsRoutes (a
     ...guard
   }, async (request) => {
     const { limit, cursor } = request.query
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, LISTING, (position) => UUID.test(position.id) && position.key === position.id).id
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, LISTING, (position) => isCanonicalUuid(position.id) && position.key === position.id).id
     const page = await listClients(app.domain, actorOf(request), { limit, after })
     const last = page.clients.at(-1)
     return { data: page.clients, next_cursor: page.hasMore && last !== undefined ? encodeCursor(LISTING, { key: last.id, id: last.id }) : null }

@@ -9,6 +9,7 @@ import type { Scope } from '../../src/clients/scopes.ts'
 import type { PublicJwk, SigningKeySet } from '../../src/identity/signing-keys.ts'
 import type { AccessChanges } from '../../src/common/domain.ts'
 import type { AccessChangeListener } from '../../src/users/users.ts'
+import { API_KEY_PREFIX } from '../../src/clients/credentials.ts'
 
 type Guard = (request: FastifyRequest) => Promise<void>
 
@@ -50,7 +51,6 @@ declare module 'fastify' {
 /** Sessions, clients and API keys remembered at once, each. */
 const PRINCIPAL_CACHE_SIZE = 10_000
 const BEARER = /^Bearer +(\S+)$/i
-const API_KEY_PREFIX = 'usk_'
 
 export interface AuthPluginOptions {
   /** Resolves to the signing keys: the first signs, all verify. */

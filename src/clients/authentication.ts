@@ -11,6 +11,7 @@ import { isLiveSecret } from './clients.ts'
 import { InvalidClientError, InvalidScopeError } from './errors.ts'
 import type { ClientJwks } from './jwks.ts'
 import { isScope, type ClientAuthMethod, type Scope } from './scopes.ts'
+import { isCanonicalUuid } from '../common/ids.ts'
 
 /** How a client proves itself at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2). */
 export type ClientCredentials =
@@ -34,8 +35,6 @@ export const ASSERTION_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256']
 // last_used_at says roughly when, not every use: one write a minute per secret at most.
 const LAST_USED_RESOLUTION = sql`interval '1 minute'`
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
 interface ClientRow {
   id: string
   scopes: string[]
@@ -45,7 +44,7 @@ interface ClientRow {
 
 async function activeClient (db: Database, clientId: string, method: ClientAuthMethod, triedBasic: boolean): Promise<ClientRow> {
   // Anything but a canonical UUID names no client (and would not reach the database as one).
-  const [found] = UUID.test(clientId)
+  const [found] = isCanonicalUuid(clientId)
     ? await db.select({ id: clients.id, scopes: clients.scopes, authMethod: clients.authMethod, jwks: clients.jwks }).from(clients)
       .where(and(eq(clients.id, clientId), eq(clients.status, 'active')))
     : []

@@ -8,6 +8,7 @@ import { preparedPerDatabase } from '../db/per-database.ts'
 import { users } from '../db/schema.ts'
 import type { Role, Status } from './roles.ts'
 import { hasEmail, normalizeEmail, publicColumns, type UserRecord } from './users.ts'
+import { isCanonicalUuid } from '../common/ids.ts'
 
 /** A column the listing sorts by, with id as the tie-breaker; migration 0005 indexes each (column, id), 0009 the search by q. */
 interface SortKey {
@@ -65,11 +66,9 @@ export function positionAfter (sort: UserSort, user: UserRecord): ListingPositio
   return { key: orderOf(sort).key.of(user), id: user.id }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
 /** Whether the position could be one positionAfter gave for this sort; the query would fail on some others. */
 export function isPositionFor (sort: UserSort, position: ListingPosition): boolean {
-  return UUID.test(position.id) && orderOf(sort).key.accepts(position.key)
+  return isCanonicalUuid(position.id) && orderOf(sort).key.accepts(position.key)
 }
 
 export interface UserFilters {
