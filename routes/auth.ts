@@ -9,7 +9,9 @@ import { refTo } from '../schemas/ref.ts'
 import { authenticateClient, authorizeIntrospection, grantedScopes, type ClientCredentials } from '../src/clients/authentication.ts'
 import { clientCredentialsOf, type ClientAuthenticationMembers } from '../src/http/client-authentication.ts'
 import { introspectionOf } from '../src/http/introspection.ts'
-import { logIn } from '../src/identity/credentials.ts'
+import { logInWithPassword } from '../src/mfa/login.ts'
+import { personTokenResponse } from '../src/http/token-response.ts'
+import { MfaRequired } from '../schemas/mfa.ts'
 import { actorOf } from '../src/http/actor.ts'
 import type { LoginThrottlePolicy } from '../src/identity/login-throttle.ts'
 import { missingCredentialsProblem, ProblemError, type FieldError } from '../src/http/problem-error.ts'
@@ -48,14 +50,7 @@ const oauthEndpoint = { tags: ['auth'], security: [], consumes }
 const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function authRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds, loginThrottle, issuer, audience, publicUrl }) {
   await app.register(formbody)
 
-  async function tokensFor (grant: SessionGrant) {
-    return {
-      access_token: await app.issuePersonToken({ userId: grant.principal.id, role: grant.principal.role, sessionId: grant.sessionId }),
-      token_type: 'Bearer' as const,
-      expires_in: accessTokenTtlSeconds,
-      refresh_token: grant.refreshToken
-    }
-  }
+  const tokensFor = (grant: SessionGrant) => personTokenResponse(app.issuePersonToken, grant, accessTokenTtlSeconds)
 
   // What a client assertion may be addressed to (RFC 7523 §3): the issuer, or this token
   // endpoint's URL on the configured public origin, never on one a request's Host names.
@@ -72,9 +67,13 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
       ...oauthEndpoint,
       operationId: 'createToken',
       summary: 'Log in with email and password, exchange a refresh token, or get a client token',
-      description: 'The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401 `invalid_grant`, in the same time; a disabled account is a 403 only after the right password. After `LOGIN_MAX_FAILURES` consecutive failures for one email (known or not), every attempt for it, from any address and right or wrong, gets a 429 `login-delayed` with `Retry-After` until a delay ends that starts at 1 s and doubles with each further failure, up to 15 minutes; a successful login or a password reset clears the count.\n\nThe client credentials grant gives a machine client a token with the scopes it asks for (`scope`, each one of its own; all of them when absent), no refresh token. The client authenticates with its own method only: HTTP Basic (`client_secret_basic`, id and secret form-urlencoded before base64), `client_id` and `client_secret` in the body (`client_secret_post`), or a `client_assertion` JWT (`private_key_jwt`, RFC 7523: `iss` = `sub` = the client id, `aud` this endpoint\'s URL or the issuer, `exp` at most 5 minutes ahead, a `jti` never used before). Errors are RFC 6749 JSON.',
+      description: 'The password grant starts a session, unless the account has a second factor: then the answer is a 403 `mfa_required` with an `mfa_token` and the `factors` the user can finish with at POST /v1/auth/mfa. The refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401 `invalid_grant`, in the same time; a disabled account is a 403 only after the right password. After `LOGIN_MAX_FAILURES` consecutive failures for one email (known or not), every attempt for it, from any address and right or wrong, gets a 429 `login-delayed` with `Retry-After` until a delay ends that starts at 1 s and doubles with each further failure, up to 15 minutes; a successful login or a password reset clears the count.\n\nThe client credentials grant gives a machine client a token with the scopes it asks for (`scope`, each one of its own; all of them when absent), no refresh token. The client authenticates with its own method only: HTTP Basic (`client_secret_basic`, id and secret form-urlencoded before base64), `client_id` and `client_secret` in the body (`client_secret_post`), or a `client_assertion` JWT (`private_key_jwt`, RFC 7523: `iss` = `sub` = the client id, `aud` this endpoint\'s URL or the issuer, `exp` at most 5 minutes ahead, a `jti` never used before). Errors are RFC 6749 JSON.',
       body: refTo(TokenRequest),
-      response: { 200: jsonResponse(TokenResponse, 'An access token (and, for a person, the session\'s next refresh token)', cacheControlNoStore), ...oauthErrorResponses(400, 401, 403, 413, 415, 429, 500, 503) }
+      response: {
+        200: jsonResponse(TokenResponse, 'An access token (and, for a person, the session\'s next refresh token)', cacheControlNoStore),
+        ...oauthErrorResponses(400, 401, 413, 415, 429, 500, 503),
+        403: { description: '`mfa_required` (the password is right; finish at POST /v1/auth/mfa with the `mfa_token`), `invalid_grant` for a disabled account, or `insufficient_scope`', content: { 'application/json': { schema: refTo(MfaRequired) } } }
+      }
     }
   }, async (request, reply) => {
     const body = request.body
@@ -95,9 +94,9 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
     }
     const email = body.email ?? body.username
     assertPresent({ [body.username === undefined ? 'email' : 'username']: email, password: body.password }, 'password')
-    const principal = await logIn(app.db, email!, body.password!, loginThrottle)
-    if (principal === undefined) throw missingCredentialsProblem('The email or password is wrong.')
-    return tokensFor(await startSession(app.domain, actorOf(request), principal, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] }))
+    const login = await logInWithPassword(app.domain, email!, body.password!, loginThrottle)
+    if (login === undefined) throw missingCredentialsProblem('The email or password is wrong.')
+    return tokensFor(await startSession(app.domain, actorOf(request), login.principal, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'], authentication: login.authentication }))
   })
 
   app.post('/auth/revoke', {

@@ -146,7 +146,8 @@ export const IntrospectionResponse = Type.Object({
   sid: Type.Optional(Type.String({ description: 'A person\'s token: its session.' })),
   role: Type.Optional(Type.Enum(['user', 'admin'], { description: 'A person\'s token: the role the user has now.' })),
   amr: Type.Optional(Type.Array(Type.String(), { description: 'A person\'s token: how they logged in (RFC 8176).' })),
-  acr: Type.Optional(Type.String({ description: 'A person\'s token: `aal1`, or `aal2` after a second factor.' }))
+  acr: Type.Optional(Type.String({ description: 'A person\'s token: `aal1`, or `aal2` after a second factor.' })),
+  auth_time: Type.Optional(Type.Integer({ description: 'A person\'s token: when they logged in, in seconds since the epoch (a refresh does not move it).' }))
 }, {
   $id: 'IntrospectionResponse',
   additionalProperties: false,

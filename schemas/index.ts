@@ -4,6 +4,7 @@ import { ApiKey, ApiKeyCreate, ApiKeyList, Client, ClientCreate, ClientJwks, Cli
 import { CloudEvent, EventList } from './event.ts'
 import { Health, NotReady } from './health.ts'
 import { OAuthError, Problem, ValidationProblem } from './problem.ts'
+import { AuthenticationCredential, CreationOptions, Factor, FactorAdded, FactorConfirmation, FactorList, MfaOptionsRequest, MfaRequest, MfaRequired, PasskeyLogin, RecoveryCodes, RegistrationCredential, RequestOptions, TotpEnrolment, TotpEnrolmentRequest, WebauthnRegistration } from './mfa.ts'
 import { User, UserCreate, UserList, UserPatch, UserReplace } from './user.ts'
 
 /** Added to the app once, referenced by `$id` everywhere else. */
@@ -13,5 +14,7 @@ export const sharedSchemas = [
   PasswordResetRequest, PasswordResetConfirmation, EmailVerificationConfirmation,
   CloudEvent, EventList,
   User, UserCreate, UserReplace, UserPatch, UserList,
-  ClientJwks, Client, CreatedClient, ClientCreate, ClientPatch, ClientList, SecretRotation, NewClientSecret, ApiKey, CreatedApiKey, ApiKeyCreate, ApiKeyList
+  ClientJwks, Client, CreatedClient, ClientCreate, ClientPatch, ClientList, SecretRotation, NewClientSecret, ApiKey, CreatedApiKey, ApiKeyCreate, ApiKeyList,
+  Factor, FactorList, FactorAdded, RecoveryCodes, TotpEnrolmentRequest, TotpEnrolment, FactorConfirmation, RegistrationCredential, AuthenticationCredential,
+  WebauthnRegistration, CreationOptions, RequestOptions, MfaRequest, MfaOptionsRequest, PasskeyLogin, MfaRequired
 ]

@@ -27,7 +27,7 @@ export const Email = Type.String({
 
 // 1–100 characters once surrounding white space is trimmed (the service trims it), no
 // control or bidi-override characters, and something visible: not only format characters.
-const Name = Type.String({
+export const Name = Type.String({
   maxLength: 1000,
   pattern: `^(?![\\s\\S]*[${FORBIDDEN_CHARACTERS}])(?=[\\s\\S]*[^\\s\\p{Cf}])\\s*\\S(?:.{0,98}\\S)?\\s*$`,
   description: '1–100 characters after trimming, with something visible and no control characters'

@@ -27,6 +27,9 @@ import passwordResetRoutes from '../routes/password-reset.ts'
 import sessionsRoutes from '../routes/sessions.ts'
 import usersRoutes from '../routes/users.ts'
 import clientsRoutes from '../routes/clients.ts'
+import factorsRoutes from '../routes/factors.ts'
+import mfaLoginRoutes from '../routes/mfa-login.ts'
+import { loadKeyRing, type KeyRing } from './secrets/key-ring.ts'
 import { apiKeyAccess, clientAccess, recordApiKeyUse } from './clients/authentication.ts'
 import wellKnownRoutes from '../routes/well-known.ts'
 import { sharedSchemas } from '../schemas/index.ts'
@@ -49,7 +52,7 @@ export interface BuildOptions {
   webhooks?: Pick<WebhooksPluginOptions, 'retry' | 'pollIntervalMs' | 'timeoutMs' | 'leaseMs'>
   /** Tests clean up more often than every 15 minutes. */
   housekeepingIntervalMs?: number
-  /** Milliseconds since the epoch, for failed-login delays; tests move it instead of sleeping. */
+  /** Milliseconds since the epoch, for failed-login delays, TOTP steps and MFA expiries; tests move it instead of sleeping. */
   clock?: () => number
 }
 
@@ -124,11 +127,14 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     recordApiKeyUse: (keyId) => recordApiKeyUse(app.db, keyId),
     watchAccessChanges: (listener) => watchAccessChanges(app.database, listener)
   })
-  app.register(domain)
+  let loadedRing: Promise<KeyRing> | undefined
+  const dataKeys = () => (loadedRing ??= loadKeyRing(config.dataKeys))
+  const now = options.clock ?? Date.now
+  app.register(domain, { secrets: dataKeys, mfa: config.mfa, now })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
-  app.register(mail, { ...config.mail, ...options.mail })
+  app.register(mail, { ...config.mail, secrets: dataKeys, ...options.mail })
   app.register(webhooks, { receivers: config.webhooks, ...options.webhooks })
-  app.register(housekeeping, { eventsRetentionDays: config.eventsRetentionDays, intervalMs: options.housekeepingIntervalMs })
+  app.register(housekeeping, { eventsRetentionDays: config.eventsRetentionDays, intervalMs: options.housekeepingIntervalMs, now })
   app.register(idempotency, {
     secrets: async () => (await signingKeys()).all.map((key) => key.derivedSecret),
     ttlMs: 24 * 60 * 60 * 1000,
@@ -139,6 +145,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.register(healthRoutes)
   app.register(wellKnownRoutes, { issuer: config.jwt.issuer, publicUrl: config.publicUrl })
   app.register(redis, { url: config.redisUrl })
+  const loginThrottle = { maxFailures: config.loginMaxFailures, now }
   app.register(async function api (v1) {
     v1.addHook('onRoute', refuseUndeclaredQueryParameters)
     // Only the API is limited: probes, metrics and docs are not.
@@ -146,15 +153,17 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     v1.register(authRoutes, {
       sessionTtlSeconds: config.sessionTtlSeconds,
       accessTokenTtlSeconds: config.jwt.ttlSeconds,
-      loginThrottle: { maxFailures: config.loginMaxFailures, now: options.clock ?? Date.now },
+      loginThrottle,
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
       publicUrl: config.publicUrl
     })
+    v1.register(mfaLoginRoutes, { sessionTtlSeconds: config.sessionTtlSeconds, accessTokenTtlSeconds: config.jwt.ttlSeconds, loginThrottle })
     v1.register(passwordResetRoutes)
     v1.register(emailVerificationRoutes)
     v1.register(usersRoutes)
     v1.register(sessionsRoutes)
+    v1.register(factorsRoutes)
     v1.register(eventsRoutes)
     v1.register(clientsRoutes)
   }, { prefix: '/v1' })

@@ -5,6 +5,8 @@ import type { DatabaseSettings } from './db/connect.ts'
 import type { MailTransport } from './events/mail/sender.ts'
 import { assertAcceptablePassword } from './identity/password-policy.ts'
 import { WEBHOOK_SECRET_PATTERN } from './events/webhooks/sender.ts'
+import { KeyRingError, parseKeyRing } from './secrets/key-ring.ts'
+import { ROLES, type Role } from './users/roles.ts'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -60,7 +62,13 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
   AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 10 }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
-  OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'users-service' })
+  OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'users-service' }),
+  DATA_ENCRYPTION_KEYS: Type.Optional(Type.String({ minLength: 1 })),
+  MFA_REQUIRED_ROLES: Type.String({ default: '' }),
+  MFA_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
+  WEBAUTHN_RP_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9.-]+$', description: 'a domain, such as example.com (never an IP address)' })),
+  WEBAUTHN_RP_NAME: Type.String({ minLength: 1, maxLength: 100, default: 'users-service' }),
+  WEBAUTHN_ORIGINS: Type.Optional(Type.String({ minLength: 1 }))
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -105,6 +113,16 @@ export interface Config {
   rateLimit: { max: number, windowMs: number, authMax: number } | undefined
   /** Undefined when no OTLP endpoint is configured: no traces, no cost. */
   telemetry: { endpoint: string, serviceName: string } | undefined
+  /** DATA_ENCRYPTION_KEYS, or (never in production) where a generated ring is kept; in memory when both are undefined. */
+  dataKeys: { keys: string | undefined, developmentKeysFile: string | undefined }
+  mfa: MfaSettings
+}
+
+export interface MfaSettings {
+  /** Roles whose role-only operations need an aal2 token. */
+  requiredRoles: Role[]
+  tokenTtlSeconds: number
+  webauthn: { rpId: string, rpName: string, origins: string[] }
 }
 
 export interface JwtSettings {
@@ -146,16 +164,51 @@ function issuerOrigin (issuer: string): string | undefined {
   }
 }
 
+function isEmbedded (values: Env): boolean {
+  return values.DATABASE_URL === undefined && !values.PGLITE_DATA_DIR.startsWith('memory://')
+}
+
 function jwtSettings (values: Env): JwtSettings {
   const signingKeys = values.JWT_SIGNING_KEYS
   if (signingKeys === undefined && values.NODE_ENV === 'production') throw new ConfigError('JWT_SIGNING_KEYS is required in production (npm run keys:generate)')
-  const embedded = values.DATABASE_URL === undefined && !values.PGLITE_DATA_DIR.startsWith('memory://')
   return {
     signingKeys,
-    developmentKeysFile: signingKeys === undefined && embedded ? join(values.PGLITE_DATA_DIR, 'jwt-signing-keys.json') : undefined,
+    developmentKeysFile: signingKeys === undefined && isEmbedded(values) ? join(values.PGLITE_DATA_DIR, 'jwt-signing-keys.json') : undefined,
     issuer: values.JWT_ISSUER,
     audience: values.JWT_AUDIENCE,
     ttlSeconds: values.JWT_TTL_SECONDS
+  }
+}
+
+function dataKeySettings (values: Env): Config['dataKeys'] {
+  const keys = values.DATA_ENCRYPTION_KEYS
+  if (keys === undefined && values.NODE_ENV === 'production') throw new ConfigError('DATA_ENCRYPTION_KEYS is required in production (npm run -s keys:generate -- --data)')
+  if (keys !== undefined) {
+    try {
+      parseKeyRing(keys)
+    } catch (error) {
+      throw error instanceof KeyRingError ? new ConfigError(`DATA_ENCRYPTION_KEYS ${error.message}`) : error
+    }
+  }
+  return { keys, developmentKeysFile: keys === undefined && isEmbedded(values) ? join(values.PGLITE_DATA_DIR, 'data-encryption-keys.json') : undefined }
+}
+
+function listOf (raw: string): string[] {
+  return raw.split(',').map((part) => part.trim()).filter(Boolean)
+}
+
+// The relying party is where people reach the service: PUBLIC_URL's host and origin,
+// else localhost on the listening port (a secure context for WebAuthn without TLS).
+function mfaSettings (values: Env, publicUrl: string | undefined): MfaSettings {
+  const requiredRoles = listOf(values.MFA_REQUIRED_ROLES)
+  const unknown = requiredRoles.find((role) => !(ROLES as readonly string[]).includes(role))
+  if (unknown !== undefined) throw new ConfigError(`MFA_REQUIRED_ROLES names ${unknown}, which is not a role (${ROLES.join(', ')})`)
+  const origins = values.WEBAUTHN_ORIGINS === undefined ? [publicUrl ?? `http://localhost:${values.PORT}`] : listOf(values.WEBAUTHN_ORIGINS)
+  if (origins.some((origin) => !/^https?:\/\/[^/]+$/.test(origin))) throw new ConfigError('WEBAUTHN_ORIGINS must be a comma-separated list of origins such as https://app.example.com')
+  return {
+    requiredRoles: requiredRoles as Role[],
+    tokenTtlSeconds: values.MFA_TOKEN_TTL_SECONDS,
+    webauthn: { rpId: values.WEBAUTHN_RP_ID ?? (publicUrl === undefined ? 'localhost' : new URL(publicUrl).hostname), rpName: values.WEBAUTHN_RP_NAME, origins }
   }
 }
 
@@ -220,11 +273,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     throw new ConfigError(`${variable} ${firstError.message}`)
   }
   const values = converted as Env
+  const publicUrl = values.PUBLIC_URL ?? issuerOrigin(values.JWT_ISSUER)
   return {
     nodeEnv: values.NODE_ENV,
     host: values.HOST,
     port: values.PORT,
-    publicUrl: values.PUBLIC_URL ?? issuerOrigin(values.JWT_ISSUER),
+    publicUrl,
     database: {
       url: values.DATABASE_URL,
       pgliteDataDir: values.PGLITE_DATA_DIR,
@@ -245,7 +299,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     mail: mailSettings(values),
     webhooks: webhookSettings(values),
     eventsRetentionDays: values.EVENTS_RETENTION_DAYS,
-    corsOrigins: values.CORS_ORIGIN?.split(',').map((origin) => origin.trim()).filter(Boolean),
+    corsOrigins: values.CORS_ORIGIN === undefined ? undefined : listOf(values.CORS_ORIGIN),
     requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: headersTimeout(values),
     redisUrl: values.REDIS_URL,
@@ -262,6 +316,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       : undefined,
     telemetry: values.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
       ? undefined
-      : { endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: values.OTEL_SERVICE_NAME }
+      : { endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: values.OTEL_SERVICE_NAME },
+    dataKeys: dataKeySettings(values),
+    mfa: mfaSettings(values, publicUrl)
   }
 }

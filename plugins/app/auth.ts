@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Principal } from '../../src/access/actor.ts'
+import type { Assurance, Principal } from '../../src/access/actor.ts'
 import type { ClientPrincipal, LiveCredential, VerifiedCredential } from '../../src/access/credential.ts'
 import { accessTokens, type AccessClaims, type ClientGrant, type PersonGrant } from '../../src/identity/access-tokens.ts'
 import { invalidTokenProblem, missingCredentialsProblem } from '../../src/http/problem-error.ts'
@@ -44,6 +44,8 @@ declare module 'fastify' {
     client: ClientPrincipal | undefined
     /** The session of the caller's access token. */
     sessionId: string | undefined
+    /** How strongly that session was authenticated (the token's `acr`). */
+    acr: Assurance | undefined
     verifiedCredential: Promise<VerifiedCredential | undefined> | undefined
   }
 }
@@ -121,6 +123,7 @@ async function authPlugin (app: FastifyInstance, options: AuthPluginOptions): Pr
   app.decorateRequest('principal', undefined)
   app.decorateRequest('client', undefined)
   app.decorateRequest('sessionId', undefined)
+  app.decorateRequest('acr', undefined)
   app.decorateRequest('verifiedCredential', undefined)
 
   // What credentials grant is remembered only while this replica hears about changes: the
@@ -204,6 +207,7 @@ async function authPlugin (app: FastifyInstance, options: AuthPluginOptions): Pr
       const access = await livePerson(credential)
       if (access === undefined) throw invalidTokenProblem('The session of this access token has ended.')
       request.sessionId = credential.sid
+      request.acr = credential.acr === 'aal2' ? 'aal2' : 'aal1'
       request.principal = { id: credential.sub, role: access.role }
       return
     }

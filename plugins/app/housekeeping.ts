@@ -5,10 +5,14 @@ import type { Database } from '../../src/db/connect.ts'
 import { startLoop, type Loop } from '../../src/events/delivery/loop.ts'
 import { deleteEventsBefore } from '../../src/events/outbox.ts'
 import { forgetStaleLoginFailures } from '../../src/identity/login-throttle.ts'
+import { deleteUnconfirmedFactors } from '../../src/mfa/factors.ts'
+import { deleteExpiredMfaTokens } from '../../src/mfa/login.ts'
+import { deleteExpiredChallenges } from '../../src/mfa/webauthn.ts'
 
 export interface HousekeepingOptions {
   eventsRetentionDays: number
   intervalMs?: number
+  now?: () => number
 }
 
 // Small batches, each its own statement: a clean-up never holds locks that writers wait on for long.
@@ -21,10 +25,14 @@ type Task = (db: Database) => Promise<number>
  * Deletes what has outlived its use, a batch at a time, on every replica (the deletes
  * are idempotent, so replicas running at once only share the work): events past
  * EVENTS_RETENTION_DAYS, spent mail tokens, forgotten failed-login counts, the jtis of
- * client assertions past their exp.
+ * client assertions past their exp, TOTP enrolments never confirmed, expired mfa_tokens and
+ * WebAuthn challenges.
  */
-export default async function housekeeping (app: FastifyInstance, { eventsRetentionDays, intervalMs = 15 * 60_000 }: HousekeepingOptions): Promise<void> {
+export default async function housekeeping (app: FastifyInstance, { eventsRetentionDays, intervalMs = 15 * 60_000, now = Date.now }: HousekeepingOptions): Promise<void> {
   const tasks: Task[] = [
+    (db) => deleteUnconfirmedFactors(db, now(), BATCH),
+    (db) => deleteExpiredMfaTokens(db, now(), BATCH),
+    (db) => deleteExpiredChallenges(db, now(), BATCH),
     (db) => deleteEventsBefore(db, new Date(Date.now() - eventsRetentionDays * DAY_MS), BATCH),
     (db) => deleteSpentAccountTokens(db, BATCH),
     (db) => forgetStaleLoginFailures(db, Date.now(), BATCH),

@@ -4,8 +4,9 @@ import Router, { type HTTPMethod } from 'find-my-way'
 import { isDatabaseUnavailable } from '../../src/db/errors.ts'
 import { asOAuthProblem, isOAuthError, oauthErrorDocument } from '../../src/http/oauth-errors.ts'
 import { ClientNameTakenError, ClientNotFoundError, ClientWithoutSecretsError, CredentialNotFoundError, InvalidClientError, InvalidScopeError } from '../../src/clients/errors.ts'
-import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, InvalidFieldError, InsufficientScopeError } from '../../src/common/errors.ts'
-import { insufficientScopeProblem, invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, type FieldError, type ProblemKind } from '../../src/http/problem-error.ts'
+import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, InvalidFieldError, InsufficientScopeError, StepUpRequiredError } from '../../src/common/errors.ts'
+import { insufficientScopeProblem, invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, stepUpProblem, type FieldError, type ProblemKind } from '../../src/http/problem-error.ts'
+import { FactorNotFoundError, InvalidCodeError, MfaRequiredError, SecondFactorRefusedError } from '../../src/mfa/errors.ts'
 
 interface ValidationIssue {
   instancePath: string
@@ -92,6 +93,15 @@ function problemForDomainError (error: DomainError): ProblemError | undefined {
   if (error instanceof InvalidScopeError) return new ProblemError('invalid-scope', error.message)
   if (error instanceof ClientNameTakenError) return new ProblemError('client-name-taken', error.message)
   if (error instanceof ClientWithoutSecretsError) return new ProblemError('client-without-secrets', error.message)
+  return problemForMfaError(error)
+}
+
+function problemForMfaError (error: DomainError): ProblemError | undefined {
+  if (error instanceof StepUpRequiredError) return stepUpProblem(error.message)
+  if (error instanceof MfaRequiredError) return new ProblemError('mfa-required', error.message, { members: { mfa_token: error.mfaToken, factors: error.factors } })
+  if (error instanceof InvalidCodeError) return new ProblemError('invalid-code', error.message)
+  if (error instanceof SecondFactorRefusedError) return new ProblemError('invalid-grant', error.message)
+  if (error instanceof FactorNotFoundError) return new ProblemError('not-found', error.message)
   return undefined
 }
 

@@ -37,6 +37,42 @@ export class ProblemError extends Error {
   }
 }
 
+/**
+ * A login whose password was right, for an account with a second factor: finish it with
+ * `completeMfa({ body: { mfa_token: error.mfaToken, code } })` (or a WebAuthn `credential`).
+ */
+export class MfaRequiredError extends ProblemError {
+  override name = 'MfaRequiredError'
+
+  /** Single-use, for a few minutes. */
+  get mfaToken (): string {
+    return (this.problem as { mfa_token?: string }).mfa_token ?? ''
+  }
+
+  /** What the user can finish with: `totp`, `webauthn`, `recovery_code`. */
+  get factors (): string[] {
+    return (this.problem as { factors?: string[] }).factors ?? []
+  }
+}
+
+/**
+ * RFC 9470: the access token is valid, but this operation needs a login with a second
+ * factor (`acr` aal2). A refresh would not help (the session keeps how it was started):
+ * log in again with a second factor.
+ */
+export class StepUpRequiredError extends ProblemError {
+  override name = 'StepUpRequiredError'
+  readonly acrValues = 'aal2'
+}
+
+const STEP_UP = /error="insufficient_user_authentication"/
+
+function problemError (status: number, problem: Problem | ValidationProblem, response: Response): ProblemError {
+  if (problem.type === '/problems/mfa-required') return new MfaRequiredError(status, problem, response)
+  if (problem.type === '/problems/mfa-required-for-role') return new StepUpRequiredError(status, problem, response)
+  return new ProblemError(status, problem, response)
+}
+
 function isProblem (body: unknown): body is Problem {
   return typeof body === 'object' && body !== null && typeof (body as Problem).type === 'string' && typeof (body as Problem).status === 'number'
 }
@@ -91,7 +127,8 @@ function refreshingFetch (baseUrl: string, refreshToken: string, send: typeof fe
     const request = new Request(input, init)
     const retry = request.clone()
     const response = await send(request)
-    if (response.status !== 401 || new URL(request.url).pathname === TOKEN_PATH) return response
+    // A 401 asking for a stronger login is not an expired token: refreshing would keep the same session.
+    if (response.status !== 401 || new URL(request.url).pathname === TOKEN_PATH || STEP_UP.test(response.headers.get('www-authenticate') ?? '')) return response
     exchange ??= refresh().finally(() => { exchange = undefined })
     const tokens = await exchange
     if (tokens === undefined) return response
@@ -118,7 +155,7 @@ export function createUsersApi ({ baseUrl, token, refreshToken, onTokens, client
 
 async function problemOf (response: Response): Promise<Error> {
   const body: unknown = await response.json().catch(() => undefined)
-  return isProblem(body) ? new ProblemError(response.status, body, response) : new Error(`token endpoint answered ${response.status}`)
+  return isProblem(body) ? problemError(response.status, body, response) : new Error(`token endpoint answered ${response.status}`)
 }
 
 /** The API as a machine client: its fetch replaces a refused client token once and retries. */
@@ -138,6 +175,6 @@ function clientApi (baseUrl: string, credentials: ClientCredentialsOptions, send
 
 function apiOver (baseUrl: string, transport: typeof fetch, auth: () => Promise<string | undefined>): UsersApi {
   const client: Client = createClient(createConfig({ baseUrl, throwOnError: true, fetch: transport, auth }))
-  client.interceptors.error.use((error, response) => response !== undefined && isProblem(error) ? new ProblemError(response.status, error, response) : error)
+  client.interceptors.error.use((error, response) => response !== undefined && isProblem(error) ? problemError(response.status, error, response) : error)
   return new UsersApi({ client })
 }

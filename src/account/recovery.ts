@@ -2,12 +2,13 @@ import { and, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
 import { changeContextOf, type Actor } from '../access/actor.ts'
 import { assertSelfOrPrivileged } from '../access/rules.ts'
 import type { Database } from '../db/connect.ts'
-import type { Domain } from '../common/domain.ts'
+import type { CredentialsDomain, Domain } from '../common/domain.ts'
 import { accountTokens, users } from '../db/schema.ts'
 import { enqueueDeliveries } from '../events/delivery/queue.ts'
 import { InvalidAccountTokenError, UserNotFoundError } from '../common/errors.ts'
 import { clearLoginFailures } from '../identity/login-throttle.ts'
 import { emailVerificationMail, passwordResetMail } from '../events/mail/messages.ts'
+import { sealMail } from '../events/mail/sealed.ts'
 import { hashPassword } from '../identity/passwords.ts'
 import { hashOfToken, newSecretToken } from '../identity/secret-tokens.ts'
 import { commitWithEvents } from '../events/outbox.ts'
@@ -28,10 +29,10 @@ function expiresIn (seconds: number) {
  * nothing for any other email. One statement either way, so the answer and its timing
  * tell nobody whether the account exists.
  */
-export async function requestPasswordReset ({ db }: Domain, email: string): Promise<void> {
+export async function requestPasswordReset ({ db, secrets }: CredentialsDomain, email: string): Promise<void> {
   const address = email.toLowerCase()
   const token = newSecretToken()
-  const mail = passwordResetMail(address, token, PASSWORD_RESET_TTL_SECONDS)
+  const mail = sealMail(secrets, passwordResetMail(address, token, PASSWORD_RESET_TTL_SECONDS))
   await db.execute(sql`
     with target as (
       select id, email from users where lower(email) = ${address} and status = 'active'
@@ -45,7 +46,7 @@ export async function requestPasswordReset ({ db }: Domain, email: string): Prom
 }
 
 /** Mails a verification token to the user's current address, for the user themself, an admin or a client with users:write. */
-export async function requestEmailVerification ({ db }: Domain, actor: Actor, userId: string): Promise<void> {
+export async function requestEmailVerification ({ db, secrets }: CredentialsDomain, actor: Actor, userId: string): Promise<void> {
   assertSelfOrPrivileged(actor, userId, 'users:write')
   const token = newSecretToken()
   await db.transaction(async (tx) => {
@@ -58,7 +59,7 @@ export async function requestEmailVerification ({ db }: Domain, actor: Actor, us
       email: user.email,
       expiresAt: expiresIn(EMAIL_VERIFICATION_TTL_SECONDS)
     })
-    await enqueueDeliveries(tx, [{ channel: 'mail', destination: user.email, payload: emailVerificationMail(user.email, token, EMAIL_VERIFICATION_TTL_SECONDS) }])
+    await enqueueDeliveries(tx, [{ channel: 'mail', destination: user.email, payload: sealMail(secrets, emailVerificationMail(user.email, token, EMAIL_VERIFICATION_TTL_SECONDS)) }])
   })
 }
 

@@ -5,11 +5,16 @@
  *                                          prints it with a new key in front
  * npm run -s keys:generate -- --retire     reads the current set and prints it with
  *                                          only its first key (after JWT_TTL_SECONDS)
+ * npm run -s keys:generate -- --data       a new DATA_ENCRYPTION_KEYS ring with one key;
+ *                                          with --rotate, the current ring (standard
+ *                                          input) with a new key in front. Old keys stay:
+ *                                          they open what they sealed.
  * The set is printed on one line, ready for JWT_SIGNING_KEYS. Keys never travel as
  * arguments: those show up in the process list and the shell history.
  */
 import { parseArgs } from 'node:util'
 import { ALGORITHMS, parseSigningKeys, prependNewKey, SigningKeyError, type SigningAlgorithm } from '../identity/signing-keys.ts'
+import { KeyRingError, prependNewDataKey } from '../secrets/key-ring.ts'
 
 function fail (message: string): never {
   process.stderr.write(`keys:generate: ${message}\n`)
@@ -24,13 +29,16 @@ async function readStdin (): Promise<string> {
 }
 
 const { values } = parseArgs({
-  options: { alg: { type: 'string', default: 'EdDSA' }, rotate: { type: 'boolean', default: false }, retire: { type: 'boolean', default: false } }
+  options: { alg: { type: 'string', default: 'EdDSA' }, rotate: { type: 'boolean', default: false }, retire: { type: 'boolean', default: false }, data: { type: 'boolean', default: false } }
 })
 if (!(ALGORITHMS as readonly string[]).includes(values.alg)) fail(`--alg must be one of ${ALGORITHMS.join(', ')}`)
 if (values.rotate && values.retire) fail('--rotate and --retire do not go together')
 
 try {
-  if (values.retire) {
+  if (values.data) {
+    if (values.retire) fail('--retire is for signing keys: a data key stays as long as something it sealed may be read')
+    process.stdout.write(`${JSON.stringify(prependNewDataKey(values.rotate ? await readStdin() : undefined))}\n`)
+  } else if (values.retire) {
     const current = await readStdin()
     await parseSigningKeys(current)
     const [first] = (JSON.parse(current) as { keys: unknown[] }).keys
@@ -40,6 +48,6 @@ try {
     process.stdout.write(`${JSON.stringify(await prependNewKey(current, values.alg as SigningAlgorithm))}\n`)
   }
 } catch (error) {
-  if (error instanceof SigningKeyError) fail(`the current set ${error.message}`)
+  if (error instanceof SigningKeyError || error instanceof KeyRingError) fail(`the current set ${error.message}`)
   throw error
 }

@@ -1,4 +1,6 @@
+import type { MfaSettings } from '../config.ts'
 import type { Database } from '../db/connect.ts'
+import type { KeyRing } from '../secrets/key-ring.ts'
 
 /**
  * What this replica remembers of who may do what (the principal cache), told of a change
@@ -20,4 +22,15 @@ export const NOTHING_REMEMBERED: AccessChanges = { userChanged () {}, sessionEnd
 export interface Domain {
   db: Database
   access: AccessChanges
+}
+
+/**
+ * What operations on credentials need besides: the key ring that seals secrets kept for
+ * later use, the MFA settings, and the clock their expiries are measured by (injected, so
+ * tests move it instead of sleeping).
+ */
+export interface CredentialsDomain extends Domain {
+  secrets: KeyRing
+  mfa: MfaSettings
+  now: () => number
 }

@@ -137,3 +137,18 @@ export class MailUnavailableError extends DomainError {
     super('This service cannot send mail: it has no SMTP server configured.')
   }
 }
+
+/**
+ * The person's token is not strong enough for this (RFC 9470): their role's powers need a
+ * second factor (`reason` role), or the step is one they must take with one themself.
+ */
+export class StepUpRequiredError extends DomainError {
+  override name = 'StepUpRequiredError'
+  readonly reason: 'role' | 'self'
+  constructor (reason: 'role' | 'self') {
+    super(reason === 'role'
+      ? 'Your role needs a login with a second factor (acr aal2) for this; log in again with one.'
+      : 'This step needs a login with a second factor (acr aal2); log in again with one.')
+    this.reason = reason
+  }
+}

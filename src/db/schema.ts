@@ -68,7 +68,12 @@ export const sessions = pgTable('sessions', {
   lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
   revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
-  userAgent: text('user_agent')
+  userAgent: text('user_agent'),
+  // How the person logged in (RFC 8176 methods, the assurance level) and when: every
+  // access token of the session says so, after each refresh too.
+  amr: text('amr').array().notNull().default(sql`'{pwd}'`),
+  acr: text('acr').notNull().default('aal1'),
+  authTime: timestamp('auth_time', { withTimezone: true, precision: 3 }).notNull().defaultNow()
 }, (table) => [
   index('sessions_user_id_idx').on(table.userId)
 ])
@@ -235,4 +240,64 @@ export const clientAssertions = pgTable('client_assertions', {
 }, (table) => [
   primaryKey({ columns: [table.clientId, table.jti] }),
   index('client_assertions_expires_at_idx').on(table.expiresAt)
+])
+
+export const factorType = pgEnum('factor_type', ['totp', 'webauthn'])
+
+/**
+ * A user's second factors. A TOTP factor keeps its secret sealed with the data key ring
+ * (never in clear) and the last time step it accepted, so that no code counts twice,
+ * whichever replica sees it; it counts once `confirmed_at` is set. A WebAuthn factor
+ * keeps its credential's id, public key and signature counter.
+ */
+export const factors = pgTable('factors', {
+  id: uuid('id').primaryKey(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  type: factorType('type').notNull(),
+  name: text('name').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  confirmedAt: timestamp('confirmed_at', { withTimezone: true, precision: 3 }),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 }),
+  totpSecret: text('totp_secret'),
+  totpLastStep: bigint('totp_last_step', { mode: 'number' }),
+  credentialId: text('credential_id').unique(),
+  publicKey: text('public_key'),
+  signCount: bigint('sign_count', { mode: 'number' }),
+  transports: text('transports').array()
+}, (table) => [
+  index('factors_user_id_idx').on(table.userId)
+])
+
+/** Single-use recovery codes, by the SHA-256 of the normalised code (80 random bits each). */
+export const recoveryCodes = pgTable('recovery_codes', {
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  codeHash: text('code_hash').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  usedAt: timestamp('used_at', { withTimezone: true, precision: 3 })
+}, (table) => [
+  primaryKey({ columns: [table.userId, table.codeHash] })
+])
+
+/**
+ * A login whose password was right and whose second factor is pending, by the SHA-256
+ * of its `mfa_token`: no session exists until the token is used up with a factor.
+ */
+export const mfaTokens = pgTable('mfa_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull()
+}, (table) => [
+  index('mfa_tokens_expires_at_idx').on(table.expiresAt)
+])
+
+export const challengePurpose = pgEnum('webauthn_challenge_purpose', ['registration', 'second_factor', 'passkey'])
+
+/** WebAuthn challenges handed out, single-use: deleted when a ceremony presents one. `user_id` is null for a passkey login. */
+export const webauthnChallenges = pgTable('webauthn_challenges', {
+  challenge: text('challenge').primaryKey(),
+  purpose: challengePurpose('purpose').notNull(),
+  userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull()
+}, (table) => [
+  index('webauthn_challenges_expires_at_idx').on(table.expiresAt)
 ])

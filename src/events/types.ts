@@ -2,7 +2,8 @@
 export const EVENT_TYPES = [
   'user.created', 'user.updated', 'user.deleted', 'user.disabled', 'user.enabled',
   'user.password_changed', 'user.email_verified', 'session.created', 'session.revoked',
-  'client.created', 'client.updated', 'client.deleted'
+  'client.created', 'client.updated', 'client.deleted',
+  'user.factor_added', 'user.factor_removed', 'user.recovery_code_used'
 ] as const
 
 export type EventType = typeof EVENT_TYPES[number]

@@ -6,5 +6,5 @@ export function actorOf (request: FastifyRequest): Actor {
   if (request.client !== undefined) return { kind: 'client', id: request.client.id, scopes: request.client.scopes, requestId: request.id }
   const principal = request.principal
   if (principal === undefined) return { kind: 'anonymous', requestId: request.id }
-  return userActor(principal, request.sessionId, request.id)
+  return userActor(principal, request.sessionId, request.id, { acr: request.acr ?? 'aal1', mfaRequiredRoles: request.server.domain.mfa.requiredRoles })
 }

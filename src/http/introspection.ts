@@ -21,6 +21,7 @@ export interface Introspection {
   role?: 'user' | 'admin'
   amr?: string[]
   acr?: string
+  auth_time?: number
 }
 
 const seconds = (time: Date): number => Math.floor(time.getTime() / 1000)
@@ -30,8 +31,8 @@ export function introspectionOf (live: LiveCredential | undefined, { issuer, aud
   if (live === undefined) return { active: false }
   const common = { active: true, token_type: 'Bearer' as const, iss: issuer, aud: audience }
   if ('role' in live) {
-    const { sub, exp, iat, jti, sid, amr, acr } = live.credential
-    return { ...common, sub, exp, iat, jti, sid, role: live.role, amr, acr }
+    const { sub, exp, iat, jti, sid, amr, acr, authTime } = live.credential
+    return { ...common, sub, exp, iat, jti, sid, role: live.role, amr, acr, ...(authTime === undefined ? {} : { auth_time: authTime }) }
   }
   const scope = live.scopes.join(' ')
   const credential = live.credential

@@ -13,6 +13,7 @@ const OAUTH_CODES: Partial<Record<ProblemKind, string>> = {
   'invalid-client': 'invalid_client',
   'invalid-grant': 'invalid_grant',
   'insufficient-scope': 'insufficient_scope',
+  'mfa-required': 'mfa_required',
   'payload-too-large': 'invalid_request',
   'unsupported-media-type': 'invalid_request',
   forbidden: 'invalid_grant',

@@ -12,9 +12,12 @@ export const PROBLEM_KINDS = {
   'invalid-grant': { status: 401, title: 'Invalid grant' },
   'invalid-parameters': { status: 400, title: 'Invalid path or query parameters' },
   'invalid-account-token': { status: 400, title: 'Invalid, used or expired token' },
+  'invalid-code': { status: 400, title: 'Invalid code or credential' },
   unauthorized: { status: 401, title: 'Unauthorized' },
+  'mfa-required-for-role': { status: 401, title: 'A second factor is needed for this' },
   forbidden: { status: 403, title: 'Forbidden' },
   'insufficient-scope': { status: 403, title: 'Insufficient scope' },
+  'mfa-required': { status: 403, title: 'A second factor is needed to log in' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'request-timeout': { status: 408, title: 'Request timeout' },
@@ -84,6 +87,13 @@ export function insufficientScopeProblem (scope: string, detail: string): Proble
   return new ProblemError('insufficient-scope', detail, {
     headers: { 'www-authenticate': `Bearer ${REALM}, error="insufficient_scope", scope="${scope}"` },
     members: { scope }
+  })
+}
+
+/** A 401 asking for a stronger login (RFC 9470): the token is valid, but only aal2 will do. */
+export function stepUpProblem (detail: string): ProblemError {
+  return new ProblemError('mfa-required-for-role', detail, {
+    headers: { 'www-authenticate': `Bearer ${REALM}, error="insufficient_user_authentication", error_description="${detail}", acr_values="aal2"` }
   })
 }
 

@@ -22,9 +22,10 @@ export interface PersonClaims extends CommonClaims {
   kind: 'person'
   sid: string
   role: Role
-  /** How the person proved themself (RFC 8176), and the assurance level that makes. */
+  /** How the person proved themself (RFC 8176), the assurance level that makes, and when (seconds since the epoch). */
   amr: string[]
   acr: string
+  authTime: number | undefined
 }
 
 /** A machine client's token (client credentials grant): `sub` = `client_id`, governed by its scopes. */
@@ -41,6 +42,8 @@ export interface PersonGrant {
   role: Role
   amr?: string[]
   acr?: string
+  /** Seconds since the epoch. */
+  authTime?: number
 }
 
 export interface ClientGrant {
@@ -75,7 +78,15 @@ function claimsOf (payload: JWTPayload): AccessClaims | undefined {
   if (typeof sub !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return undefined
   const common = { sub, jti, iat, exp }
   if (typeof payload.sid === 'string' && (payload.role === 'user' || payload.role === 'admin')) {
-    return { ...common, kind: 'person', sid: payload.sid, role: payload.role, amr: stringArray(payload.amr) ?? ['pwd'], acr: typeof payload.acr === 'string' ? payload.acr : 'aal1' }
+    return {
+      ...common,
+      kind: 'person',
+      sid: payload.sid,
+      role: payload.role,
+      amr: stringArray(payload.amr) ?? ['pwd'],
+      acr: typeof payload.acr === 'string' ? payload.acr : 'aal1',
+      authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined
+    }
   }
   if (payload.sid === undefined && payload.client_id === sub && typeof payload.scope === 'string') {
     return { ...common, kind: 'client', scopes: payload.scope.split(' ').filter(isScope) }
@@ -110,7 +121,7 @@ export function accessTokens ({ keys, issuer, audience, ttlSeconds, cacheSize = 
   }
 
   return {
-    issuePerson: ({ userId, sessionId, role, amr = ['pwd'], acr = 'aal1' }) => sign({ sid: sessionId, role, amr, acr }, userId),
+    issuePerson: ({ userId, sessionId, role, amr = ['pwd'], acr = 'aal1', authTime }) => sign({ sid: sessionId, role, amr, acr, ...(authTime === undefined ? {} : { auth_time: authTime }) }, userId),
     issueClient: ({ clientId, scopes }) => sign({ client_id: clientId, scope: scopes.join(' ') }, clientId),
 
     async verify (token) {

@@ -1,7 +1,7 @@
 import type { Principal } from '../access/actor.ts'
 import type { Database } from '../db/connect.ts'
 import { AccountDisabledError } from '../common/errors.ts'
-import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.ts'
+import { assertLoginAllowed, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
 import { findCredentials } from '../users/users.ts'
 
@@ -25,14 +25,14 @@ async function verifyCredentials (db: Database, email: string, password: string)
 }
 
 /**
- * A password login: refused while the email's failed-login delay runs (right password or
- * wrong), a failure counted, a success clearing the count. A disabled account's right
- * password is neither: it is refused without counting against the email.
+ * The password step of a login: refused while the email's failed-login delay runs (right
+ * password or wrong), a failure counted. A disabled account's right password is refused
+ * without counting against the email. The count clears only when the whole login
+ * completes, so `hadFailures` tells the caller whether there is one to clear.
  */
-export async function logIn (db: Database, email: string, password: string, throttle: LoginThrottlePolicy): Promise<Principal | undefined> {
-  const hasFailures = await assertLoginAllowed(db, email, throttle)
+export async function logIn (db: Database, email: string, password: string, throttle: LoginThrottlePolicy): Promise<{ principal: Principal, hadFailures: boolean } | undefined> {
+  const hadFailures = await assertLoginAllowed(db, email, throttle)
   const principal = await verifyCredentials(db, email, password)
   if (principal === undefined) await recordLoginFailure(db, email, throttle)
-  else if (hasFailures) await clearLoginFailures(db, email)
-  return principal
+  return principal === undefined ? undefined : { principal, hadFailures }
 }

@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
-import { changeContextOf, type Actor, type Principal } from '../access/actor.ts'
+import { changeContextOf, type Actor, type Assurance, type Principal } from '../access/actor.ts'
 import { assertSelfOrPrivileged } from '../access/rules.ts'
 import type { Scope } from '../clients/scopes.ts'
 import type { Database } from '../db/connect.ts'
@@ -15,10 +15,21 @@ import { hashOfToken, newSecretToken } from './secret-tokens.ts'
 /** Browsers send long User-Agent strings; a session only needs enough to be recognised. */
 const USER_AGENT_MAX_LENGTH = 256
 
+/** How a person proved themself (RFC 8176 methods), the assurance that makes, and when. */
+export interface SessionAuthentication {
+  amr: string[]
+  acr: Assurance
+  /** When the person authenticated: a refresh does not move it. */
+  authTime: Date
+}
+
+const PASSWORD: Omit<SessionAuthentication, 'authTime'> = { amr: ['pwd'], acr: 'aal1' }
+
 export interface SessionGrant {
   sessionId: string
   refreshToken: string
   principal: Principal
+  authentication: SessionAuthentication
 }
 
 export interface SessionRecord {
@@ -51,24 +62,28 @@ function isLive () {
 }
 
 /**
- * Starts a session for a user who just proved their password, and records the login.
- * Returns the session's first refresh token (the only time it exists in clear).
+ * Starts a session for a user who just logged in (by default with a password alone), and
+ * records the login. Returns the session's first refresh token (its only time in clear).
  */
-export async function startSession ({ db }: Domain, actor: Actor, user: Principal, options: { ttlSeconds: number, userAgent: string | undefined }): Promise<SessionGrant> {
+export async function startSession ({ db }: Domain, actor: Actor, user: Principal, options: { ttlSeconds: number, userAgent: string | undefined, authentication?: Omit<SessionAuthentication, 'authTime'> }): Promise<SessionGrant> {
   const sessionId = uuidv7()
   const refreshToken = newSecretToken()
-  await commitWithEvents(db, changeContextOf(actor), async (tx) => {
+  const { amr, acr } = options.authentication ?? PASSWORD
+  const authTime = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const [started] = await tx.insert(sessions).values({
       id: sessionId,
       userId: user.id,
       expiresAt: sql`now() + make_interval(secs => ${options.ttlSeconds})`,
-      userAgent: options.userAgent?.slice(0, USER_AGENT_MAX_LENGTH)
-    }).returning(sessionEventColumns)
+      userAgent: options.userAgent?.slice(0, USER_AGENT_MAX_LENGTH),
+      amr,
+      acr
+    }).returning({ ...sessionEventColumns, authTime: sessions.authTime })
     await tx.insert(refreshTokens).values({ tokenHash: hashOfToken(refreshToken), sessionId })
     await tx.update(users).set({ lastLoginAt: sql`now()` }).where(eq(users.id, user.id))
-    return { result: undefined, changes: [{ type: 'session.created', subject: user.id, data: started! }] }
+    const { authTime, ...session } = started!
+    return { result: authTime, changes: [{ type: 'session.created', subject: user.id, data: session }] }
   })
-  return { sessionId, refreshToken, principal: user }
+  return { sessionId, refreshToken, principal: user, authentication: { amr, acr, authTime } }
 }
 
 /**
@@ -98,14 +113,19 @@ export async function rotateRefreshToken (domain: Domain, actor: Actor, refreshT
       .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt)))
       .returning({ sessionId: refreshTokens.sessionId })
     if (claimed === undefined) return undefined
-    const [live] = await tx.select({ userId: users.id, role: users.role }).from(sessions)
+    const [live] = await tx.select({ userId: users.id, role: users.role, amr: sessions.amr, acr: sessions.acr, authTime: sessions.authTime }).from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(and(eq(sessions.id, claimed.sessionId), isLive(), eq(users.status, 'active')))
     if (live === undefined) return null
     const next = newSecretToken()
     await tx.insert(refreshTokens).values({ tokenHash: hashOfToken(next), sessionId: claimed.sessionId })
     await tx.update(sessions).set({ lastUsedAt: sql`now()` }).where(eq(sessions.id, claimed.sessionId))
-    return { sessionId: claimed.sessionId, refreshToken: next, principal: { id: live.userId, role: live.role } }
+    return {
+      sessionId: claimed.sessionId,
+      refreshToken: next,
+      principal: { id: live.userId, role: live.role },
+      authentication: { amr: live.amr, acr: live.acr === 'aal2' ? 'aal2' as const : 'aal1' as const, authTime: live.authTime }
+    }
   })
   if (outcome === null) throw new InvalidRefreshTokenError()
   if (outcome !== undefined) return outcome

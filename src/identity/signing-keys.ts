@@ -1,6 +1,6 @@
 import { hkdfSync, randomUUID } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { keysOfKeySet } from '../common/key-sets.ts'
+import { readOrCreate } from '../runtime/kept-file.ts'
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
 import { ConfigError, type JwtSettings } from '../config.ts'
 
@@ -66,14 +66,9 @@ async function signingKeyFrom (jwk: JWK, index: number): Promise<SigningKey> {
 
 /** Parses JWT_SIGNING_KEYS: a JWK Set (JSON) of private keys, each with a kid. */
 export async function parseSigningKeys (json: string): Promise<SigningKeySet> {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(json)
-  } catch {
-    throw new SigningKeyError('is not JSON')
-  }
-  const keys = (parsed as { keys?: unknown } | null)?.keys
-  if (!Array.isArray(keys) || keys.length === 0) throw new SigningKeyError('must be a JWK Set: {"keys": [ … ]} with at least one key')
+  const keys = keysOfKeySet(json)
+  if (keys === 'not JSON') throw new SigningKeyError('is not JSON')
+  if (keys === 'no keys') throw new SigningKeyError('must be a JWK Set: {"keys": [ … ]} with at least one key')
   const all = await Promise.all(keys.map((jwk, index) => signingKeyFrom(jwk as JWK, index)))
   const kids = new Set(all.map((key) => key.kid))
   if (kids.size !== all.length) throw new SigningKeyError('two keys share a kid')
@@ -100,18 +95,7 @@ export async function prependNewKey (existing: string | undefined, alg: SigningA
  */
 async function developmentSigningKeys (file: string | undefined): Promise<SigningKeySet> {
   if (file === undefined) return parseSigningKeys(JSON.stringify(await prependNewKey(undefined)))
-  try {
-    return await parseSigningKeys(await readFile(file, 'utf8'))
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
-  const json = JSON.stringify(await prependNewKey(undefined))
-  await mkdir(dirname(file), { recursive: true })
-  // 'wx': two processes starting together must not overwrite each other's key.
-  await writeFile(file, json, { mode: 0o600, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error
-  })
-  return parseSigningKeys(await readFile(file, 'utf8'))
+  return parseSigningKeys(await readOrCreate(file, async () => JSON.stringify(await prependNewKey(undefined))))
 }
 
 /** The key set the configuration names: JWT_SIGNING_KEYS, else a development set. */

@@ -10,17 +10,7 @@ import t from 'tap'
 import { SCOPES } from '../../src/clients/scopes.ts'
 import { buildTestApp, newUser } from '../helpers/app.ts'
 import { forEachDatabase } from '../helpers/databases.ts'
-
-interface Operation {
-  operationId: string
-  security?: Array<Record<string, string[]>>
-  requestBody?: { content: Record<string, { schema: { $ref?: string } }> }
-}
-
-interface Document {
-  paths: Record<string, Record<string, Operation>>
-  components: { schemas: Record<string, { examples?: unknown[] }> }
-}
+import { bodyFor, protectedOperations, type Document } from '../helpers/operations.ts'
 
 forEachDatabase(t, async (t, database) => {
   const { app, admin, api } = await buildTestApp(t, await database.create(t))
@@ -34,30 +24,21 @@ forEachDatabase(t, async (t, database) => {
   }
   const targetClient = (await admin.post('/v1/clients', { name: 'target', scopes: ['users:read'] })).body.id as string
 
-  function bodyFor (operation: Operation): unknown {
-    const reference = operation.requestBody?.content['application/json']?.schema.$ref
-    if (reference === undefined) return undefined
-    const name = reference.split('/').at(-1)!
-    if (name === 'UserCreate') return newUser()
-    return spec.components.schemas[name]?.examples?.[0] ?? {}
-  }
-
   // One user per operation: the one scope let in may delete it, and the others are refused before any lookup.
   async function urlFor (path: string): Promise<string> {
     const userId = path.includes('{id}') && path.startsWith('/v1/users') ? (await admin.post('/v1/users', newUser())).body.id : undefined
     return path.replace(/\{(\w+)\}/g, (_whole, name: string) => name === 'id' ? userId ?? targetClient : randomUUID())
   }
 
-  const operations = Object.entries(spec.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })))
-  const protectedOperations = operations.filter(({ operation }) => (operation.security ?? []).some((requirement) => Object.keys(requirement).length > 0))
-  t.ok(protectedOperations.length >= 20, `${protectedOperations.length} protected operations`)
+  const operations = protectedOperations(spec)
+  t.ok(operations.length >= 20, `${operations.length} protected operations`)
 
-  for (const { path, method, operation } of protectedOperations) {
+  for (const { path, method, operation } of operations) {
     const needed = operation.security!.find((requirement) => 'clientCredentials' in requirement)?.clientCredentials?.[0]
     t.test(`${method.toUpperCase()} ${path} (${needed ?? 'people only'})`, async (t) => {
       const url = await urlFor(path)
       for (const [held, key] of keys) {
-        const response = await api.withToken(key).request({ method: method.toUpperCase() as never, url, payload: bodyFor(operation) as never })
+        const response = await api.withToken(key).request({ method: method.toUpperCase() as never, url, payload: bodyFor(spec, operation) as never })
         if (needed !== undefined && held === needed) {
           t.notOk([401, 403].includes(response.status), `${held}: let in (${response.status})`)
         } else if (needed !== undefined) {

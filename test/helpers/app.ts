@@ -6,6 +6,7 @@ import type { Test } from 'tap'
 import { buildApp, type BuildOptions } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { prependNewKey } from '../../src/identity/signing-keys.ts'
+import { prependNewDataKey } from '../../src/secrets/key-ring.ts'
 import { startSession } from '../../src/identity/sessions.ts'
 import { SYSTEM } from '../../src/access/actor.ts'
 import type { Role } from '../../src/users/roles.ts'
@@ -135,6 +136,8 @@ export class Api {
 
 /** A signing key set made for this test process, as JWT_SIGNING_KEYS would carry it. */
 export const TEST_SIGNING_KEYS = JSON.stringify(await prependNewKey(undefined))
+/** A data key ring for this test process: replicas on one database must share it, as they share the signing keys. */
+export const TEST_DATA_KEYS = JSON.stringify(prependNewDataKey(undefined))
 export const TEST_OUTBOX_DIR = join(tmpdir(), `users-service-test-outbox-${process.pid}`)
 export const ADMIN = { email: 'admin@example.com', password: 'admin password 1' }
 
@@ -156,6 +159,7 @@ export async function buildTestApp (t: Test, database: DatabaseSettings, env: Re
   const config = loadConfig({
     LOG_LEVEL: 'info',
     JWT_SIGNING_KEYS: TEST_SIGNING_KEYS,
+    DATA_ENCRYPTION_KEYS: TEST_DATA_KEYS,
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     // Limits far above what a test sends, unless the test is about them.

@@ -1,6 +1,9 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.ts'
+import { prependNewDataKey } from '../../src/secrets/key-ring.ts'
+
+const RING = JSON.stringify(prependNewDataKey(undefined))
 
 t.test('defaults follow the contract', async (t) => {
   const { jwt, ...rest } = loadConfig({})
@@ -27,7 +30,9 @@ t.test('defaults follow the contract', async (t) => {
     redisUrl: undefined,
     metricsEnabled: true,
     pressure: { maxEventLoopDelayMs: 1000, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, maxRssBytes: 0 },
-    rateLimit: { max: 100, windowMs: 60_000, authMax: 10 }
+    rateLimit: { max: 100, windowMs: 60_000, authMax: 10 },
+    dataKeys: { keys: undefined, developmentKeysFile: join('data', 'data-encryption-keys.json') },
+    mfa: { requiredRoles: [], tokenTtlSeconds: 300, webauthn: { rpId: 'localhost', rpName: 'users-service', origins: ['http://localhost:3000'] } }
   })
   t.same(jwt, { signingKeys: undefined, developmentKeysFile: join('data', 'jwt-signing-keys.json'), issuer: 'users-service', audience: 'users-service', ttlSeconds: 900 },
     'outside production a generated key is kept beside the embedded database')
@@ -35,7 +40,7 @@ t.test('defaults follow the contract', async (t) => {
 
 t.test('JWT_SIGNING_KEYS: required in production; without it, where a development key lives', async (t) => {
   t.throws(() => loadConfig({ NODE_ENV: 'production' }), /^JWT_SIGNING_KEYS is required in production/)
-  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{"keys":[]}' }).jwt.signingKeys, '{"keys":[]}', 'parsed when the app starts')
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{"keys":[]}', DATA_ENCRYPTION_KEYS: RING }).jwt.signingKeys, '{"keys":[]}', 'parsed when the app starts')
   t.equal(loadConfig({ PGLITE_DATA_DIR: 'memory://' }).jwt.developmentKeysFile, undefined, 'in memory with an in-memory database')
   t.equal(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).jwt.developmentKeysFile, undefined, 'per process with PostgreSQL')
   t.equal(loadConfig({ JWT_SIGNING_KEYS: '{}' }).jwt.developmentKeysFile, undefined, 'never when keys are configured')
@@ -50,7 +55,7 @@ t.test('ADMIN_EMAIL and ADMIN_PASSWORD go together', async (t) => {
 t.test('mail goes over SMTP_URL; without it to the outbox folder, except in production', async (t) => {
   t.same(loadConfig({ SMTP_URL: 'smtp://mail.example:587', MAIL_FROM: 'accounts@example.com' }).mail, { transport: { kind: 'smtp', url: 'smtp://mail.example:587' }, from: 'accounts@example.com' })
   t.same(loadConfig({ MAIL_OUTBOX_DIR: '/tmp/mails' }).mail.transport, { kind: 'outbox', directory: '/tmp/mails' })
-  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}' }).mail.transport, undefined, 'production has no fallback')
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}', DATA_ENCRYPTION_KEYS: RING }).mail.transport, undefined, 'production has no fallback')
   t.throws(() => loadConfig({ SMTP_URL: 'mail.example:25' }), /^SMTP_URL /)
   t.throws(() => loadConfig({ LOGIN_MAX_FAILURES: '0' }), /^LOGIN_MAX_FAILURES /)
 })
@@ -126,3 +131,22 @@ for (const [variable, value] of badValues) {
     t.match((error as Error).message, new RegExp(`^${variable} \\w`))
   })
 }
+
+t.test('DATA_ENCRYPTION_KEYS: required in production, checked at once, never echoed', async (t) => {
+  t.throws(() => loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}' }), /^DATA_ENCRYPTION_KEYS is required in production/)
+  t.throws(() => loadConfig({ DATA_ENCRYPTION_KEYS: 'not json' }), /^DATA_ENCRYPTION_KEYS is not JSON$/)
+  t.throws(() => loadConfig({ DATA_ENCRYPTION_KEYS: '{"keys":[{"kid":"a","k":"c2hvcnQ"}]}' }), /^DATA_ENCRYPTION_KEYS key a must be 32 bytes, not 5$/)
+  t.throws(() => loadConfig({ DATA_ENCRYPTION_KEYS: '{"keys":[]}' }), /at least one key/)
+  t.equal(loadConfig({ DATA_ENCRYPTION_KEYS: RING }).dataKeys.developmentKeysFile, undefined, 'no development ring once one is set')
+  t.equal(loadConfig({ PGLITE_DATA_DIR: 'memory://' }).dataKeys.developmentKeysFile, undefined, 'an in-memory database gets one per process')
+})
+
+t.test('MFA and WebAuthn settings', async (t) => {
+  t.same(loadConfig({ MFA_REQUIRED_ROLES: 'admin, user' }).mfa.requiredRoles, ['admin', 'user'])
+  t.throws(() => loadConfig({ MFA_REQUIRED_ROLES: 'root' }), /^MFA_REQUIRED_ROLES names root, which is not a role/)
+  t.same(loadConfig({ PUBLIC_URL: 'https://users.example.com' }).mfa.webauthn, { rpId: 'users.example.com', rpName: 'users-service', origins: ['https://users.example.com'] }, 'the relying party is where people reach the service')
+  t.same(loadConfig({ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://a.example.com, https://b.example.com' }).mfa.webauthn.origins, ['https://a.example.com', 'https://b.example.com'])
+  t.throws(() => loadConfig({ WEBAUTHN_ORIGINS: 'https://a.example.com/path' }), ConfigError)
+  t.throws(() => loadConfig({ WEBAUTHN_RP_ID: 'Not A Domain' }), ConfigError)
+  t.throws(() => loadConfig({ MFA_TOKEN_TTL_SECONDS: '5' }), /^MFA_TOKEN_TTL_SECONDS/)
+})

@@ -69,10 +69,16 @@ t.test('the overlays', { skip: noKubectl }, async (t) => {
 
 t.test('the example Secret holds every secret the service needs, as placeholders', { skip: noKubectl }, async (t) => {
   const secret = (await build('example')).find((manifest) => manifest.kind === 'Secret')!
-  t.same(Object.keys(secret.stringData!).sort(), ['DATABASE_URL', 'JWT_SIGNING_KEYS', 'METRICS_TOKEN', 'REDIS_URL'])
+  t.same(Object.keys(secret.stringData!).sort(), ['DATABASE_URL', 'DATA_ENCRYPTION_KEYS', 'JWT_SIGNING_KEYS', 'METRICS_TOKEN', 'REDIS_URL'])
+  t.match(secret.stringData!.DATA_ENCRYPTION_KEYS, /example-only-do-not-use/, 'its data key says what it is')
   t.match(secret.stringData!.JWT_SIGNING_KEYS, /example-only-do-not-use/, 'its key says what it is')
   const deploying = await readFile('docs/deploying.md', 'utf8')
   for (const name of Object.keys(secret.stringData!)) t.match(deploying, new RegExp(`--from-literal=${name}=`), `docs/deploying.md's production steps create ${name}`)
+})
+
+t.test('the production overlay asks admins for a second factor', { skip: noKubectl }, async (t) => {
+  const configMap = (await build('production')).find((manifest) => manifest.kind === 'ConfigMap')!
+  t.equal(configMap.data!.MFA_REQUIRED_ROLES, 'admin')
 })
 
 t.test('only the example overlay has a Secret: applying any other can never overwrite the real one', { skip: noKubectl }, async (t) => {

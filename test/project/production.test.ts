@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { TEST_SIGNING_KEYS } from '../helpers/app.ts'
+import { TEST_DATA_KEYS, TEST_SIGNING_KEYS } from '../helpers/app.ts'
 
 const run = promisify(execFile)
 
@@ -25,7 +25,7 @@ t.test('the production install starts, answers its probes, and stops on SIGTERM'
 
   const child = spawn(process.execPath, ['dist/src/server.js'], {
     cwd: app,
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', JWT_SIGNING_KEYS: TEST_SIGNING_KEYS, PGLITE_DATA_DIR: join(directory, 'data') },
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', JWT_SIGNING_KEYS: TEST_SIGNING_KEYS, DATA_ENCRYPTION_KEYS: TEST_DATA_KEYS, PGLITE_DATA_DIR: join(directory, 'data') },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let log = ''

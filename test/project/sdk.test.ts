@@ -10,6 +10,7 @@ import { projectRoot } from '../../src/runtime/project-root.ts'
 import { ADMIN, buildTestApp, newUser } from '../helpers/app.ts'
 import { forEachDatabase, memoryDatabase } from '../helpers/databases.ts'
 import { until } from '../helpers/wait.ts'
+import { totpCode } from '../helpers/mfa.ts'
 import { startSmtpServer, tokenIn } from '../services/smtp.ts'
 
 const run = promisify(execFile)
@@ -28,7 +29,7 @@ async function builtSdk (): Promise<typeof Sdk> {
   return await import(pathToFileURL(join(outDir, 'index.js')).href) as typeof Sdk
 }
 
-const { createUsersApi, ProblemError: SdkProblemError } = await builtSdk()
+const { createUsersApi, ProblemError: SdkProblemError, MfaRequiredError, StepUpRequiredError } = await builtSdk()
 
 /** A unique, valid sign-up body, typed as the SDK wants it. */
 function registration (): UserCreateWritable {
@@ -147,6 +148,35 @@ t.test('the whole user journey through the generated SDK, against a listening se
     t.match(anonymousRead.response.headers.get('www-authenticate'), /^Bearer/)
     t.equal((await admin.getUser({ path: { id: user.id } }).catch((error: unknown) => error) as InstanceType<typeof SdkProblemError>).status, 404)
   })
+})
+
+t.test('the SDK with a second factor: MfaRequiredError, completeMfa, and a step-up it does not take for an expired token', async (t) => {
+  const { app } = await buildTestApp(t, await memoryDatabase(), { MFA_REQUIRED_ROLES: 'admin' })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+  const anonymous = createUsersApi({ baseUrl })
+  const { data: login } = await anonymous.createToken({ body: { email: ADMIN.email, password: ADMIN.password } })
+  let refreshes = 0
+  const admin = createUsersApi({ baseUrl, token: login.access_token, refreshToken: login.refresh_token, onTokens: () => { refreshes += 1 } })
+
+  const stepUp = await problemOf(admin.listUsers({ query: { limit: 10 } }))
+  t.ok(stepUp instanceof StepUpRequiredError, 'a StepUpRequiredError')
+  t.equal(stepUp.status, 401)
+  t.equal((stepUp as InstanceType<typeof StepUpRequiredError>).acrValues, 'aal2')
+  t.equal(refreshes, 0, 'no refresh was tried')
+
+  const { data: me } = await admin.getCurrentUser()
+  const { data: enrolment } = await admin.enrolTotp({ path: { id: me.id }, body: {} })
+  const now = Date.now()
+  await admin.confirmFactor({ path: { id: me.id, factor_id: enrolment.id }, body: { code: totpCode(enrolment.secret, now) } })
+  const required = await problemOf(anonymous.createToken({ body: { email: ADMIN.email, password: ADMIN.password } }))
+  t.ok(required instanceof MfaRequiredError, 'the password step throws an MfaRequiredError')
+  const mfa = required as InstanceType<typeof MfaRequiredError>
+  t.same(mfa.factors, ['totp', 'recovery_code'])
+  // The next time step: the confirmation used this one's code up.
+  const { data: strong } = await anonymous.completeMfa({ body: { mfa_token: mfa.mfaToken, code: totpCode(enrolment.secret, now + 30_000) } })
+  const steppedUp = createUsersApi({ baseUrl, token: strong.access_token })
+  t.equal((await steppedUp.listUsers({ query: { limit: 10 } })).response.status, 200, 'an aal2 admin lists users')
 })
 
 t.test('the SDK as a machine client: fetches, caches and renews its token, with a secret or a private key', async (t) => {

@@ -1,22 +1,12 @@
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
 import t from 'tap'
 import { projectRoot } from '../../src/runtime/project-root.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { testDatabases } from '../helpers/databases.ts'
+import { browserUnavailable, launchChromium } from '../helpers/browser.ts'
 
-// Debian's chromium; .ci/run installs it. In CI a missing browser is a failure, never a skip.
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const unavailable = !existsSync(executablePath) && process.env.CI !== 'true'
-  ? `no browser at ${executablePath}: install Debian's chromium or set CHROMIUM_PATH`
-  : undefined
-
-// Without the background-networking flags Chromium calls home at start; the page itself must not.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-
-t.test('Swagger UI in a real browser: every operation, Authorize with email and password and as a machine client, Try it out', { skip: unavailable }, async (t) => {
+t.test('Swagger UI in a real browser: every operation, Authorize with email and password and as a machine client, Try it out', { skip: browserUnavailable }, async (t) => {
   const pglite = testDatabases.find((database) => database.name === 'pglite')!
   const { app, admin, signUp } = await buildTestApp(t, await pglite.create(t))
   const machine = (await admin.post('/v1/clients', { name: 'swagger', scopes: ['users:read'] })).body
@@ -25,7 +15,7 @@ t.test('Swagger UI in a real browser: every operation, Authorize with email and 
   await app.listen({ host: '127.0.0.1', port: 0 })
   const origin = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
 
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS })
+  const browser = await launchChromium()
   t.teardown(() => browser.close())
   const page = await browser.newPage({ viewport: { width: 1280, height: 2000 } })
   const leaving: string[] = []

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { ConfirmEmailVerificationData, ConfirmEmailVerificationErrors, ConfirmEmailVerificationResponses, ConfirmPasswordResetData, ConfirmPasswordResetErrors, ConfirmPasswordResetResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateClientData, CreateClientErrors, CreateClientResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteApiKeyData, DeleteApiKeyErrors, DeleteApiKeyResponses, DeleteClientData, DeleteClientErrors, DeleteClientResponses, DeleteClientSecretData, DeleteClientSecretErrors, DeleteClientSecretResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetClientData, GetClientErrors, GetClientResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, IntrospectTokenData, IntrospectTokenErrors, IntrospectTokenResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListClientsData, ListClientsErrors, ListClientsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateClientSecretData, RotateClientSecretErrors, RotateClientSecretResponses, UpdateClientData, UpdateClientErrors, UpdateClientResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
+import type { CompleteMfaData, CompleteMfaErrors, CompleteMfaResponses, ConfirmEmailVerificationData, ConfirmEmailVerificationErrors, ConfirmEmailVerificationResponses, ConfirmFactorData, ConfirmFactorErrors, ConfirmFactorResponses, ConfirmPasswordResetData, ConfirmPasswordResetErrors, ConfirmPasswordResetResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateClientData, CreateClientErrors, CreateClientResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteApiKeyData, DeleteApiKeyErrors, DeleteApiKeyResponses, DeleteClientData, DeleteClientErrors, DeleteClientResponses, DeleteClientSecretData, DeleteClientSecretErrors, DeleteClientSecretResponses, DeleteFactorData, DeleteFactorErrors, DeleteFactorResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, EnrolTotpData, EnrolTotpErrors, EnrolTotpResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetClientData, GetClientErrors, GetClientResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, IntrospectTokenData, IntrospectTokenErrors, IntrospectTokenResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListClientsData, ListClientsErrors, ListClientsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListFactorsData, ListFactorsErrors, ListFactorsResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LogInWithPasskeyData, LogInWithPasskeyErrors, LogInWithPasskeyResponses, MfaWebauthnOptionsData, MfaWebauthnOptionsErrors, MfaWebauthnOptionsResponses, PasskeyOptionsData, PasskeyOptionsErrors, PasskeyOptionsResponses, RegenerateRecoveryCodesData, RegenerateRecoveryCodesErrors, RegenerateRecoveryCodesResponses, RegisterWebauthnData, RegisterWebauthnErrors, RegisterWebauthnResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateClientSecretData, RotateClientSecretErrors, RotateClientSecretResponses, UpdateClientData, UpdateClientErrors, UpdateClientResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, WebauthnRegistrationOptionsData, WebauthnRegistrationOptionsErrors, WebauthnRegistrationOptionsResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -96,7 +96,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Log in with email and password, exchange a refresh token, or get a client token
      *
-     * The password grant starts a session; the refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401 `invalid_grant`, in the same time; a disabled account is a 403 only after the right password. After `LOGIN_MAX_FAILURES` consecutive failures for one email (known or not), every attempt for it, from any address and right or wrong, gets a 429 `login-delayed` with `Retry-After` until a delay ends that starts at 1 s and doubles with each further failure, up to 15 minutes; a successful login or a password reset clears the count.
+     * The password grant starts a session, unless the account has a second factor: then the answer is a 403 `mfa_required` with an `mfa_token` and the `factors` the user can finish with at POST /v1/auth/mfa. The refresh grant rotates its refresh token (a used one presented again ends the session). An unknown email and a wrong password get the same 401 `invalid_grant`, in the same time; a disabled account is a 403 only after the right password. After `LOGIN_MAX_FAILURES` consecutive failures for one email (known or not), every attempt for it, from any address and right or wrong, gets a 429 `login-delayed` with `Retry-After` until a delay ends that starts at 1 s and doubles with each further failure, up to 15 minutes; a successful login or a password reset clears the count.
      *
      * The client credentials grant gives a machine client a token with the scopes it asks for (`scope`, each one of its own; all of them when absent), no refresh token. The client authenticates with its own method only: HTTP Basic (`client_secret_basic`, id and secret form-urlencoded before base64), `client_id` and `client_secret` in the body (`client_secret_post`), or a `client_assertion` JWT (`private_key_jwt`, RFC 7523: `iss` = `sub` = the client id, `aud` this endpoint's URL or the issuer, `exp` at most 5 minutes ahead, a `jti` never used before). Errors are RFC 6749 JSON.
      */
@@ -135,6 +135,63 @@ export class UsersApi extends HeyApiClient {
     public introspectToken<ThrowOnError extends boolean = true>(options: Options<IntrospectTokenData, ThrowOnError>) {
         return (options.client ?? this.client).post<IntrospectTokenResponses, IntrospectTokenErrors, ThrowOnError>({
             url: '/v1/auth/introspect',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Finish a login with a second factor
+     *
+     * The `mfa_token` of the password step and one of: a TOTP `code`, a recovery `code` (used up), or a WebAuthn `credential` (an assertion for the options of POST /v1/auth/mfa/webauthn-options). Success uses the `mfa_token` up and starts the session (`amr` `pwd`, `otp` or `hwk`, `mfa`; `acr` `aal2`). A wrong step is a 401 `invalid_grant`, counts as a failed login of the account (the `LOGIN_MAX_FAILURES` delay applies) and leaves the `mfa_token` valid until it expires.
+     */
+    public completeMfa<ThrowOnError extends boolean = true>(options: Options<CompleteMfaData, ThrowOnError>) {
+        return (options.client ?? this.client).post<CompleteMfaResponses, CompleteMfaErrors, ThrowOnError>({
+            url: '/v1/auth/mfa',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Options to prove a WebAuthn factor in a login's second step
+     *
+     * For the holder of an `mfa_token`: a single-use challenge (5 minutes) for that user's credentials. The token is not used up.
+     */
+    public mfaWebauthnOptions<ThrowOnError extends boolean = true>(options: Options<MfaWebauthnOptionsData, ThrowOnError>) {
+        return (options.client ?? this.client).post<MfaWebauthnOptionsResponses, MfaWebauthnOptionsErrors, ThrowOnError>({
+            url: '/v1/auth/mfa/webauthn-options',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Options for a passwordless login with a passkey
+     *
+     * A single-use challenge (5 minutes) for any discoverable credential of this service, with `userVerification: "required"`.
+     */
+    public passkeyOptions<ThrowOnError extends boolean = true>(options?: Options<PasskeyOptionsData, ThrowOnError>) {
+        return (options?.client ?? this.client).post<PasskeyOptionsResponses, PasskeyOptionsErrors, ThrowOnError>({ url: '/v1/auth/passkey/options', ...options });
+    }
+    
+    /**
+     * Log in with a passkey
+     *
+     * A user-verified assertion for the options of POST /v1/auth/passkey/options is a whole login (`amr` `hwk`, `mfa`; `acr` `aal2`). An unknown or failing credential is a 401 `invalid_grant`; a disabled account a 403.
+     */
+    public logInWithPasskey<ThrowOnError extends boolean = true>(options: Options<LogInWithPasskeyData, ThrowOnError>) {
+        return (options.client ?? this.client).post<LogInWithPasskeyResponses, LogInWithPasskeyErrors, ThrowOnError>({
+            url: '/v1/auth/passkey',
             ...options,
             headers: {
                 'Content-Type': 'application/json',
@@ -382,6 +439,117 @@ export class UsersApi extends HeyApiClient {
                 { scheme: 'bearer', type: 'http' }
             ],
             url: '/v1/users/{id}/sessions/{session_id}',
+            ...options
+        });
+    }
+    
+    /**
+     * List a user's second factors
+     *
+     * Confirmed factors only, oldest first, and how many recovery codes are left. For the user themself or an admin.
+     */
+    public listFactors<ThrowOnError extends boolean = true>(options: Options<ListFactorsData, ThrowOnError>) {
+        return (options.client ?? this.client).get<ListFactorsResponses, ListFactorsErrors, ThrowOnError>({
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
+            url: '/v1/users/{id}/factors',
+            ...options
+        });
+    }
+    
+    /**
+     * Start enrolling an authenticator app (TOTP)
+     *
+     * The user themself only. Returns the secret and an `otpauth://` URI, this once; the factor counts once confirmed with a code (POST …/confirm) within 15 minutes. A pending enrolment of the user's is replaced.
+     */
+    public enrolTotp<ThrowOnError extends boolean = true>(options: Options<EnrolTotpData, ThrowOnError>) {
+        return (options.client ?? this.client).post<EnrolTotpResponses, EnrolTotpErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/users/{id}/factors/totp',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Confirm a TOTP enrolment with a code
+     *
+     * The user themself only. With the user's first factor, the answer carries their ten recovery codes, this once.
+     */
+    public confirmFactor<ThrowOnError extends boolean = true>(options: Options<ConfirmFactorData, ThrowOnError>) {
+        return (options.client ?? this.client).post<ConfirmFactorResponses, ConfirmFactorErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/users/{id}/factors/{factor_id}/confirm',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Options to register a WebAuthn credential (security key or passkey)
+     *
+     * The user themself only. The challenge is single-use and valid for 5 minutes; the credential is discoverable (a passkey) where the authenticator can.
+     */
+    public webauthnRegistrationOptions<ThrowOnError extends boolean = true>(options: Options<WebauthnRegistrationOptionsData, ThrowOnError>) {
+        return (options.client ?? this.client).post<WebauthnRegistrationOptionsResponses, WebauthnRegistrationOptionsErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/users/{id}/factors/webauthn/options',
+            ...options
+        });
+    }
+    
+    /**
+     * Register the WebAuthn credential the browser created
+     *
+     * The user themself only. A stale, used or foreign challenge, a foreign origin or RP ID, or a bad attestation is a 400 `invalid-code`. With the user's first factor, the answer carries their ten recovery codes, this once.
+     */
+    public registerWebauthn<ThrowOnError extends boolean = true>(options: Options<RegisterWebauthnData, ThrowOnError>) {
+        return (options.client ?? this.client).post<RegisterWebauthnResponses, RegisterWebauthnErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/users/{id}/factors/webauthn',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Remove a second factor
+     *
+     * The user themself with an `aal2` token (else a 401 asking for a step-up), or an admin for a user who lost a device: then that user's sessions end. Removing the last factor removes the recovery codes.
+     */
+    public deleteFactor<ThrowOnError extends boolean = true>(options: Options<DeleteFactorData, ThrowOnError>) {
+        return (options.client ?? this.client).delete<DeleteFactorResponses, DeleteFactorErrors, ThrowOnError>({
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
+            url: '/v1/users/{id}/factors/{factor_id}',
+            ...options
+        });
+    }
+    
+    /**
+     * Replace the recovery codes
+     *
+     * The user themself with an `aal2` token. Ten new codes, this once; the old ones stop working.
+     */
+    public regenerateRecoveryCodes<ThrowOnError extends boolean = true>(options: Options<RegenerateRecoveryCodesData, ThrowOnError>) {
+        return (options.client ?? this.client).post<RegenerateRecoveryCodesResponses, RegenerateRecoveryCodesErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/v1/users/{id}/recovery-codes',
             ...options
         });
     }

@@ -21,9 +21,12 @@ export type Problem = {
      * - `/problems/invalid-grant` (401): Invalid grant
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
+     * - `/problems/invalid-code` (400): Invalid code or credential
      * - `/problems/unauthorized` (401): Unauthorized
+     * - `/problems/mfa-required-for-role` (401): A second factor is needed for this
      * - `/problems/forbidden` (403): Forbidden
      * - `/problems/insufficient-scope` (403): Insufficient scope
+     * - `/problems/mfa-required` (403): A second factor is needed to log in
      * - `/problems/not-found` (404): Not found
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
@@ -79,9 +82,12 @@ export type ValidationProblem = {
      * - `/problems/invalid-grant` (401): Invalid grant
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
+     * - `/problems/invalid-code` (400): Invalid code or credential
      * - `/problems/unauthorized` (401): Unauthorized
+     * - `/problems/mfa-required-for-role` (401): A second factor is needed for this
      * - `/problems/forbidden` (403): Forbidden
      * - `/problems/insufficient-scope` (403): Insufficient scope
+     * - `/problems/mfa-required` (403): A second factor is needed to log in
      * - `/problems/not-found` (404): Not found
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
@@ -152,9 +158,12 @@ export type OAuthError = {
      * - `/problems/invalid-grant` (401): Invalid grant
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
+     * - `/problems/invalid-code` (400): Invalid code or credential
      * - `/problems/unauthorized` (401): Unauthorized
+     * - `/problems/mfa-required-for-role` (401): A second factor is needed for this
      * - `/problems/forbidden` (403): Forbidden
      * - `/problems/insufficient-scope` (403): Insufficient scope
+     * - `/problems/mfa-required` (403): A second factor is needed to log in
      * - `/problems/not-found` (404): Not found
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
@@ -236,9 +245,12 @@ export type NotReady = {
      * - `/problems/invalid-grant` (401): Invalid grant
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
+     * - `/problems/invalid-code` (400): Invalid code or credential
      * - `/problems/unauthorized` (401): Unauthorized
+     * - `/problems/mfa-required-for-role` (401): A second factor is needed for this
      * - `/problems/forbidden` (403): Forbidden
      * - `/problems/insufficient-scope` (403): Insufficient scope
+     * - `/problems/mfa-required` (403): A second factor is needed to log in
      * - `/problems/not-found` (404): Not found
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
@@ -422,6 +434,10 @@ export type IntrospectionResponse = {
      * A person's token: `aal1`, or `aal2` after a second factor.
      */
     acr?: string;
+    /**
+     * A person's token: when they logged in, in seconds since the epoch (a refresh does not move it).
+     */
+    auth_time?: number;
 };
 
 export type Session = {
@@ -523,7 +539,7 @@ export type CloudEvent = {
      * Always `/users-service`.
      */
     source: string;
-    type: 'users.user.created' | 'users.user.updated' | 'users.user.deleted' | 'users.user.disabled' | 'users.user.enabled' | 'users.user.password_changed' | 'users.user.email_verified' | 'users.session.created' | 'users.session.revoked' | 'users.client.created' | 'users.client.updated' | 'users.client.deleted';
+    type: 'users.user.created' | 'users.user.updated' | 'users.user.deleted' | 'users.user.disabled' | 'users.user.enabled' | 'users.user.password_changed' | 'users.user.email_verified' | 'users.session.created' | 'users.session.revoked' | 'users.client.created' | 'users.client.updated' | 'users.client.deleted' | 'users.user.factor_added' | 'users.user.factor_removed' | 'users.user.recovery_code_used';
     /**
      * The user the change is about; for `users.client.*`, the client.
      */
@@ -879,6 +895,326 @@ export type ApiKeyList = {
 };
 
 /**
+ * A second factor: an authenticator app (TOTP) or a WebAuthn credential (a security key or passkey). Never its secret.
+ */
+export type Factor = {
+    /**
+     * a UUID, in lower case
+     */
+    id: string;
+    type: 'totp' | 'webauthn';
+    name: string;
+    created_at: string;
+    /**
+     * The last login it completed; null before the first.
+     */
+    last_used_at: string | null;
+};
+
+export type FactorList = {
+    data: Array<Factor>;
+    /**
+     * Unused recovery codes.
+     */
+    recovery_codes_remaining: number;
+};
+
+/**
+ * The factor, and with a user's first factor their recovery codes.
+ */
+export type FactorAdded = {
+    factor: Factor;
+    /**
+     * Ten single-use codes, shown this once: keep them somewhere safe. Dashes are for reading; they do not count.
+     */
+    recovery_codes?: [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+    ];
+};
+
+export type RecoveryCodes = {
+    /**
+     * Ten single-use codes, shown this once: keep them somewhere safe. Dashes are for reading; they do not count.
+     */
+    recovery_codes: [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+    ];
+};
+
+export type TotpEnrolmentRequest = {
+    /**
+     * 1–100 characters after trimming, with something visible and no control characters
+     */
+    name?: string;
+};
+
+/**
+ * RFC 6238: SHA-1, 6 digits, 30 s. Confirm it with a code within 15 minutes, or it is gone.
+ */
+export type TotpEnrolment = {
+    /**
+     * a UUID, in lower case
+     */
+    id: string;
+    type: 'totp';
+    /**
+     * The shared secret in base32 (160 bits), shown this once.
+     */
+    secret: string;
+    /**
+     * `otpauth://totp/<issuer>:<email>?secret=…&issuer=…` for a QR code.
+     */
+    otpauth_uri: string;
+    confirmed: false;
+};
+
+export type FactorConfirmation = {
+    /**
+     * The code the authenticator app shows now.
+     */
+    code: string;
+};
+
+/**
+ * What `navigator.credentials.create()` resolved to, as its `toJSON()`.
+ */
+export type RegistrationCredential = {
+    id: string;
+    rawId: string;
+    type: 'public-key';
+    response: {
+        clientDataJSON: string;
+        attestationObject: string;
+        transports?: Array<string>;
+        authenticatorData?: string;
+        publicKey?: string;
+        publicKeyAlgorithm?: number;
+        [key: string]: unknown;
+    };
+    authenticatorAttachment?: 'platform' | 'cross-platform';
+    clientExtensionResults: {
+        [key: string]: unknown;
+    };
+    [key: string]: unknown;
+};
+
+/**
+ * What `navigator.credentials.get()` resolved to, as its `toJSON()`.
+ */
+export type AuthenticationCredential = {
+    id: string;
+    rawId: string;
+    type: 'public-key';
+    response: {
+        clientDataJSON: string;
+        authenticatorData: string;
+        signature: string;
+        userHandle?: string;
+        [key: string]: unknown;
+    };
+    authenticatorAttachment?: 'platform' | 'cross-platform';
+    clientExtensionResults: {
+        [key: string]: unknown;
+    };
+    [key: string]: unknown;
+};
+
+export type WebauthnRegistration = {
+    /**
+     * 1–100 characters after trimming, with something visible and no control characters
+     */
+    name?: string;
+    credential: RegistrationCredential;
+};
+
+/**
+ * WebAuthn Level 3 `PublicKeyCredentialCreationOptionsJSON`: give it to `PublicKeyCredential.parseCreationOptionsFromJSON()`, then `navigator.credentials.create()`.
+ */
+export type CreationOptions = {
+    rp: {
+        id?: string;
+        name: string;
+    };
+    user: {
+        id: string;
+        name: string;
+        displayName: string;
+    };
+    /**
+     * Random, single-use, valid for 5 minutes.
+     */
+    challenge: string;
+    /**
+     * EdDSA (-8), ES256 (-7), RS256 (-257).
+     */
+    pubKeyCredParams: Array<{
+        /**
+         * `public-key`
+         */
+        type: string;
+        alg: number;
+    }>;
+    timeout?: number;
+    excludeCredentials?: Array<{
+        id: string;
+        /**
+         * `public-key`
+         */
+        type: string;
+        transports?: Array<string>;
+    }>;
+    authenticatorSelection?: {
+        authenticatorAttachment?: string;
+        residentKey?: string;
+        requireResidentKey?: boolean;
+        userVerification?: string;
+    };
+    hints?: Array<string>;
+    attestation?: string;
+    extensions?: {
+        [key: string]: unknown;
+    };
+};
+
+/**
+ * WebAuthn Level 3 `PublicKeyCredentialRequestOptionsJSON`: give it to `PublicKeyCredential.parseRequestOptionsFromJSON()`, then `navigator.credentials.get()`.
+ */
+export type RequestOptions = {
+    /**
+     * Random, single-use, valid for 5 minutes.
+     */
+    challenge: string;
+    timeout?: number;
+    rpId?: string;
+    /**
+     * The user's credentials; empty for a passkey login (any discoverable one).
+     */
+    allowCredentials?: Array<{
+        id: string;
+        /**
+         * `public-key`
+         */
+        type: string;
+        transports?: Array<string>;
+    }>;
+    userVerification?: string;
+    hints?: Array<string>;
+    extensions?: {
+        [key: string]: unknown;
+    };
+};
+
+/**
+ * The `mfa_token` and exactly one of `code` (TOTP or recovery code) and `credential` (a WebAuthn assertion for the options of POST /v1/auth/mfa/webauthn-options).
+ */
+export type MfaRequest = {
+    credential?: AuthenticationCredential;
+};
+
+export type MfaOptionsRequest = {
+    /**
+     * From the 403 `mfa_required` answer of the password grant.
+     */
+    mfa_token: string;
+};
+
+export type PasskeyLogin = {
+    credential: AuthenticationCredential;
+};
+
+/**
+ * An `mfa_required` answer: the password was right, but the account has a second factor, and no session exists yet.
+ */
+export type MfaRequired = {
+    /**
+     * `mfa_required`; `invalid_grant` for a disabled account.
+     */
+    error: string;
+    error_description: string;
+    /**
+     * Identifies the kind of problem. Known types:
+     * - `/problems/malformed-request` (400): Malformed request
+     * - `/problems/invalid-request` (400): Invalid OAuth request
+     * - `/problems/invalid-scope` (400): Invalid scope
+     * - `/problems/unauthorized-client` (400): Grant not allowed for this client
+     * - `/problems/unsupported-grant-type` (400): Unsupported grant type
+     * - `/problems/invalid-client` (401): Client authentication failed
+     * - `/problems/invalid-grant` (401): Invalid grant
+     * - `/problems/invalid-parameters` (400): Invalid path or query parameters
+     * - `/problems/invalid-account-token` (400): Invalid, used or expired token
+     * - `/problems/invalid-code` (400): Invalid code or credential
+     * - `/problems/unauthorized` (401): Unauthorized
+     * - `/problems/mfa-required-for-role` (401): A second factor is needed for this
+     * - `/problems/forbidden` (403): Forbidden
+     * - `/problems/insufficient-scope` (403): Insufficient scope
+     * - `/problems/mfa-required` (403): A second factor is needed to log in
+     * - `/problems/not-found` (404): Not found
+     * - `/problems/method-not-allowed` (405): Method not allowed
+     * - `/problems/request-timeout` (408): Request timeout
+     * - `/problems/email-taken` (409): Email already taken
+     * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
+     * - `/problems/last-active-admin` (409): The last active admin must stay
+     * - `/problems/client-name-taken` (409): Client name already taken
+     * - `/problems/client-without-secrets` (409): This client has no secrets
+     * - `/problems/precondition-failed` (412): Precondition failed
+     * - `/problems/payload-too-large` (413): Payload too large
+     * - `/problems/unsupported-media-type` (415): Unsupported media type
+     * - `/problems/validation-failed` (422): Validation failed
+     * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
+     * - `/problems/too-many-requests` (429): Too many requests
+     * - `/problems/login-delayed` (429): Too many failed logins for this email
+     * - `/problems/request-header-fields-too-large` (431): Request header fields too large
+     * - `/problems/internal-error` (500): Internal server error
+     * - `/problems/service-unavailable` (503): Service unavailable
+     * - `/problems/mail-unavailable` (503): Mail cannot be sent
+     */
+    type: string;
+    /**
+     * Short summary of the kind of problem.
+     */
+    title: string;
+    status: number;
+    /**
+     * What went wrong with this request.
+     */
+    detail: string;
+    /**
+     * The request path.
+     */
+    instance: string;
+    /**
+     * Same as the X-Request-ID response header.
+     */
+    request_id: string;
+    /**
+     * Opaque, single-use, valid for `MFA_TOKEN_TTL_SECONDS` (5 minutes): send it to POST /v1/auth/mfa with a second factor.
+     */
+    mfa_token?: string;
+    /**
+     * What the user can finish with.
+     */
+    factors?: Array<'totp' | 'webauthn' | 'recovery_code'>;
+};
+
+/**
  * Password grant: `{email, password}` (or RFC 6749 `grant_type=password&username=…&password=…`). Refresh grant: `{grant_type: "refresh_token", refresh_token}`. Client credentials grant: `grant_type=client_credentials` and the client's authentication (HTTP Basic, `client_id` + `client_secret`, or `client_assertion`).
  */
 export type TokenRequestWritable = {
@@ -1030,6 +1366,21 @@ export type UserPatchWritable = {
     status?: 'active' | 'disabled';
 };
 
+/**
+ * The `mfa_token` and exactly one of `code` (TOTP or recovery code) and `credential` (a WebAuthn assertion for the options of POST /v1/auth/mfa/webauthn-options).
+ */
+export type MfaRequestWritable = {
+    /**
+     * From the 403 `mfa_required` answer of the password grant.
+     */
+    mfa_token: string;
+    /**
+     * A TOTP code, or a recovery code.
+     */
+    code?: string;
+    credential?: AuthenticationCredential;
+};
+
 export type GetLivenessData = {
     body?: never;
     path?: never;
@@ -1120,9 +1471,9 @@ export type CreateTokenErrors = {
      */
     401: OAuthError;
     /**
-     * `invalid_grant` for a disabled account, or `insufficient_scope`
+     * `mfa_required` (the password is right; finish at POST /v1/auth/mfa with the `mfa_token`), `invalid_grant` for a disabled account, or `insufficient_scope`
      */
-    403: OAuthError;
+    403: MfaRequired;
     /**
      * `invalid_request`: the body is over the size limit
      */
@@ -1255,6 +1606,206 @@ export type IntrospectTokenResponses = {
 };
 
 export type IntrospectTokenResponse = IntrospectTokenResponses[keyof IntrospectTokenResponses];
+
+export type CompleteMfaData = {
+    body: MfaRequestWritable;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/mfa';
+};
+
+export type CompleteMfaErrors = {
+    /**
+     * `invalid_request` (a missing, repeated or malformed parameter), `invalid_scope`, `unauthorized_client` or `unsupported_grant_type`
+     */
+    400: OAuthError;
+    /**
+     * `invalid_client` (with `WWW-Authenticate: Basic` after Basic), or `invalid_grant` (a wrong password or a bad refresh token)
+     */
+    401: OAuthError;
+    /**
+     * `invalid_grant` for a disabled account, or `insufficient_scope`
+     */
+    403: OAuthError;
+    /**
+     * `invalid_request`: the body is over the size limit
+     */
+    413: OAuthError;
+    /**
+     * `invalid_request`: the body is neither a form nor JSON
+     */
+    415: OAuthError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * `server_error`
+     */
+    500: OAuthError;
+    /**
+     * `temporarily_unavailable`
+     */
+    503: OAuthError;
+};
+
+export type CompleteMfaError = CompleteMfaErrors[keyof CompleteMfaErrors];
+
+export type CompleteMfaResponses = {
+    /**
+     * The tokens of the new session
+     */
+    200: TokenResponse;
+};
+
+export type CompleteMfaResponse = CompleteMfaResponses[keyof CompleteMfaResponses];
+
+export type MfaWebauthnOptionsData = {
+    body: MfaOptionsRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/mfa/webauthn-options';
+};
+
+export type MfaWebauthnOptionsErrors = {
+    /**
+     * `invalid_request` (a missing, repeated or malformed parameter), `invalid_scope`, `unauthorized_client` or `unsupported_grant_type`
+     */
+    400: OAuthError;
+    /**
+     * `invalid_client` (with `WWW-Authenticate: Basic` after Basic), or `invalid_grant` (a wrong password or a bad refresh token)
+     */
+    401: OAuthError;
+    /**
+     * `invalid_request`: the body is over the size limit
+     */
+    413: OAuthError;
+    /**
+     * `invalid_request`: the body is neither a form nor JSON
+     */
+    415: OAuthError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * `server_error`
+     */
+    500: OAuthError;
+    /**
+     * `temporarily_unavailable`
+     */
+    503: OAuthError;
+};
+
+export type MfaWebauthnOptionsError = MfaWebauthnOptionsErrors[keyof MfaWebauthnOptionsErrors];
+
+export type MfaWebauthnOptionsResponses = {
+    /**
+     * For navigator.credentials.get()
+     */
+    200: RequestOptions;
+};
+
+export type MfaWebauthnOptionsResponse = MfaWebauthnOptionsResponses[keyof MfaWebauthnOptionsResponses];
+
+export type PasskeyOptionsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/passkey/options';
+};
+
+export type PasskeyOptionsErrors = {
+    /**
+     * `invalid_request` (a missing, repeated or malformed parameter), `invalid_scope`, `unauthorized_client` or `unsupported_grant_type`
+     */
+    400: OAuthError;
+    /**
+     * `invalid_request`: the body is over the size limit
+     */
+    413: OAuthError;
+    /**
+     * `invalid_request`: the body is neither a form nor JSON
+     */
+    415: OAuthError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * `server_error`
+     */
+    500: OAuthError;
+    /**
+     * `temporarily_unavailable`
+     */
+    503: OAuthError;
+};
+
+export type PasskeyOptionsError = PasskeyOptionsErrors[keyof PasskeyOptionsErrors];
+
+export type PasskeyOptionsResponses = {
+    /**
+     * For navigator.credentials.get()
+     */
+    200: RequestOptions;
+};
+
+export type PasskeyOptionsResponse = PasskeyOptionsResponses[keyof PasskeyOptionsResponses];
+
+export type LogInWithPasskeyData = {
+    body: PasskeyLogin;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/passkey';
+};
+
+export type LogInWithPasskeyErrors = {
+    /**
+     * `invalid_request` (a missing, repeated or malformed parameter), `invalid_scope`, `unauthorized_client` or `unsupported_grant_type`
+     */
+    400: OAuthError;
+    /**
+     * `invalid_client` (with `WWW-Authenticate: Basic` after Basic), or `invalid_grant` (a wrong password or a bad refresh token)
+     */
+    401: OAuthError;
+    /**
+     * `invalid_grant` for a disabled account, or `insufficient_scope`
+     */
+    403: OAuthError;
+    /**
+     * `invalid_request`: the body is over the size limit
+     */
+    413: OAuthError;
+    /**
+     * `invalid_request`: the body is neither a form nor JSON
+     */
+    415: OAuthError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * `server_error`
+     */
+    500: OAuthError;
+    /**
+     * `temporarily_unavailable`
+     */
+    503: OAuthError;
+};
+
+export type LogInWithPasskeyError = LogInWithPasskeyErrors[keyof LogInWithPasskeyErrors];
+
+export type LogInWithPasskeyResponses = {
+    /**
+     * The tokens of the new session
+     */
+    200: TokenResponse;
+};
+
+export type LogInWithPasskeyResponse = LogInWithPasskeyResponses[keyof LogInWithPasskeyResponses];
 
 export type RequestPasswordResetData = {
     body: PasswordResetRequest;
@@ -2073,6 +2624,428 @@ export type DeleteSessionResponses = {
 
 export type DeleteSessionResponse = DeleteSessionResponses[keyof DeleteSessionResponses];
 
+export type ListFactorsData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/factors';
+};
+
+export type ListFactorsErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type ListFactorsError = ListFactorsErrors[keyof ListFactorsErrors];
+
+export type ListFactorsResponses = {
+    /**
+     * The factors
+     */
+    200: FactorList;
+};
+
+export type ListFactorsResponse = ListFactorsResponses[keyof ListFactorsResponses];
+
+export type EnrolTotpData = {
+    body: TotpEnrolmentRequest;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/factors/totp';
+};
+
+export type EnrolTotpErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type EnrolTotpError = EnrolTotpErrors[keyof EnrolTotpErrors];
+
+export type EnrolTotpResponses = {
+    /**
+     * The pending factor and its secret
+     */
+    201: TotpEnrolment;
+};
+
+export type EnrolTotpResponse = EnrolTotpResponses[keyof EnrolTotpResponses];
+
+export type ConfirmFactorData = {
+    body: FactorConfirmation;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+        /**
+         * a UUID, in lower case
+         */
+        factor_id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/factors/{factor_id}/confirm';
+};
+
+export type ConfirmFactorErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type ConfirmFactorError = ConfirmFactorErrors[keyof ConfirmFactorErrors];
+
+export type ConfirmFactorResponses = {
+    /**
+     * Confirmed
+     */
+    200: FactorAdded;
+};
+
+export type ConfirmFactorResponse = ConfirmFactorResponses[keyof ConfirmFactorResponses];
+
+export type WebauthnRegistrationOptionsData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/factors/webauthn/options';
+};
+
+export type WebauthnRegistrationOptionsErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type WebauthnRegistrationOptionsError = WebauthnRegistrationOptionsErrors[keyof WebauthnRegistrationOptionsErrors];
+
+export type WebauthnRegistrationOptionsResponses = {
+    /**
+     * For navigator.credentials.create()
+     */
+    200: CreationOptions;
+};
+
+export type WebauthnRegistrationOptionsResponse = WebauthnRegistrationOptionsResponses[keyof WebauthnRegistrationOptionsResponses];
+
+export type RegisterWebauthnData = {
+    body: WebauthnRegistration;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/factors/webauthn';
+};
+
+export type RegisterWebauthnErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type RegisterWebauthnError = RegisterWebauthnErrors[keyof RegisterWebauthnErrors];
+
+export type RegisterWebauthnResponses = {
+    /**
+     * Registered
+     */
+    201: FactorAdded;
+};
+
+export type RegisterWebauthnResponse = RegisterWebauthnResponses[keyof RegisterWebauthnResponses];
+
+export type DeleteFactorData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+        /**
+         * a UUID, in lower case
+         */
+        factor_id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/factors/{factor_id}';
+};
+
+export type DeleteFactorErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type DeleteFactorError = DeleteFactorErrors[keyof DeleteFactorErrors];
+
+export type DeleteFactorResponses = {
+    /**
+     * Removed
+     */
+    204: void;
+};
+
+export type DeleteFactorResponse = DeleteFactorResponses[keyof DeleteFactorResponses];
+
+export type RegenerateRecoveryCodesData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/recovery-codes';
+};
+
+export type RegenerateRecoveryCodesErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type RegenerateRecoveryCodesError = RegenerateRecoveryCodesErrors[keyof RegenerateRecoveryCodesErrors];
+
+export type RegenerateRecoveryCodesResponses = {
+    /**
+     * The new codes
+     */
+    200: RecoveryCodes;
+};
+
+export type RegenerateRecoveryCodesResponse = RegenerateRecoveryCodesResponses[keyof RegenerateRecoveryCodesResponses];
+
 export type ListEventsData = {
     body?: never;
     path?: never;
@@ -2088,7 +3061,7 @@ export type ListEventsData = {
         /**
          * Only events of this type.
          */
-        type?: 'users.user.created' | 'users.user.updated' | 'users.user.deleted' | 'users.user.disabled' | 'users.user.enabled' | 'users.user.password_changed' | 'users.user.email_verified' | 'users.session.created' | 'users.session.revoked' | 'users.client.created' | 'users.client.updated' | 'users.client.deleted';
+        type?: 'users.user.created' | 'users.user.updated' | 'users.user.deleted' | 'users.user.disabled' | 'users.user.enabled' | 'users.user.password_changed' | 'users.user.email_verified' | 'users.session.created' | 'users.session.revoked' | 'users.client.created' | 'users.client.updated' | 'users.client.deleted' | 'users.user.factor_added' | 'users.user.factor_removed' | 'users.user.recovery_code_used';
         /**
          * Only events about this user.
          */
