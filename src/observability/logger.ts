@@ -2,7 +2,7 @@ import { stdSerializers, type LoggerOptions } from 'pino'
 
 const CENSORED = '[redacted]'
 /** Keys whose values never reach a log line, at the top of a logged object or one level down. */
-const SECRET_KEYS = new Set(['authorization', 'cookie', 'password', 'password_hash', 'passwordHash', 'access_token', 'refresh_token', 'token', 'client_secret', 'client_assertion', 'secret_hash', 'secretHash', 'key_hash', 'keyHash'])
+const SECRET_KEYS = new Set(['authorization', 'cookie', 'password', 'password_hash', 'passwordHash', 'access_token', 'refresh_token', 'token', 'client_secret', 'client_assertion', 'secret_hash', 'secretHash', 'key_hash', 'keyHash', 'mfa_token', 'mfaToken', 'code', 'secret', 'recovery_codes', 'totp_secret', 'totpSecret', 'otpauth_uri'])
 
 function isPlainObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype

@@ -17,7 +17,9 @@ const LOOK_ALIKES = /[0Oo1Il]/
 forEachDatabase(t, async (t, database) => {
   // Mid-step, so that ±1 step is unambiguous.
   let now = Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS / 2
-  const { app, api, admin } = await buildTestApp(t, await database.create(t), { LOGIN_MAX_FAILURES: '3' }, { clock: () => now })
+  const { app, api, admin, logs } = await buildTestApp(t, await database.create(t), { LOGIN_MAX_FAILURES: '3', LOG_LEVEL: 'debug' }, { clock: () => now })
+  /** Every secret the service handed out here: none may reach a log line. */
+  const handedOut: string[] = []
 
   async function person () {
     const body = newUser()
@@ -42,6 +44,7 @@ forEachDatabase(t, async (t, database) => {
     t.equal(confirmed.status, 200)
     t.match(confirmed.body.factor, { id: enrolment.body.id, type: 'totp', name: 'Phone', last_used_at: null })
     const codes: string[] = confirmed.body.recovery_codes
+    handedOut.push(enrolment.body.secret, ...codes)
     t.equal(codes.length, 10)
     t.equal(new Set(codes).size, 10, 'all different')
     for (const code of codes) {
@@ -85,6 +88,7 @@ forEachDatabase(t, async (t, database) => {
     t.match(first.headers['content-type'], /^application\/json/)
     t.match(first.body, { error: 'mfa_required', type: '/problems/mfa-required', status: 403, factors: ['totp', 'recovery_code'] })
     t.ok(Buffer.from(first.body.mfa_token, 'base64url').length >= 32, 'an mfa_token of at least 256 bits')
+    handedOut.push(first.body.mfa_token)
     t.equal(first.body.access_token, undefined, 'no session yet')
 
     const wrong = await api.post('/v1/auth/mfa', { mfa_token: first.body.mfa_token, code: totpCode(secret, now + 5 * STEP_MS) })
@@ -190,5 +194,10 @@ forEachDatabase(t, async (t, database) => {
     t.equal((await admin.delete(`/v1/users/${user.id}/factors/${second.factorId}`)).status, 404)
     const removed = await app.db.select().from(events).where(eq(events.type, 'users.user.factor_removed'))
     t.ok(removed.some((event) => event.subject === user.id && event.actor !== user.id), 'told as an event, with the admin as actor')
+  })
+  t.test('no secret handed out here reached a log line', async (t) => {
+    t.ok(handedOut.length > 10)
+    const written = logs.raw.join('\n')
+    t.same(handedOut.filter((secret) => written.includes(secret)), [])
   })
 })
