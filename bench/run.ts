@@ -28,6 +28,7 @@ import { refreshRotation } from './scenarios/refresh.ts'
 import { webhookThroughput } from './scenarios/webhooks.ts'
 import { renames, signUps } from './scenarios/writes.ts'
 import { createdAtOf, seedUsers } from './seed.ts'
+import { prependNewDataKey } from '../src/secrets/key-ring.ts'
 
 const { values } = parseArgs({
   options: {
@@ -76,7 +77,7 @@ mkdirSync('bench/results', { recursive: true })
 try {
   const seeded = await seedUsers(postgresServer.url, Number(values.users))
   const credentials = await benchCredentials(postgresServer.url, seeded.adminId)
-  const common = { DATABASE_URL: postgresServer.url, DATABASE_POOL_MAX: '10', JWT_SIGNING_KEYS: credentials.signingKeys, JWT_PUBLIC_JWKS: credentials.publicJwks, LOG_LEVEL: 'info', RATE_LIMIT_MAX: '1000000000' }
+  const common = { DATABASE_URL: postgresServer.url, DATABASE_POOL_MAX: '10', JWT_SIGNING_KEYS: credentials.signingKeys, JWT_PUBLIC_JWKS: credentials.publicJwks, DATA_ENCRYPTION_KEYS: JSON.stringify(prependNewDataKey(undefined)), LOG_LEVEL: 'info', RATE_LIMIT_MAX: '1000000000' }
   // As shipped: production mode, auth, rate limiting (limits above the load), tracing, metrics, request log at info to a file.
   const shipped = { ...common, NODE_ENV: 'production', AUTH_RATE_LIMIT_MAX: '1000000000' }
   const auth = { authorization: `Bearer ${credentials.token}` }

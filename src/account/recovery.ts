@@ -3,7 +3,7 @@ import { changeContextOf, type Actor } from '../access/actor.ts'
 import { assertSelfOrPrivileged } from '../access/rules.ts'
 import type { Database } from '../db/connect.ts'
 import type { CredentialsDomain, Domain } from '../common/domain.ts'
-import { accountTokens, users } from '../db/schema.ts'
+import { accountTokens, mfaTokens, users } from '../db/schema.ts'
 import { enqueueDeliveries } from '../events/delivery/queue.ts'
 import { InvalidAccountTokenError, UserNotFoundError } from '../common/errors.ts'
 import { clearLoginFailures } from '../identity/login-throttle.ts'
@@ -101,6 +101,8 @@ export async function confirmPasswordReset ({ db, access }: Domain, actor: Actor
     await tx.update(accountTokens).set({ usedAt: sql`now()` })
       .where(and(eq(accountTokens.userId, consumed.userId), eq(accountTokens.purpose, 'password_reset'), isNull(accountTokens.usedAt)))
     const endedSessions = await endUserSessions(tx, consumed.userId)
+    // A login half done with the old password must not finish either.
+    await tx.delete(mfaTokens).where(eq(mfaTokens.userId, consumed.userId))
     await clearLoginFailures(tx, consumed.email)
     return { result: consumed.userId, changes: [{ type: 'user.password_changed', subject: updated.id, data: userEventData(updated) }, ...endedSessions] }
   })

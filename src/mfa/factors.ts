@@ -44,6 +44,24 @@ async function userOf (db: Database, userId: string) {
   return user
 }
 
+async function lockUser (tx: Database, userId: string): Promise<void> {
+  await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update')
+}
+
+async function hasConfirmedFactor (db: Database, userId: string): Promise<boolean> {
+  const [confirmed] = await db.select({ n: count() }).from(factors).where(and(eq(factors.userId, userId), isConfirmed()))
+  return (confirmed?.n ?? 0) > 0
+}
+
+/**
+ * Enrolling is the user's own act; once they have a factor, adding another needs a login
+ * with one (aal2): a stolen password-only token must not add the thief's passkey.
+ */
+async function assertMayEnrol (db: Database, actor: Actor, userId: string): Promise<void> {
+  assertSelfPerson(actor, userId)
+  if (await hasConfirmedFactor(db, userId)) assertSelfWithSecondFactor(actor, userId)
+}
+
 /** The user's factors that count, and how many recovery codes are left. */
 export async function listFactors ({ db }: CredentialsDomain, actor: Actor, userId: string): Promise<{ data: FactorRecord[], recovery_codes_remaining: number }> {
   assertSelfOrPrivileged(actor, userId, 'users:read')
@@ -66,6 +84,8 @@ async function replaceRecoveryCodes (tx: Database, userId: string): Promise<stri
  * the user's first factor, recovery codes (handed out now and never again).
  */
 async function factorAdded (tx: Database, userId: string, factor: FactorRecord): Promise<{ result: { factor: FactorRecord, recovery_codes?: string[] }, changes: Change[] }> {
+  // One change of a user's factors at a time: two first factors at once must not both hand out codes.
+  await lockUser(tx, userId)
   const [others] = await tx.select({ n: count() }).from(factors).where(and(eq(factors.userId, userId), isConfirmed(), ne(factors.id, factor.id)))
   const codes = others?.n === 0 ? await replaceRecoveryCodes(tx, userId) : undefined
   const user = await userOf(tx, userId)
@@ -75,8 +95,8 @@ async function factorAdded (tx: Database, userId: string, factor: FactorRecord):
 
 /** Starts a TOTP enrolment: the secret, in clear this once, to put into an authenticator app. A pending one of the user's is replaced. */
 export async function enrolTotp (domain: CredentialsDomain, actor: Actor, userId: string, name: string | undefined) {
-  assertSelfPerson(actor, userId)
   const { db, secrets, now } = domain
+  await assertMayEnrol(db, actor, userId)
   const user = await userOf(db, userId)
   const id = uuidv7()
   const secret = newTotpSecret()
@@ -90,8 +110,8 @@ export async function enrolTotp (domain: CredentialsDomain, actor: Actor, userId
 
 /** Confirms a TOTP enrolment with a code from the app: from now on the factor counts, and that code is used up. */
 export async function confirmTotp (domain: CredentialsDomain, actor: Actor, userId: string, factorId: string, code: string) {
-  assertSelfPerson(actor, userId)
   const { db, secrets, now } = domain
+  await assertMayEnrol(db, actor, userId)
   return commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const [pending] = await tx.select({ secret: factors.totpSecret }).from(factors).where(and(
       eq(factors.id, factorId), eq(factors.userId, userId), eq(factors.type, 'totp'), isNull(factors.confirmedAt),
@@ -117,14 +137,14 @@ export async function storedCredentialsOf (db: Database, userId: string) {
 
 /** Options for the browser to create a credential for the user themself. */
 export async function webauthnRegistrationOptions (domain: CredentialsDomain, actor: Actor, userId: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
-  assertSelfPerson(actor, userId)
+  await assertMayEnrol(domain.db, actor, userId)
   const user = await userOf(domain.db, userId)
   return registrationOptions(domain, user, await storedCredentialsOf(domain.db, userId))
 }
 
 /** Adds the credential the browser created, once verified, as a factor (a passkey too, when discoverable). */
 export async function registerWebauthn (domain: CredentialsDomain, actor: Actor, userId: string, name: string | undefined, response: RegistrationResponseJSON) {
-  assertSelfPerson(actor, userId)
+  await assertMayEnrol(domain.db, actor, userId)
   const credential = await verifyRegistration(domain, userId, response)
   return commitWithEvents(domain.db, changeContextOf(actor), async (tx) => {
     const [factor] = await tx.insert(factors).values({
@@ -148,6 +168,7 @@ export async function removeFactor ({ db, access }: CredentialsDomain, actor: Ac
   assertMayRemoveFactor(actor, userId)
   const byOther = !(actor.kind === 'user' && actor.id === userId)
   await commitWithEvents(db, changeContextOf(actor), async (tx) => {
+    await lockUser(tx, userId)
     const [removed] = await tx.delete(factors).where(and(eq(factors.id, factorId), eq(factors.userId, userId))).returning({ id: factors.id, type: factors.type, name: factors.name })
     if (removed === undefined) throw new FactorNotFoundError(factorId)
     const [left] = await tx.select({ n: count() }).from(factors).where(and(eq(factors.userId, userId), isConfirmed()))
@@ -163,8 +184,8 @@ export async function removeFactor ({ db, access }: CredentialsDomain, actor: Ac
 export async function regenerateRecoveryCodes ({ db }: CredentialsDomain, actor: Actor, userId: string): Promise<string[]> {
   assertSelfWithSecondFactor(actor, userId)
   return db.transaction(async (tx) => {
-    const [confirmed] = await tx.select({ n: count() }).from(factors).where(and(eq(factors.userId, userId), isConfirmed()))
-    if (confirmed?.n === 0) throw new NotAllowedError('Recovery codes come with a second factor: add one first.')
+    await lockUser(tx, userId)
+    if (!await hasConfirmedFactor(tx, userId)) throw new NotAllowedError('Recovery codes come with a second factor: add one first.')
     return replaceRecoveryCodes(tx, userId)
   })
 }

@@ -16,7 +16,7 @@ import { storedCredentialsOf, totpSecretContext } from './factors.ts'
 import { hashOfRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.ts'
 import { stepOfCode } from './totp.ts'
 import {
-  authenticationOptions, consumeAuthenticationChallenge, verifyAuthentication,
+  authenticationOptions, consumeChallenge, verifyAuthentication,
   type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON, type StoredCredential
 } from './webauthn.ts'
 
@@ -111,46 +111,58 @@ async function credentialById (db: Database, credentialId: string) {
 async function proveCredential (domain: CredentialsDomain, tx: Database, response: AuthenticationResponseJSON, challenge: string, userId: string | undefined, requireUserVerification: boolean): Promise<string | undefined> {
   const found = await credentialById(tx, response.id)
   if (found === undefined || (userId !== undefined && found.userId !== userId)) return undefined
+  // A discoverable credential names its user: it must be the one it was registered for.
+  const handle = response.response.userHandle
+  if (handle !== undefined && Buffer.from(handle, 'base64url').toString('hex') !== found.userId.replaceAll('-', '')) return undefined
   const verified = await verifyAuthentication(domain, response, challenge, found.stored, requireUserVerification)
   if (verified === undefined) return undefined
   const [counted] = await tx.update(factors).set({ signCount: verified.signCount, lastUsedAt: new Date(domain.now()) })
-    .where(and(eq(factors.id, found.factorId), or(lt(factors.signCount, verified.signCount), eq(sql`${verified.signCount}`, 0))))
+    // An authenticator without a counter always says 0; one with a counter must have gone up.
+    .where(and(eq(factors.id, found.factorId), verified.signCount === 0 ? eq(factors.signCount, 0) : lt(factors.signCount, verified.signCount)))
     .returning({ id: factors.id })
   return counted === undefined ? undefined : found.userId
 }
 
-class WrongSecondFactor extends Error {}
+/** What a second step proved: the method (RFC 8176), or nothing. */
+async function proveStep (domain: CredentialsDomain, tx: Database, userId: string, step: SecondStep, challenge: string | undefined): Promise<{ method: string, changes: Change[] } | undefined> {
+  if ('credential' in step) {
+    if (challenge === undefined || await proveCredential(domain, tx, step.credential, challenge, userId, false) === undefined) return undefined
+    return { method: AMR.hardwareKey, changes: [] }
+  }
+  if (await proveTotp(domain, tx, userId, step.code)) return { method: AMR.otp, changes: [] }
+  if (!looksLikeRecoveryCode(step.code) || !await proveRecoveryCode(domain, tx, userId, step.code)) return undefined
+  return { method: AMR.otp, changes: [await recoveryCodeUsed(tx, userId)] }
+}
 
 /**
- * Finishes a login with its second step, using the `mfa_token` up. Of concurrent attempts
- * with one token exactly one completes (the token's row is deleted in the attempt's
- * transaction; the others find it gone). A wrong step leaves the token valid, and counts
- * as a failed login of the account, under the same delay as the password step.
+ * Finishes a login with its second step, using the `mfa_token` up. The account's second
+ * steps take turns (a transaction lock on the user, on every replica): the failed-login
+ * delay is checked and a wrong step counted inside the turn, so parallel guesses cannot
+ * outrun the delay; of concurrent attempts with one token exactly one completes. A wrong
+ * step leaves the token valid and counts as a failed login of the account, under the
+ * same delay as the password step.
  */
 export async function completeSecondFactor (domain: CredentialsDomain, actor: Actor, mfaToken: string, step: SecondStep, throttle: LoginThrottlePolicy): Promise<Authenticated> {
   const { db, now } = domain
   const pending = await pendingLogin(domain, mfaToken)
-  await assertLoginAllowed(db, pending.email, throttle)
   if (pending.status !== 'active') throw new AccountDisabledError()
-  const challenge = 'credential' in step ? await consumeAuthenticationChallenge(domain, step.credential, 'second_factor', pending.id).catch(() => undefined) : undefined
-  let method: string
-  try {
-    method = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
-      const [claimed] = await tx.delete(mfaTokens).where(and(eq(mfaTokens.tokenHash, hashOfToken(mfaToken)), gt(mfaTokens.expiresAt, new Date(now())))).returning({ userId: mfaTokens.userId })
-      if (claimed === undefined) throw new SecondFactorRefusedError('The mfa_token is used or expired: log in with the password again.')
-      if ('credential' in step) {
-        if (challenge === undefined || await proveCredential(domain, tx, step.credential, challenge, pending.id, false) === undefined) throw new WrongSecondFactor()
-        return { result: AMR.hardwareKey, changes: [] }
-      }
-      if (await proveTotp(domain, tx, pending.id, step.code)) return { result: AMR.otp, changes: [] }
-      if (!looksLikeRecoveryCode(step.code) || !await proveRecoveryCode(domain, tx, pending.id, step.code)) throw new WrongSecondFactor()
-      return { result: AMR.otp, changes: [await recoveryCodeUsed(tx, pending.id)] }
-    })
-  } catch (error) {
-    if (!(error instanceof WrongSecondFactor)) throw error
-    await recordLoginFailure(db, pending.email, throttle)
-    throw new SecondFactorRefusedError('The code or credential is wrong, or was used already.')
-  }
+  const challenge = 'credential' in step ? await consumeChallenge(domain, step.credential, 'second_factor', pending.id).catch(() => undefined) : undefined
+  const tokenHash = hashOfToken(mfaToken)
+  const usable = and(eq(mfaTokens.tokenHash, tokenHash), gt(mfaTokens.expiresAt, new Date(now())))
+  const method = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`second-step:${pending.id}`}, 0))`)
+    const [held] = await tx.select({ userId: mfaTokens.userId }).from(mfaTokens).where(usable)
+    if (held === undefined) throw new SecondFactorRefusedError('The mfa_token is used or expired: log in with the password again.')
+    await assertLoginAllowed(tx, pending.email, throttle)
+    const proved = await proveStep(domain, tx, pending.id, step, challenge)
+    if (proved === undefined) {
+      await recordLoginFailure(tx, pending.email, throttle)
+      return { result: undefined, changes: [] }
+    }
+    await tx.delete(mfaTokens).where(eq(mfaTokens.tokenHash, tokenHash))
+    return { result: proved.method, changes: proved.changes }
+  })
+  if (method === undefined) throw new SecondFactorRefusedError('The code or credential is wrong, or was used already.')
   await clearLoginFailures(db, pending.email)
   return { principal: { id: pending.id, role: pending.role }, authentication: { amr: [AMR.password, method, AMR.multiFactor], acr: 'aal2' } }
 }
@@ -173,7 +185,7 @@ export function passkeyOptions (domain: CredentialsDomain): Promise<PublicKeyCre
  */
 export async function logInWithPasskey (domain: CredentialsDomain, response: AuthenticationResponseJSON, throttle: LoginThrottlePolicy): Promise<Authenticated> {
   const { db } = domain
-  const challenge = await consumeAuthenticationChallenge(domain, response, 'passkey', null).catch(() => {
+  const challenge = await consumeChallenge(domain, response, 'passkey', null).catch(() => {
     throw new SecondFactorRefusedError('The challenge is unknown, used or expired: ask for new options.')
   })
   const found = await credentialById(db, response.id)

@@ -22,7 +22,9 @@ export function otpauthUri (secret: string, issuer: string, account: string): st
 }
 
 /** The time step whose code `code` is, within one step of `nowMs`; undefined for any other code. */
-export function stepOfCode (secret: string, code: string, nowMs: number): number | undefined {
+export function stepOfCode (secret: string, typed: string, nowMs: number): number | undefined {
+  // A pasted code often carries spaces, or the app's own "123 456" grouping.
+  const code = typed.replace(/\s/g, '')
   if (!/^\d{6}$/.test(code)) return undefined
   const totp = new TOTP({ secret: Secret.fromBase32(secret), algorithm: ALGORITHM, digits: DIGITS, period: PERIOD_SECONDS })
   const delta = totp.validate({ token: code, timestamp: nowMs, window: DRIFT_STEPS })

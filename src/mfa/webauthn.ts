@@ -49,7 +49,7 @@ function challengeOf (response: { response: { clientDataJSON: string } }): strin
  * Uses up the challenge a response answers, on every replica at once (one DELETE): a
  * challenge never counts twice, nor after 5 minutes, nor for another purpose or user.
  */
-async function consumeChallenge ({ db, now }: CredentialsDomain, response: { response: { clientDataJSON: string } }, purpose: Purpose, userId: string | null): Promise<string> {
+export async function consumeChallenge ({ db, now }: CredentialsDomain, response: { response: { clientDataJSON: string } }, purpose: Purpose, userId: string | null): Promise<string> {
   const challenge = challengeOf(response)
   if (challenge === undefined) throw new InvalidCodeError('The response carries no challenge of this service.')
   const [used] = await db.delete(webauthnChallenges).where(and(
@@ -116,11 +116,6 @@ export async function authenticationOptions (domain: CredentialsDomain, purpose:
   })
   await recordChallenge(domain, options.challenge, purpose, userId)
   return options
-}
-
-/** Uses up the challenge an authentication response answers, before the credential is even looked up. */
-export function consumeAuthenticationChallenge (domain: CredentialsDomain, response: AuthenticationResponseJSON, purpose: Exclude<Purpose, 'registration'>, userId: string | null): Promise<string> {
-  return consumeChallenge(domain, response, purpose, userId)
 }
 
 /**

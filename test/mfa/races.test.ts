@@ -23,7 +23,18 @@ function statuses (responses: Array<{ status: number }>): Record<number, number>
 }
 
 forEachDatabase(t, async (t, database) => {
-  const { api } = await buildTestApp(t, await database.create(t), { LOGIN_MAX_FAILURES: '1000' })
+  const settings = await database.create(t)
+  const { api } = await buildTestApp(t, settings, { LOGIN_MAX_FAILURES: '1000' })
+
+  t.test('20 wrong codes at once cannot outrun the failed-login delay', async (t) => {
+    // A clock that stands still: the delay, once it starts, lasts the whole test.
+    const now = Date.now()
+    const strict = await buildTestApp(t, settings, { LOGIN_MAX_FAILURES: '3' }, { clock: () => now })
+    const { email, password } = await enrolledPerson(strict.api, now)
+    const { body } = await passwordStep(strict.api, email, password)
+    const responses = await Promise.all(Array.from({ length: ATTEMPTS }, (_, index) => strict.api.post('/v1/auth/mfa', { mfa_token: body.mfa_token, code: `not a code ${index}` })))
+    t.same(statuses(responses), { 401: 3, 429: ATTEMPTS - 3 }, 'three guesses are checked; the rest wait')
+  })
 
   t.test('one mfa_token, 20 at once: one login', async (t) => {
     const { email, password, recoveryCodes } = await enrolledPerson(api, Date.now())

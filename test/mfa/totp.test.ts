@@ -29,7 +29,7 @@ forEachDatabase(t, async (t, database) => {
   }
 
   t.test('enrolment: the secret works in any authenticator app, and the first factor brings ten recovery codes', async (t) => {
-    const { user, api: own, email } = await person()
+    const { user, api: own, email, password } = await person()
     const enrolment = await own.post(`/v1/users/${user.id}/factors/totp`, { name: 'Phone' })
     t.equal(enrolment.status, 201)
     t.equal(enrolment.headers['cache-control'], 'no-store')
@@ -53,8 +53,13 @@ forEachDatabase(t, async (t, database) => {
     }
     t.same((await own.get(`/v1/users/${user.id}/factors`)).body.recovery_codes_remaining, 10)
 
-    const second = await own.post(`/v1/users/${user.id}/factors/totp`, {})
-    const secondConfirmed = await own.post(`/v1/users/${user.id}/factors/${second.body.id as string}/confirm`, { code: totpCode(second.body.secret, now) })
+    const weak = await own.post(`/v1/users/${user.id}/factors/totp`, {})
+    t.equal(weak.status, 401, 'with a factor, adding another needs aal2: a stolen password-only token adds nothing')
+    t.equal(weak.body.type, '/problems/mfa-required-for-role')
+    now += STEP_MS
+    const strong = api.withToken((await logInWithCode(api, email, password, totpCode(enrolment.body.secret, now))).body.access_token)
+    const second = await strong.post(`/v1/users/${user.id}/factors/totp`, {})
+    const secondConfirmed = await strong.post(`/v1/users/${user.id}/factors/${second.body.id as string}/confirm`, { code: totpCode(second.body.secret, now) })
     t.equal(secondConfirmed.body.recovery_codes, undefined, 'codes are handed out with the first factor only')
     t.equal(secondConfirmed.body.factor.name, 'Authenticator app', 'a default name')
 

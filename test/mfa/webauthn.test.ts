@@ -64,6 +64,7 @@ t.test('WebAuthn factors and passkeys in Chromium', { skip: browserUnavailable }
   const password = body.password as string
 
   let factorId: string
+  let firstCredential: Json
   await t.test('registration: a factor, with recovery codes; its challenge works once', async (t) => {
     const options = await own.post(`/v1/users/${user.id}/factors/webauthn/options`, undefined)
     t.equal(options.status, 200)
@@ -75,9 +76,8 @@ t.test('WebAuthn factors and passkeys in Chromium', { skip: browserUnavailable }
     t.match(registered.body.factor, { type: 'webauthn', name: 'Laptop' })
     t.equal(registered.body.recovery_codes.length, 10, 'the first factor brings recovery codes')
     factorId = registered.body.factor.id
-    const reused = await own.post(`/v1/users/${user.id}/factors/webauthn`, { name: 'Again', credential })
-    t.equal(reused.status, 400, 'a reused challenge is refused')
-    t.equal(reused.body.type, '/problems/invalid-code')
+    firstCredential = credential
+    t.equal((await own.post(`/v1/users/${user.id}/factors/webauthn/options`, undefined)).status, 401, 'another factor needs aal2 now')
   })
 
   await t.test('second step: a login with password and the credential is aal2', async (t) => {
@@ -95,6 +95,9 @@ t.test('WebAuthn factors and passkeys in Chromium', { skip: browserUnavailable }
     const listed = await own.get(`/v1/users/${user.id}/factors`)
     t.ok(listed.body.data.find((factor: { id: string }) => factor.id === factorId).last_used_at, 'last_used_at is set')
     t.equal((await api.post('/v1/auth/mfa/webauthn-options', { mfa_token: first.body.mfa_token })).status, 401, 'the mfa_token is used up')
+    const reused = await api.withToken(done.body.access_token).post(`/v1/users/${user.id}/factors/webauthn`, { name: 'Again', credential: firstCredential })
+    t.equal(reused.status, 400, 'a reused registration challenge is refused, aal2 or not')
+    t.equal(reused.body.type, '/problems/invalid-code')
   })
 
   await t.test('passkey: a discoverable credential with user verification is a whole login', async (t) => {

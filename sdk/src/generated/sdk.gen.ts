@@ -463,7 +463,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Start enrolling an authenticator app (TOTP)
      *
-     * The user themself only. Returns the secret and an `otpauth://` URI, this once; the factor counts once confirmed with a code (POST …/confirm) within 15 minutes. A pending enrolment of the user's is replaced.
+     * The user themself only; once they have a factor, with an `aal2` token (else a 401 asking for a step-up). Returns the secret and an `otpauth://` URI, this once; the factor counts once confirmed with a code (POST …/confirm) within 15 minutes. A pending enrolment of the user's is replaced.
      */
     public enrolTotp<ThrowOnError extends boolean = true>(options: Options<EnrolTotpData, ThrowOnError>) {
         return (options.client ?? this.client).post<EnrolTotpResponses, EnrolTotpErrors, ThrowOnError>({
@@ -480,7 +480,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Confirm a TOTP enrolment with a code
      *
-     * The user themself only. With the user's first factor, the answer carries their ten recovery codes, this once.
+     * The user themself only (with an `aal2` token once they have another factor). With the user's first factor, the answer carries their ten recovery codes, this once.
      */
     public confirmFactor<ThrowOnError extends boolean = true>(options: Options<ConfirmFactorData, ThrowOnError>) {
         return (options.client ?? this.client).post<ConfirmFactorResponses, ConfirmFactorErrors, ThrowOnError>({
@@ -497,7 +497,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Options to register a WebAuthn credential (security key or passkey)
      *
-     * The user themself only. The challenge is single-use and valid for 5 minutes; the credential is discoverable (a passkey) where the authenticator can.
+     * The user themself only; once they have a factor, with an `aal2` token. The challenge is single-use and valid for 5 minutes; the credential is discoverable (a passkey) where the authenticator can.
      */
     public webauthnRegistrationOptions<ThrowOnError extends boolean = true>(options: Options<WebauthnRegistrationOptionsData, ThrowOnError>) {
         return (options.client ?? this.client).post<WebauthnRegistrationOptionsResponses, WebauthnRegistrationOptionsErrors, ThrowOnError>({
@@ -510,7 +510,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Register the WebAuthn credential the browser created
      *
-     * The user themself only. A stale, used or foreign challenge, a foreign origin or RP ID, or a bad attestation is a 400 `invalid-code`. With the user's first factor, the answer carries their ten recovery codes, this once.
+     * The user themself only; once they have a factor, with an `aal2` token. A stale, used or foreign challenge, a foreign origin or RP ID, or a bad attestation is a 400 `invalid-code`. With the user's first factor, the answer carries their ten recovery codes, this once.
      */
     public registerWebauthn<ThrowOnError extends boolean = true>(options: Options<RegisterWebauthnData, ThrowOnError>) {
         return (options.client ?? this.client).post<RegisterWebauthnResponses, RegisterWebauthnErrors, ThrowOnError>({
