@@ -10,6 +10,9 @@ import { buildTestApp, newUser } from '../helpers/app.ts'
 import { forEachDatabase } from '../helpers/databases.ts'
 import { enrolTotp, logInWithCode, passwordStep, totpCode } from '../helpers/mfa.ts'
 import { decodeClaims } from '../helpers/tokens.ts'
+import { deleteUnconfirmedFactors } from '../../src/mfa/factors.ts'
+import { deleteExpiredMfaTokens } from '../../src/mfa/login.ts'
+import { deleteExpiredChallenges } from '../../src/mfa/webauthn.ts'
 
 const STEP_MS = 30_000
 const LOOK_ALIKES = /[0Oo1Il]/
@@ -200,6 +203,20 @@ forEachDatabase(t, async (t, database) => {
     const removed = await app.db.select().from(events).where(eq(events.type, 'users.user.factor_removed'))
     t.ok(removed.some((event) => event.subject === user.id && event.actor !== user.id), 'told as an event, with the admin as actor')
   })
+  t.test('housekeeping forgets unconfirmed enrolments, expired mfa_tokens and stale challenges', async (t) => {
+    const { user, api: own } = await person()
+    await own.post(`/v1/users/${user.id}/factors/totp`, {})
+    const other = await person()
+    await enrolTotp(other.api, other.user.id, now)
+    await passwordStep(api, other.email, other.password)
+    await api.post('/v1/auth/passkey/options', undefined)
+    const later = now + 60 * 60_000
+    t.ok(await deleteUnconfirmedFactors(app.db, later, 1000) >= 1, 'the enrolment never confirmed')
+    t.ok(await deleteExpiredMfaTokens(app.db, later, 1000) >= 1, 'the mfa_token never used')
+    t.ok(await deleteExpiredChallenges(app.db, later, 1000) >= 1, 'the challenge never answered')
+    t.equal((await admin.get(`/v1/users/${other.user.id}/factors`)).body.data.length, 1, 'a confirmed factor stays')
+  })
+
   t.test('no secret handed out here reached a log line', async (t) => {
     t.ok(handedOut.length > 10)
     const written = logs.raw.join('\n')
