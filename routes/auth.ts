@@ -1,9 +1,8 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
 import type { FastifyRequest } from 'fastify'
 import { IntrospectionRequest, IntrospectionResponse, RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.ts'
-import { emptyResponse, jsonResponse } from '../schemas/headers.ts'
+import { cacheControlNoStore, emptyResponse, jsonResponse } from '../schemas/headers.ts'
 import { oauthErrorResponses } from '../schemas/problem.ts'
 import { refTo } from '../schemas/ref.ts'
 import { authenticateClient, authorizeIntrospection, grantedScopes, type ClientCredentials } from '../src/clients/authentication.ts'
@@ -17,7 +16,6 @@ import type { LoginThrottlePolicy } from '../src/identity/login-throttle.ts'
 import { missingCredentialsProblem, ProblemError, type FieldError } from '../src/http/problem-error.ts'
 import { revokeByRefreshToken, revokeSession, rotateRefreshToken, startSession, type SessionGrant } from '../src/identity/sessions.ts'
 
-const cacheControlNoStore = { 'Cache-Control': Type.Literal('no-store', { description: 'Tokens must not be cached (RFC 6749 §5.1).' }) }
 // RFC 6749 clients (Swagger UI's Authorize dialog among them) send forms; everyone else JSON.
 const consumes = ['application/json', 'application/x-www-form-urlencoded']
 

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
 import type { FastifyRequest } from 'fastify'
 import { TokenResponse } from '../schemas/auth.ts'
-import { jsonResponse } from '../schemas/headers.ts'
+import { cacheControlNoStore, jsonResponse } from '../schemas/headers.ts'
 import { MfaOptionsRequest, MfaRequest, PasskeyLogin, RequestOptions } from '../schemas/mfa.ts'
 import { oauthErrorResponses } from '../schemas/problem.ts'
 import { refTo } from '../schemas/ref.ts'
@@ -19,7 +18,6 @@ export interface MfaLoginRoutesOptions {
   loginThrottle: LoginThrottlePolicy
 }
 
-const cacheControlNoStore = { 'Cache-Control': Type.Literal('no-store', { description: 'Tokens must not be cached (RFC 6749 §5.1).' }) }
 // Like the token endpoint: errors are RFC 6749 JSON, and a stricter bucket per client address.
 const loginEndpoint = { config: { rateLimitPolicy: 'login' as const, oauthErrors: true } }
 const schemaBase = { tags: ['auth'], security: [] }

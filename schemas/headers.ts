@@ -41,3 +41,6 @@ export function withResponseHeaders (responses: Record<string, unknown>, headers
 export function emptyResponse (description: string): TUnsafe<undefined> {
   return Type.Unsafe<undefined>(Type.Null({ description }))
 }
+
+/** RFC 6749 §5.1: responses carrying tokens must not be cached. */
+export const cacheControlNoStore = { 'Cache-Control': Type.Literal('no-store', { description: 'Tokens must not be cached (RFC 6749 §5.1).' }) }
