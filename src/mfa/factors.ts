@@ -13,7 +13,7 @@ import { FactorNotFoundError, InvalidCodeError } from './errors.ts'
 import type { FactorType } from './factor-kinds.ts'
 import { hashOfRecoveryCode, newRecoveryCodes } from './recovery-codes.ts'
 import { newTotpSecret, otpauthUri, stepOfCode } from './totp.ts'
-import { registrationOptions, verifyRegistration, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from './webauthn.ts'
+import { registrationOptions, verifyRegistration, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON, type StoredCredential } from './webauthn.ts'
 
 /** An enrolment not confirmed within this long is gone. */
 export const UNCONFIRMED_TTL_MS = 15 * 60_000
@@ -125,14 +125,20 @@ export async function confirmTotp (domain: CredentialsDomain, actor: Actor, user
   })
 }
 
-async function webauthnCredentialsOf (db: Database, userId: string) {
-  return db.select({ credentialId: factors.credentialId, publicKey: factors.publicKey, signCount: factors.signCount, transports: factors.transports })
-    .from(factors).where(and(eq(factors.userId, userId), eq(factors.type, 'webauthn')))
+/** What a WebAuthn factor's row keeps of its credential. */
+export const credentialColumns = { credentialId: factors.credentialId, publicKey: factors.publicKey, signCount: factors.signCount, transports: factors.transports }
+
+type CredentialRow = { [Column in keyof typeof credentialColumns]: (typeof credentialColumns)[Column]['_']['data'] | null }
+
+/** A WebAuthn factor's row as the ceremonies take it (its columns are set for every WebAuthn factor). */
+export function storedCredential (row: CredentialRow): StoredCredential {
+  return { credentialId: row.credentialId!, publicKey: row.publicKey!, signCount: row.signCount ?? 0, transports: row.transports }
 }
 
 /** The user's WebAuthn credentials, as the ceremonies need them. */
-export async function storedCredentialsOf (db: Database, userId: string) {
-  return (await webauthnCredentialsOf(db, userId)).map((row) => ({ credentialId: row.credentialId!, publicKey: row.publicKey!, signCount: row.signCount ?? 0, transports: row.transports }))
+export async function storedCredentialsOf (db: Database, userId: string): Promise<StoredCredential[]> {
+  const rows = await db.select(credentialColumns).from(factors).where(and(eq(factors.userId, userId), eq(factors.type, 'webauthn')))
+  return rows.map(storedCredential)
 }
 
 /** Options for the browser to create a credential for the user themself. */

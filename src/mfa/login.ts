@@ -12,12 +12,12 @@ import type { SessionAuthentication } from '../identity/sessions.ts'
 import { publicColumns, userEventData } from '../users/users.ts'
 import { MfaRequiredError, SecondFactorRefusedError } from './errors.ts'
 import { AMR, type SecondFactorKind } from './factor-kinds.ts'
-import { storedCredentialsOf, totpSecretContext } from './factors.ts'
+import { credentialColumns, storedCredential, storedCredentialsOf, totpSecretContext } from './factors.ts'
 import { hashOfRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.ts'
 import { stepOfCode } from './totp.ts'
 import {
   authenticationOptions, consumeChallenge, verifyAuthentication,
-  type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON, type StoredCredential
+  type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON
 } from './webauthn.ts'
 
 /** A completed login: who, and how they proved it (what the session and its tokens will say). */
@@ -95,12 +95,9 @@ async function proveRecoveryCode ({ now }: CredentialsDomain, tx: Database, user
 }
 
 async function credentialById (db: Database, credentialId: string) {
-  const [found] = await db.select({
-    factorId: factors.id, userId: factors.userId, credentialId: factors.credentialId, publicKey: factors.publicKey, signCount: factors.signCount, transports: factors.transports
-  }).from(factors).where(and(eq(factors.credentialId, credentialId), eq(factors.type, 'webauthn')))
-  if (found === undefined) return undefined
-  const stored: StoredCredential = { credentialId: found.credentialId!, publicKey: found.publicKey!, signCount: found.signCount ?? 0, transports: found.transports }
-  return { factorId: found.factorId, userId: found.userId, stored }
+  const [found] = await db.select({ factorId: factors.id, userId: factors.userId, ...credentialColumns })
+    .from(factors).where(and(eq(factors.credentialId, credentialId), eq(factors.type, 'webauthn')))
+  return found === undefined ? undefined : { factorId: found.factorId, userId: found.userId, stored: storedCredential(found) }
 }
 
 /**
