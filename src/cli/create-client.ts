@@ -9,14 +9,9 @@ import { SYSTEM } from '../access/actor.ts'
 import { createClient } from '../clients/clients.ts'
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../clients/scopes.ts'
 import { NOTHING_REMEMBERED } from '../common/domain.ts'
-import { DomainError, InvalidFieldError } from '../common/errors.ts'
 import { loadConfig } from '../config.ts'
 import { connectDatabase } from '../db/connect.ts'
-
-function fail (message: string): never {
-  process.stderr.write(`client:create: ${message}\n`)
-  process.exit(1)
-}
+import { CommandFailure, runAsMain, type CommandIo } from './command.ts'
 
 function isAuthMethod (value: string): value is ClientAuthMethod {
   return (CLIENT_AUTH_METHODS as readonly string[]).includes(value)
@@ -28,33 +23,34 @@ function parsedJwks (text: string | undefined): { keys: Array<{ kty: string }> }
     const parsed = JSON.parse(text) as unknown
     if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { keys?: unknown }).keys)) return parsed as { keys: Array<{ kty: string }> }
   } catch {}
-  return fail('--jwks must be a JSON Web Key Set: {"keys": [...]}')
+  throw new CommandFailure('--jwks must be a JSON Web Key Set: {"keys": [...]}')
 }
 
-const { values } = parseArgs({
-  options: { name: { type: 'string' }, scope: { type: 'string', multiple: true, default: [] }, 'auth-method': { type: 'string' }, jwks: { type: 'string' } }
-})
-if (values.name === undefined || values.name.trim() === '') fail('--name is required')
-const authMethod = values['auth-method'] ?? 'client_secret_basic'
-if (!isAuthMethod(authMethod)) fail(`--auth-method must be one of: ${CLIENT_AUTH_METHODS.join(', ')}`)
-
-const connection = await connectDatabase(loadConfig().database)
-try {
-  await connection.migrate()
-  // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
-  const { client, secret } = await createClient({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, {
-    name: values.name,
-    scopes: values.scope,
-    auth_method: authMethod,
-    jwks: parsedJwks(values.jwks)
+export async function createClientCommand (io: CommandIo): Promise<void> {
+  const { values } = parseArgs({
+    args: io.args,
+    options: { name: { type: 'string' }, scope: { type: 'string', multiple: true, default: [] }, 'auth-method': { type: 'string' }, jwks: { type: 'string' } }
   })
-  process.stdout.write(`created client ${client.name} (${client.id}) with scopes ${client.scopes.join(' ') || '(none)'}\n`)
-  if (secret !== undefined) process.stdout.write(`client_id=${client.id}\nclient_secret=${secret}\n`)
-} catch (error) {
-  if (!(error instanceof DomainError)) throw error
-  // Not fail(): the connection closes first.
-  process.stderr.write(`client:create: ${error instanceof InvalidFieldError ? `${error.pointer.replace(/^\//, '')} ` : ''}${error.message}\n`)
-  process.exitCode = 1
-} finally {
-  await connection.close()
+  if (values.name === undefined || values.name.trim() === '') throw new CommandFailure('--name is required')
+  const authMethod = values['auth-method'] ?? 'client_secret_basic'
+  if (!isAuthMethod(authMethod)) throw new CommandFailure(`--auth-method must be one of: ${CLIENT_AUTH_METHODS.join(', ')}`)
+  const jwks = parsedJwks(values.jwks)
+
+  const connection = await connectDatabase(loadConfig(io.env).database)
+  try {
+    await connection.migrate()
+    // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
+    const { client, secret } = await createClient({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, {
+      name: values.name,
+      scopes: values.scope,
+      auth_method: authMethod,
+      jwks
+    })
+    io.stdout.write(`created client ${client.name} (${client.id}) with scopes ${client.scopes.join(' ') || '(none)'}\n`)
+    if (secret !== undefined) io.stdout.write(`client_id=${client.id}\nclient_secret=${secret}\n`)
+  } finally {
+    await connection.close()
+  }
 }
+
+if (import.meta.main) await runAsMain('client:create', createClientCommand)

@@ -6,29 +6,24 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
 import { connectDatabase } from '../db/connect.ts'
-import { DomainError } from '../common/errors.ts'
 import { SYSTEM } from '../access/actor.ts'
 import { NOTHING_REMEMBERED } from '../common/domain.ts'
 import { createUser } from '../users/users.ts'
+import { CommandFailure, readInput, runAsMain, type CommandIo } from './command.ts'
 
-async function readPiped (): Promise<string> {
-  let input = ''
-  for await (const chunk of process.stdin) input += String(chunk)
-  return input.split(/\r?\n/)[0] ?? ''
-}
-
-function promptHidden (question: string): Promise<string> {
-  process.stderr.write(question)
-  process.stdin.setRawMode(true)
-  process.stdin.setEncoding('utf8')
+function promptHidden (io: CommandIo, question: string): Promise<string> {
+  const { stdin } = io
+  io.stderr.write(question)
+  stdin.setRawMode?.(true)
+  stdin.setEncoding('utf8')
   return new Promise((resolve) => {
     let answer = ''
     const onData = (key: string) => {
       if (key === '\r' || key === '\n') {
-        process.stdin.setRawMode(false)
-        process.stdin.off('data', onData)
-        process.stdin.pause()
-        process.stderr.write('\n')
+        stdin.setRawMode?.(false)
+        stdin.off('data', onData)
+        stdin.pause()
+        io.stderr.write('\n')
         resolve(answer)
       } else if (key === '\u0003') {
         process.exit(130)
@@ -38,37 +33,34 @@ function promptHidden (question: string): Promise<string> {
         answer += key
       }
     }
-    process.stdin.on('data', onData)
+    stdin.on('data', onData)
   })
 }
 
-function fail (message: string): never {
-  process.stderr.write(`user:create: ${message}\n`)
-  process.exit(1)
-}
-
-const { values } = parseArgs({
-  options: { email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean', default: false } }
-})
-if (values.email === undefined) fail('--email is required')
-const email = values.email
-const password = process.stdin.isTTY ? await promptHidden('password: ') : await readPiped()
-if (password.length < 8 || password.length > 128) fail('the password must be 8–128 characters')
-
-const connection = await connectDatabase(loadConfig().database)
-try {
-  await connection.migrate()
-  // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
-  const user = await createUser({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, {
-    email,
-    name: values.name ?? email.split('@')[0]!,
-    password,
-    role: values.admin ? 'admin' : 'user'
+export async function createUserCommand (io: CommandIo): Promise<void> {
+  const { values } = parseArgs({
+    args: io.args,
+    options: { email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean', default: false } }
   })
-  process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`)
-} catch (error) {
-  if (error instanceof DomainError) fail(error.message)
-  throw error
-} finally {
-  await connection.close()
+  if (values.email === undefined) throw new CommandFailure('--email is required')
+  const email = values.email
+  const password = io.stdin.isTTY === true ? await promptHidden(io, 'password: ') : (await readInput(io)).split(/\r?\n/)[0] ?? ''
+  if (password.length < 8 || password.length > 128) throw new CommandFailure('the password must be 8–128 characters')
+
+  const connection = await connectDatabase(loadConfig(io.env).database)
+  try {
+    await connection.migrate()
+    // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
+    const user = await createUser({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, {
+      email,
+      name: values.name ?? email.split('@')[0]!,
+      password,
+      role: values.admin ? 'admin' : 'user'
+    })
+    io.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`)
+  } finally {
+    await connection.close()
+  }
 }
+
+if (import.meta.main) await runAsMain('user:create', createUserCommand)

@@ -15,39 +15,40 @@
 import { parseArgs } from 'node:util'
 import { ALGORITHMS, parseSigningKeys, prependNewKey, SigningKeyError, type SigningAlgorithm } from '../identity/signing-keys.ts'
 import { KeyRingError, prependNewDataKey } from '../secrets/key-ring.ts'
+import { CommandFailure, readInput, runAsMain, type CommandIo } from './command.ts'
 
-function fail (message: string): never {
-  process.stderr.write(`keys:generate: ${message}\n`)
-  process.exit(1)
+async function currentSet (io: CommandIo): Promise<string> {
+  if (io.stdin.isTTY === true) throw new CommandFailure('pipe the current JWT_SIGNING_KEYS into standard input')
+  return (await readInput(io)).trim()
 }
 
-async function readStdin (): Promise<string> {
-  if (process.stdin.isTTY) fail('pipe the current JWT_SIGNING_KEYS into standard input')
-  let input = ''
-  for await (const chunk of process.stdin) input += String(chunk)
-  return input.trim()
-}
-
-const { values } = parseArgs({
-  options: { alg: { type: 'string', default: 'EdDSA' }, rotate: { type: 'boolean', default: false }, retire: { type: 'boolean', default: false }, data: { type: 'boolean', default: false } }
-})
-if (!(ALGORITHMS as readonly string[]).includes(values.alg)) fail(`--alg must be one of ${ALGORITHMS.join(', ')}`)
-if (values.rotate && values.retire) fail('--rotate and --retire do not go together')
-
-try {
+async function generated (io: CommandIo, values: { alg: string, rotate: boolean, retire: boolean, data: boolean }): Promise<unknown> {
   if (values.data) {
-    if (values.retire) fail('--retire is for signing keys: a data key stays as long as something it sealed may be read')
-    process.stdout.write(`${JSON.stringify(prependNewDataKey(values.rotate ? await readStdin() : undefined))}\n`)
-  } else if (values.retire) {
-    const current = await readStdin()
+    if (values.retire) throw new CommandFailure('--retire is for signing keys: a data key stays as long as something it sealed may be read')
+    return prependNewDataKey(values.rotate ? await currentSet(io) : undefined)
+  }
+  if (values.retire) {
+    const current = await currentSet(io)
     await parseSigningKeys(current)
     const [first] = (JSON.parse(current) as { keys: unknown[] }).keys
-    process.stdout.write(`${JSON.stringify({ keys: [first] })}\n`)
-  } else {
-    const current = values.rotate ? await readStdin() : undefined
-    process.stdout.write(`${JSON.stringify(await prependNewKey(current, values.alg as SigningAlgorithm))}\n`)
+    return { keys: [first] }
   }
-} catch (error) {
-  if (error instanceof SigningKeyError || error instanceof KeyRingError) fail(`the current set ${error.message}`)
-  throw error
+  return prependNewKey(values.rotate ? await currentSet(io) : undefined, values.alg as SigningAlgorithm)
 }
+
+export async function keysGenerateCommand (io: CommandIo): Promise<void> {
+  const { values } = parseArgs({
+    args: io.args,
+    options: { alg: { type: 'string', default: 'EdDSA' }, rotate: { type: 'boolean', default: false }, retire: { type: 'boolean', default: false }, data: { type: 'boolean', default: false } }
+  })
+  if (!(ALGORITHMS as readonly string[]).includes(values.alg)) throw new CommandFailure(`--alg must be one of ${ALGORITHMS.join(', ')}`)
+  if (values.rotate && values.retire) throw new CommandFailure('--rotate and --retire do not go together')
+  try {
+    io.stdout.write(`${JSON.stringify(await generated(io, values))}\n`)
+  } catch (error) {
+    if (error instanceof SigningKeyError || error instanceof KeyRingError) throw new CommandFailure(`the current set ${error.message}`)
+    throw error
+  }
+}
+
+if (import.meta.main) await runAsMain('keys:generate', keysGenerateCommand)

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.ts'
+import { loadSigningKeys } from '../../src/identity/signing-keys.ts'
 import { prependNewDataKey } from '../../src/secrets/key-ring.ts'
 
 const RING = JSON.stringify(prependNewDataKey(undefined))
@@ -44,6 +45,20 @@ t.test('JWT_SIGNING_KEYS: required in production; without it, where a developmen
   t.equal(loadConfig({ PGLITE_DATA_DIR: 'memory://' }).jwt.developmentKeysFile, undefined, 'in memory with an in-memory database')
   t.equal(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).jwt.developmentKeysFile, undefined, 'per process with PostgreSQL')
   t.equal(loadConfig({ JWT_SIGNING_KEYS: '{}' }).jwt.developmentKeysFile, undefined, 'never when keys are configured')
+})
+
+t.test('JWT_SIGNING_KEYS that do not parse stop the start with a message naming the setting and never a key', async (t) => {
+  const refusals: Array<[string, RegExp]> = [
+    ['not json', /^JWT_SIGNING_KEYS is not JSON$/],
+    ['{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"a"}]}', /^JWT_SIGNING_KEYS key 0 is not an Ed25519/],
+    ['{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"public-only"}]}', /^JWT_SIGNING_KEYS key public-only is not a private key/]
+  ]
+  for (const [signingKeys, message] of refusals) {
+    const error = await loadSigningKeys({ signingKeys, developmentKeysFile: undefined }).catch((error: unknown) => error)
+    t.ok(error instanceof ConfigError, 'a configuration error, which the server prints as one line')
+    t.match((error as Error).message, message)
+    t.notMatch((error as Error).message, /c2VjcmV0|11qYAYKx/, 'never a key\'s material')
+  }
 })
 
 t.test('ADMIN_EMAIL and ADMIN_PASSWORD go together', async (t) => {

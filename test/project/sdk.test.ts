@@ -8,6 +8,7 @@ import type * as Sdk from '../../sdk/src/index.ts'
 import type { User, UserCreateWritable } from '../../sdk/src/index.ts'
 import { projectRoot } from '../../src/runtime/project-root.ts'
 import { ADMIN, buildTestApp, newUser } from '../helpers/app.ts'
+import { withoutCoverage } from '../helpers/child-process.ts'
 import { forEachDatabase, memoryDatabase } from '../helpers/databases.ts'
 import { until } from '../helpers/wait.ts'
 import { totpCode } from '../helpers/mfa.ts'
@@ -23,7 +24,7 @@ const run = promisify(execFile)
 async function builtSdk (): Promise<typeof Sdk> {
   const outDir = join(projectRoot, 'node_modules', '.cache', 'users-sdk-test', String(process.pid))
   t.teardown(() => rm(outDir, { recursive: true, force: true }))
-  await run(join(projectRoot, 'node_modules/.bin/tsc'), ['-p', 'sdk/tsconfig.json', '--outDir', outDir], { cwd: projectRoot })
+  await run(join(projectRoot, 'node_modules/.bin/tsc'), ['-p', 'sdk/tsconfig.json', '--outDir', outDir], { cwd: projectRoot, env: withoutCoverage(process.env) })
   // Inside node_modules the root package.json no longer applies: the output needs its own module type.
   await writeFile(join(outDir, 'package.json'), '{ "type": "module" }\n')
   return await import(pathToFileURL(join(outDir, 'index.js')).href) as typeof Sdk
