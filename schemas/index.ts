@@ -5,6 +5,7 @@ import { CloudEvent, EventList } from './event.ts'
 import { Health, NotReady } from './health.ts'
 import { OAuthError, Problem, ValidationProblem } from './problem.ts'
 import { AuthenticationCredential, CreationOptions, Factor, FactorAdded, FactorConfirmation, FactorList, MfaOptionsRequest, MfaRequest, MfaRequired, PasskeyLogin, RecoveryCodes, RegistrationCredential, RequestOptions, TotpEnrolment, TotpEnrolmentRequest, WebauthnRegistration } from './mfa.ts'
+import { ScimDefinition, ScimDefinitionList, ScimError, ScimGroup, ScimGroupList, ScimPatchBody, ScimResourceBody, ScimServiceProviderConfig, ScimUser, ScimUserList } from './scim.ts'
 import { User, UserCreate, UserList, UserPatch, UserReplace } from './user.ts'
 
 /** Added to the app once, referenced by `$id` everywhere else. */
@@ -16,5 +17,6 @@ export const sharedSchemas = [
   User, UserCreate, UserReplace, UserPatch, UserList,
   ClientJwks, Client, CreatedClient, ClientCreate, ClientPatch, ClientList, SecretRotation, NewClientSecret, ApiKey, CreatedApiKey, ApiKeyCreate, ApiKeyList,
   Factor, FactorList, FactorAdded, RecoveryCodes, TotpEnrolmentRequest, TotpEnrolment, FactorConfirmation, RegistrationCredential, AuthenticationCredential,
-  WebauthnRegistration, CreationOptions, RequestOptions, MfaRequest, MfaOptionsRequest, PasskeyLogin, MfaRequired
+  WebauthnRegistration, CreationOptions, RequestOptions, MfaRequest, MfaOptionsRequest, PasskeyLogin, MfaRequired,
+  ScimUser, ScimGroup, ScimUserList, ScimGroupList, ScimServiceProviderConfig, ScimDefinitionList, ScimDefinition, ScimError, ScimResourceBody, ScimPatchBody
 ]

@@ -14,6 +14,11 @@ export function bearerOrClient (scope: Scope): Array<Record<string, string[]>> {
   return [...bearer, { clientCredentials: [scope] }]
 }
 
+/** Only a machine client's token or API key holding `scope` (SCIM): no person's token. */
+export function clientOnly (scope: Scope): Array<Record<string, string[]>> {
+  return [{ bearerAuth: [] }, { clientCredentials: [scope] }]
+}
+
 const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   'users:read': 'Read users and their sessions',
   'users:write': 'Create, change and delete users (roles, statuses, passwords too), end their sessions',

@@ -26,6 +26,7 @@ import healthRoutes from '../routes/health.ts'
 import passwordResetRoutes from '../routes/password-reset.ts'
 import sessionsRoutes from '../routes/sessions.ts'
 import usersRoutes from '../routes/users.ts'
+import scimRoutes from '../routes/scim.ts'
 import clientsRoutes from '../routes/clients.ts'
 import factorsRoutes from '../routes/factors.ts'
 import mfaLoginRoutes from '../routes/mfa-login.ts'
@@ -167,5 +168,9 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     v1.register(eventsRoutes)
     v1.register(clientsRoutes)
   }, { prefix: '/v1' })
+  app.register(async function scim (v2) {
+    if (config.rateLimit !== undefined) await v2.register(rateLimit, { policies: rateLimitPolicies(config.rateLimit) })
+    v2.register(scimRoutes, { publicUrl: config.publicUrl })
+  }, { prefix: '/scim/v2' })
   return app
 }

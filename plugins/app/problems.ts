@@ -4,9 +4,11 @@ import Router, { type HTTPMethod } from 'find-my-way'
 import { isDatabaseUnavailable } from '../../src/db/errors.ts'
 import { asOAuthProblem, isOAuthError, oauthErrorDocument } from '../../src/http/oauth-errors.ts'
 import { ClientNameTakenError, ClientNotFoundError, ClientWithoutSecretsError, CredentialNotFoundError, InvalidClientError, InvalidScopeError } from '../../src/clients/errors.ts'
-import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, InvalidFieldError, InsufficientScopeError, StepUpRequiredError } from '../../src/common/errors.ts'
+import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, ExternalIdTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, InvalidFieldError, InsufficientScopeError, StepUpRequiredError } from '../../src/common/errors.ts'
 import { insufficientScopeProblem, invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, stepUpProblem, type FieldError, type ProblemKind } from '../../src/http/problem-error.ts'
 import { FactorNotFoundError, InvalidCodeError, MfaRequiredError, SecondFactorRefusedError } from '../../src/mfa/errors.ts'
+import { FixedGroupsError, GroupNotFoundError, ScimRequestError } from '../../src/scim/errors.ts'
+import { SCIM_MEDIA_TYPE, scimErrorDocument } from '../../src/http/scim-resources.ts'
 
 interface ValidationIssue {
   instancePath: string
@@ -102,6 +104,14 @@ function problemForMfaError (error: DomainError): ProblemError | undefined {
   if (error instanceof InvalidCodeError) return new ProblemError('invalid-code', error.message)
   if (error instanceof SecondFactorRefusedError) return new ProblemError('invalid-grant', error.message)
   if (error instanceof FactorNotFoundError) return new ProblemError('not-found', error.message)
+  return problemForScimError(error)
+}
+
+function problemForScimError (error: DomainError): ProblemError | undefined {
+  if (error instanceof ExternalIdTakenError) return new ProblemError('external-id-taken', error.message)
+  if (error instanceof ScimRequestError) return new ProblemError('invalid-scim-request', error.message, { members: { scimType: error.scimType } })
+  if (error instanceof GroupNotFoundError) return new ProblemError('not-found', error.message)
+  if (error instanceof FixedGroupsError) return new ProblemError('forbidden', error.message)
   return undefined
 }
 
@@ -127,7 +137,15 @@ declare module 'fastify' {
   }
 }
 
+const SCIM_PATH = /^\/scim\/v2(\/|$)/
+
 function sendProblem (request: FastifyRequest, reply: FastifyReply, found: ProblemError): FastifyReply {
+  // Under /scim/v2 (its routes, and whatever is not one) errors are SCIM's own (RFC 7644 §3.12).
+  if (SCIM_PATH.test(pathOf(request.url))) {
+    if (found.extras.headers !== undefined) reply.headers(found.extras.headers)
+    const { status, body } = scimErrorDocument(found)
+    return reply.code(status).type(SCIM_MEDIA_TYPE).send(body)
+  }
   const oauth = request.routeOptions.config.oauthErrors === true
   const problem = oauth ? asOAuthProblem(found) : found
   if (problem.extras.headers !== undefined) reply.headers(problem.extras.headers)

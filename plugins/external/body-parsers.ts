@@ -29,7 +29,7 @@ async function bodyParsersPlugin (app: FastifyInstance): Promise<void> {
     parseJson(request, body as string, done)
   }
   app.removeContentTypeParser(['application/json', 'text/plain'])
-  app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, utf8Json)
+  app.addContentTypeParser(['application/json', 'application/merge-patch+json', 'application/scim+json'], { parseAs: 'string' }, utf8Json)
 }
 
 export default fp(bodyParsersPlugin, { name: 'body-parsers', fastify: '5.x' })

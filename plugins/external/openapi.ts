@@ -79,6 +79,7 @@ async function openapiPlugin (app: FastifyInstance): Promise<void> {
         { name: 'account', description: 'Password reset and email verification, with tokens sent by mail' },
         { name: 'events', description: 'The change feed (also delivered as webhooks)' },
         { name: 'discovery', description: 'Keys and metadata for services that verify this service\'s tokens' },
+        { name: 'scim', description: 'SCIM 2.0 provisioning (RFC 7643, RFC 7644) for identity providers, as a machine client holding `scim`. These operations speak `application/scim+json`, and every error under /scim/v2 is a SCIM error (RFC 7644 §3.12), not RFC 9457 problem details.' },
         { name: 'health', description: 'Liveness and readiness probes' }
       ]
     },

@@ -56,16 +56,16 @@ export function assertAdminPerson (actor: Actor): void {
   if (!isAdmin(actor)) refuse(actor, 'Only admins may manage machine clients.')
 }
 
-/** Only admins (or clients with users:write) set roles; asking for the role the user already has changes nothing, so anyone may. */
-export function assertMaySetRole (actor: Actor, currentRole: Role, requested: Role | undefined): void {
-  if (requested !== undefined && requested !== currentRole && !isPrivileged(actor, 'users:write')) {
+/** Only admins (or clients with the write scope: users:write, or scim through SCIM) set roles; asking for the role the user already has changes nothing, so anyone may. */
+export function assertMaySetRole (actor: Actor, currentRole: Role, requested: Role | undefined, scope: Scope = 'users:write'): void {
+  if (requested !== undefined && requested !== currentRole && !isPrivileged(actor, scope)) {
     refuse(actor, 'Only admins may set a role.')
   }
 }
 
-/** Only admins (or clients with users:write) enable or disable users; asking for the current status changes nothing. */
-export function assertMaySetStatus (actor: Actor, currentStatus: Status, requested: Status | undefined): void {
-  if (requested !== undefined && requested !== currentStatus && !isPrivileged(actor, 'users:write')) {
+/** Only admins (or clients with the write scope) enable or disable users; asking for the current status changes nothing. */
+export function assertMaySetStatus (actor: Actor, currentStatus: Status, requested: Status | undefined, scope: Scope = 'users:write'): void {
+  if (requested !== undefined && requested !== currentStatus && !isPrivileged(actor, scope)) {
     refuse(actor, 'Only admins may set a status.')
   }
 }
@@ -85,4 +85,10 @@ export function assertSelfWithSecondFactor (actor: Actor, userId: string): void 
 export function assertMayRemoveFactor (actor: Actor, userId: string): void {
   if (isSelf(actor, userId)) assertSelfWithSecondFactor(actor, userId)
   else assertSelfOrPrivileged(actor, userId, 'users:write')
+}
+
+/** SCIM is how identity providers provision: a machine client holding `scim`, nobody else. */
+export function assertProvisioner (actor: Actor): void {
+  if (actor.kind !== 'client') throw new NotAllowedError('SCIM is for machine clients holding the scim scope.')
+  assertPrivileged(actor, 'scim')
 }

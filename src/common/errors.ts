@@ -13,6 +13,14 @@ export class EmailTakenError extends DomainError {
   }
 }
 
+/** Another user already carries this identity provider id (SCIM externalId). */
+export class ExternalIdTakenError extends DomainError {
+  override name = 'ExternalIdTakenError'
+  constructor () {
+    super('A user with this externalId already exists.')
+  }
+}
+
 export class UserNotFoundError extends DomainError {
   override name = 'UserNotFoundError'
   readonly userId: string

@@ -29,10 +29,17 @@ export function isDatabaseUnavailable (error: unknown): boolean {
 
 const UNIQUE_VIOLATION = '23505'
 
-/** Whether an error (or its cause) is a unique index refusing a duplicate. */
-export function isUniqueViolation (error: unknown): boolean {
+/** Whether an error (or its cause) is a unique index (`index`, when named) refusing a duplicate. */
+export function isUniqueViolation (error: unknown, index?: string): boolean {
   for (let current = error; current instanceof Error; current = current.cause) {
-    if (codeOf(current) === UNIQUE_VIOLATION) return true
+    if (codeOf(current) === UNIQUE_VIOLATION) return index === undefined || constraintOf(current) === index
   }
   return false
+}
+
+// postgres.js names it constraint_name; PGlite, like node-postgres, constraint.
+function constraintOf (error: Error): string | undefined {
+  const { constraint_name: constraintName, constraint } = error as { constraint_name?: unknown, constraint?: unknown }
+  const name = constraintName ?? constraint
+  return typeof name === 'string' ? name : undefined
 }

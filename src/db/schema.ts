@@ -22,12 +22,20 @@ export const users = pgTable('users', {
   status: userStatus('status').notNull().default('active'),
   emailVerified: boolean('email_verified').notNull().default(false),
   lastLoginAt: timestamp('last_login_at', { withTimezone: true, precision: 3 }),
-  passwordHash: text('password_hash').notNull(),
+  // Null for a user provisioned (SCIM) or imported without a password: they set one by a reset.
+  passwordHash: text('password_hash'),
+  // The identity provider's own, immutable id for the user (SCIM externalId): providers link by it, never by email.
+  externalId: text('external_id'),
+  // SCIM's name parts and display name, kept as the provider sent them; `name` is the formatted name.
+  givenName: text('given_name'),
+  familyName: text('family_name'),
+  displayName: text('display_name'),
   // Bumped on every write; the ETag and optimistic concurrency are derived from it.
   version: integer('version').notNull().default(1),
   ...timestamps
 }, (table) => [
   uniqueIndex('users_email_lower_key').on(sql`lower(${table.email})`),
+  uniqueIndex('users_external_id_key').on(table.externalId),
   // One per listing sort, with id as the tie-breaker, so a keyset page costs the same at any depth.
   index('users_created_at_id_idx').on(table.createdAt, table.id),
   index('users_email_id_idx').on(table.email, table.id),

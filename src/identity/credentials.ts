@@ -8,8 +8,8 @@ import { findCredentials } from '../users/users.ts'
 let dummyHash: Promise<string> | undefined
 
 /**
- * The user these credentials belong to, or undefined. An unknown email costs the
- * same argon2 verification as a wrong password, so timing does not tell them apart.
+ * The user these credentials belong to, or undefined. An unknown email, or a user without
+ * a password, costs the same argon2 verification as a wrong password, so timing does not tell them apart.
  * A disabled user is told so only after giving the right password.
  */
 async function verifyCredentials (db: Database, email: string, password: string): Promise<Principal | undefined> {
@@ -18,8 +18,9 @@ async function verifyCredentials (db: Database, email: string, password: string)
     dummyHash = undefined
     throw error
   })
+  // A user without a password yet costs the same too, and the dummy's own password is no way in.
   const matches = await verifyPassword(found?.passwordHash ?? await dummyHash, password)
-  if (found === undefined || !matches) return undefined
+  if (found?.passwordHash == null || !matches) return undefined
   if (found.status !== 'active') throw new AccountDisabledError()
   return { id: found.id, role: found.role }
 }

@@ -39,7 +39,7 @@ const SORT_KEYS = {
 
 type SortKeyName = keyof typeof SORT_KEYS
 
-function escapeLikePattern (text: string): string {
+export function escapeLikePattern (text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`)
 }
 

@@ -1,17 +1,18 @@
 import { and, asc, eq, ne, sql, type Placeholder, type SQL } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import { changeContextOf, SYSTEM, type Actor } from '../access/actor.ts'
-import { assertMaySetRole, assertMaySetStatus, assertPrivileged, assertSelfOrPrivileged, isSelf } from '../access/rules.ts'
+import { assertMaySetRole, assertMaySetStatus, assertPrivileged, assertSelfOrPrivileged, isPrivileged, isSelf } from '../access/rules.ts'
 import type { Database, DatabaseConnection } from '../db/connect.ts'
 import { preparedPerDatabase } from '../db/per-database.ts'
 import { isUniqueViolation } from '../db/errors.ts'
 import { users } from '../db/schema.ts'
-import { EmailTakenError, LastActiveAdminError, NotAllowedError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../common/errors.ts'
+import { EmailTakenError, ExternalIdTakenError, LastActiveAdminError, NotAllowedError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../common/errors.ts'
 import type { Domain } from '../common/domain.ts'
 import { hashPassword, verifyPassword } from '../identity/passwords.ts'
 import type { Role, Status } from './roles.ts'
 import { commitWithEvents, type Change } from '../events/outbox.ts'
 import { endUserSessions } from '../identity/sessions.ts'
+import type { Scope } from '../clients/scopes.ts'
 
 /** What the API shows of a user, plus the version its ETag derives from. Never the hash. */
 export const publicColumns = {
@@ -27,18 +28,28 @@ export const publicColumns = {
   version: users.version
 }
 
-type ColumnValue<Column extends { _: { data: unknown, notNull: boolean } }> = Column['_']['notNull'] extends true ? Column['_']['data'] : Column['_']['data'] | null
+export type ColumnValue<Column extends { _: { data: unknown, notNull: boolean } }> = Column['_']['notNull'] extends true ? Column['_']['data'] : Column['_']['data'] | null
 
 export type UserRecord = { [Name in keyof typeof publicColumns]: ColumnValue<typeof publicColumns[Name]> }
 
-export interface NewUser {
-  email: string
-  name: string
-  password: string
-  role?: Role | undefined
+/** What an identity provider keeps of a user besides the API's members (SCIM). */
+export interface ProvisionedAttributes {
+  externalId?: string | null | undefined
+  givenName?: string | null | undefined
+  familyName?: string | null | undefined
+  displayName?: string | null | undefined
 }
 
-export interface UserChanges {
+export interface NewUser extends ProvisionedAttributes {
+  email: string
+  name: string
+  /** Absent for a provisioned user, who sets one by a password reset. */
+  password?: string | undefined
+  role?: Role | undefined
+  status?: Status | undefined
+}
+
+export interface UserChanges extends ProvisionedAttributes {
   email?: string | undefined
   name?: string | undefined
   password?: string | undefined
@@ -48,14 +59,25 @@ export interface UserChanges {
   status?: Status | undefined
 }
 
-async function rejectingDuplicateEmail<T> (write: Promise<T>): Promise<T> {
+async function rejectingDuplicates<T> (write: Promise<T>): Promise<T> {
   try {
     return await write
   } catch (error) {
+    if (isUniqueViolation(error, 'users_external_id_key')) throw new ExternalIdTakenError()
     if (isUniqueViolation(error)) throw new EmailTakenError()
     throw error
   }
 }
+
+/**
+ * Which scope lets a machine client make a write: `users:write` through /v1/users, `scim`
+ * through SCIM, whose provisioning is the same operation under the scope a provider holds.
+ */
+export interface Authority {
+  scope: Scope
+}
+
+const REST_WRITE: Authority = { scope: 'users:write' }
 
 /** An email as the unique index compares it. */
 export function normalizeEmail (email: string): string {
@@ -73,18 +95,24 @@ export function userEventData ({ version: _version, ...user }: UserRecord): Reco
   return user
 }
 
-/** Anyone may sign up, with the `user` role; only an admin may give another. A client needs users:write. */
-export async function createUser ({ db }: Domain, actor: Actor, input: NewUser): Promise<UserRecord> {
-  if (actor.kind === 'client') assertPrivileged(actor, 'users:write')
-  assertMaySetRole(actor, 'user', input.role)
-  const passwordHash = await hashPassword(input.password)
+/** Anyone may sign up, with the `user` role and active; only an admin may give another role or status. A client needs its scope. */
+export async function createUser ({ db }: Domain, actor: Actor, input: NewUser, { scope }: Authority = REST_WRITE): Promise<UserRecord> {
+  if (actor.kind === 'client') assertPrivileged(actor, scope)
+  assertMaySetRole(actor, 'user', input.role, scope)
+  assertMaySetStatus(actor, 'active', input.status, scope)
+  const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
   return commitWithEvents(db, changeContextOf(actor), async (tx) => {
-    const [created] = await rejectingDuplicateEmail(tx.insert(users).values({
+    const [created] = await rejectingDuplicates(tx.insert(users).values({
       id: uuidv7(),
       email: normalizeEmail(input.email),
       name: input.name.trim(),
       role: input.role ?? 'user',
-      passwordHash
+      status: input.status ?? 'active',
+      passwordHash,
+      externalId: input.externalId,
+      givenName: input.givenName,
+      familyName: input.familyName,
+      displayName: input.displayName
     }).returning(publicColumns))
     return { result: created!, changes: [{ type: 'user.created', subject: created!.id, data: userEventData(created!) }] }
   })
@@ -118,7 +146,8 @@ export interface Credentials {
   id: string
   role: Role
   status: Status
-  passwordHash: string
+  /** Null when the user has none yet (provisioned or imported without one). */
+  passwordHash: string | null
 }
 
 /** What a login attempt checks, by email. */
@@ -132,7 +161,7 @@ export async function findCredentials (db: Database, email: string): Promise<Cre
 /** A user changing their own password proves they know the current one. */
 async function assertCurrentPassword (db: Database, userId: string, currentPassword: string | undefined): Promise<void> {
   const [found] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId))
-  if (currentPassword === undefined || found === undefined || !await verifyPassword(found.passwordHash, currentPassword)) {
+  if (currentPassword === undefined || found?.passwordHash == null || !await verifyPassword(found.passwordHash, currentPassword)) {
     throw new NotAllowedError('Changing your own password needs your current one in current_password.')
   }
 }
@@ -213,12 +242,14 @@ function removesAnAdmin (changes: UserChanges): boolean {
  * sets a role or a status (asking for the current one changes nothing, so anyone may);
  * a user setting their own password proves the current one.
  */
-async function assertMayUpdate (db: Database, actor: Actor, id: string, changes: UserChanges): Promise<void> {
-  assertSelfOrPrivileged(actor, id, 'users:write')
+async function assertMayUpdate (db: Database, actor: Actor, id: string, changes: UserChanges, scope: Scope): Promise<void> {
+  assertSelfOrPrivileged(actor, id, scope)
   // Past the first rule only admins reach other users, and a person acting is active: their own values are known.
   const own = actor.kind === 'user' ? actor.role : 'user'
-  assertMaySetRole(actor, own, changes.role)
-  assertMaySetStatus(actor, 'active', changes.status)
+  assertMaySetRole(actor, own, changes.role, scope)
+  assertMaySetStatus(actor, 'active', changes.status, scope)
+  // What a provider links a user by is the provider's to set, as a role is an admin's.
+  if (changes.externalId !== undefined && !isPrivileged(actor, scope)) throw new NotAllowedError('Only admins and identity providers may set an externalId.')
   if (isSelf(actor, id) && changes.password !== undefined) await assertCurrentPassword(db, id, changes.current_password)
 }
 
@@ -228,8 +259,8 @@ async function assertMayUpdate (db: Database, actor: Actor, id: string, changes:
  * the user ends all of them. `expected`: the versions the write is conditional on (from
  * If-Match); undefined makes it unconditional.
  */
-export async function updateUser ({ db, access }: Domain, actor: Actor, id: string, changes: UserChanges, expected?: ExpectedVersions): Promise<UserRecord> {
-  await assertMayUpdate(db, actor, id, changes)
+export async function updateUser ({ db, access }: Domain, actor: Actor, id: string, changes: UserChanges, expected?: ExpectedVersions, { scope }: Authority = REST_WRITE): Promise<UserRecord> {
+  await assertMayUpdate(db, actor, id, changes, scope)
   const keepSession = isSelf(actor, id) && actor.kind === 'user' ? actor.sessionId : undefined
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
   try {
@@ -241,31 +272,56 @@ export async function updateUser ({ db, access }: Domain, actor: Actor, id: stri
 }
 
 function applyUpdate (db: Database, actor: Actor, id: string, changes: UserChanges, passwordHash: string | undefined, expected: ExpectedVersions, keepSession: string | undefined): Promise<UserRecord> {
-  return commitWithEvents(db, changeContextOf(actor), async (tx) => {
-    if (removesAnAdmin(changes)) await assertAdminRemains(tx, id)
-    const before = await lockForWrite(tx, id, expected)
-    const email = changes.email === undefined ? undefined : normalizeEmail(changes.email)
-    const [updated] = await rejectingDuplicateEmail(tx.update(users).set({
-      email,
-      // A new address is not verified, whoever verified the old one.
-      emailVerified: email === undefined ? undefined : sql`${users.emailVerified} and ${users.email} = ${email}`,
-      name: changes.name?.trim(),
-      role: changes.role,
-      status: changes.status,
-      passwordHash,
-      version: sql`${users.version} + 1`,
-      updatedAt: sql`now()`
-    }).where(eq(users.id, id)).returning(publicColumns))
-    const endedSessions = changes.status === 'disabled'
-      ? await endUserSessions(tx, id)
-      : passwordHash === undefined ? [] : await endUserSessions(tx, id, keepSession)
-    return { result: updated!, changes: [...changesOf(before, updated!, passwordHash !== undefined), ...endedSessions] }
-  })
+  return commitWithEvents(db, changeContextOf(actor), (tx) => updateWithin(tx, id, changes, passwordHash, expected, keepSession))
+}
+
+async function updateWithin (tx: Database, id: string, changes: UserChanges, passwordHash: string | undefined, expected: ExpectedVersions, keepSession: string | undefined): Promise<{ result: UserRecord, changes: Change[] }> {
+  if (removesAnAdmin(changes)) await assertAdminRemains(tx, id)
+  const before = await lockForWrite(tx, id, expected)
+  const email = changes.email === undefined ? undefined : normalizeEmail(changes.email)
+  const [updated] = await rejectingDuplicates(tx.update(users).set({
+    email,
+    // A new address is not verified, whoever verified the old one.
+    emailVerified: email === undefined ? undefined : sql`${users.emailVerified} and ${users.email} = ${email}`,
+    name: changes.name?.trim(),
+    role: changes.role,
+    status: changes.status,
+    passwordHash,
+    externalId: changes.externalId,
+    givenName: changes.givenName,
+    familyName: changes.familyName,
+    displayName: changes.displayName,
+    version: sql`${users.version} + 1`,
+    updatedAt: sql`now()`
+  }).where(eq(users.id, id)).returning(publicColumns))
+  const endedSessions = changes.status === 'disabled'
+    ? await endUserSessions(tx, id)
+    : passwordHash === undefined ? [] : await endUserSessions(tx, id, keepSession)
+  return { result: updated!, changes: [...changesOf(before, updated!, passwordHash !== undefined), ...endedSessions] }
+}
+
+/**
+ * Gives each of these users a role, all in one transaction or none (a SCIM group's members
+ * are its role's users). The same rules as one update each, the last active admin included.
+ */
+export async function setRoles ({ db, access }: Domain, actor: Actor, roles: ReadonlyArray<{ id: string, role: Role }>, { scope }: Authority = REST_WRITE): Promise<void> {
+  for (const { id, role } of roles) await assertMayUpdate(db, actor, id, { role }, scope)
+  // Row locks in one order, so two such changes cannot deadlock each other.
+  const ordered = [...roles].sort((a, b) => a.id.localeCompare(b.id))
+  try {
+    await commitWithEvents(db, changeContextOf(actor), async (tx) => {
+      const changes: Change[] = []
+      for (const { id, role } of ordered) changes.push(...(await updateWithin(tx, id, { role }, undefined, undefined, undefined)).changes)
+      return { result: undefined, changes }
+    })
+  } finally {
+    for (const { id } of roles) access.userChanged(id)
+  }
 }
 
 /** Deletes a user for good, if the actor is that user or an admin; their tokens stop working at once. */
-export async function deleteUser ({ db, access }: Domain, actor: Actor, id: string, expected?: ExpectedVersions): Promise<void> {
-  assertSelfOrPrivileged(actor, id, 'users:write')
+export async function deleteUser ({ db, access }: Domain, actor: Actor, id: string, expected?: ExpectedVersions, { scope }: Authority = REST_WRITE): Promise<void> {
+  assertSelfOrPrivileged(actor, id, scope)
   try {
     await commitWithEvents(db, changeContextOf(actor), async (tx) => {
       await assertAdminRemains(tx, id)

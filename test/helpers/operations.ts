@@ -5,6 +5,7 @@ export interface Operation {
   operationId: string
   security?: Array<Record<string, string[]>>
   requestBody?: { content: Record<string, { schema: { $ref?: string } }> }
+  responses: Record<string, unknown>
 }
 
 export interface Document {

@@ -56,6 +56,8 @@ export class SpecValidator {
     const operation = template === undefined ? undefined : this.spec.paths[template]?.[method]
     if (operation === undefined) {
       if (response.status !== 404 && response.status !== 405) return [`${response.method} ${response.path} is not in the document but answered ${response.status}`]
+      // Under /scim/v2 every error is SCIM's own, as the document says of that tag.
+      if (/^\/scim\/v2(\/|$)/.test(response.path)) return this.bodyProblems(response, '/components/schemas/ScimError', 'application/scim+json')
       return this.bodyProblems(response, '/components/schemas/Problem', 'application/problem+json')
     }
     const status = String(response.status)

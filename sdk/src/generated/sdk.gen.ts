@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CompleteMfaData, CompleteMfaErrors, CompleteMfaResponses, ConfirmEmailVerificationData, ConfirmEmailVerificationErrors, ConfirmEmailVerificationResponses, ConfirmFactorData, ConfirmFactorErrors, ConfirmFactorResponses, ConfirmPasswordResetData, ConfirmPasswordResetErrors, ConfirmPasswordResetResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateClientData, CreateClientErrors, CreateClientResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteApiKeyData, DeleteApiKeyErrors, DeleteApiKeyResponses, DeleteClientData, DeleteClientErrors, DeleteClientResponses, DeleteClientSecretData, DeleteClientSecretErrors, DeleteClientSecretResponses, DeleteFactorData, DeleteFactorErrors, DeleteFactorResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, EnrolTotpData, EnrolTotpErrors, EnrolTotpResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetClientData, GetClientErrors, GetClientResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, IntrospectTokenData, IntrospectTokenErrors, IntrospectTokenResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListClientsData, ListClientsErrors, ListClientsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListFactorsData, ListFactorsErrors, ListFactorsResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LogInWithPasskeyData, LogInWithPasskeyErrors, LogInWithPasskeyResponses, MfaWebauthnOptionsData, MfaWebauthnOptionsErrors, MfaWebauthnOptionsResponses, PasskeyOptionsData, PasskeyOptionsErrors, PasskeyOptionsResponses, RegenerateRecoveryCodesData, RegenerateRecoveryCodesErrors, RegenerateRecoveryCodesResponses, RegisterWebauthnData, RegisterWebauthnErrors, RegisterWebauthnResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateClientSecretData, RotateClientSecretErrors, RotateClientSecretResponses, UpdateClientData, UpdateClientErrors, UpdateClientResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, WebauthnRegistrationOptionsData, WebauthnRegistrationOptionsErrors, WebauthnRegistrationOptionsResponses } from './types.gen.js';
+import type { CompleteMfaData, CompleteMfaErrors, CompleteMfaResponses, ConfirmEmailVerificationData, ConfirmEmailVerificationErrors, ConfirmEmailVerificationResponses, ConfirmFactorData, ConfirmFactorErrors, ConfirmFactorResponses, ConfirmPasswordResetData, ConfirmPasswordResetErrors, ConfirmPasswordResetResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateClientData, CreateClientErrors, CreateClientResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteApiKeyData, DeleteApiKeyErrors, DeleteApiKeyResponses, DeleteClientData, DeleteClientErrors, DeleteClientResponses, DeleteClientSecretData, DeleteClientSecretErrors, DeleteClientSecretResponses, DeleteFactorData, DeleteFactorErrors, DeleteFactorResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, EnrolTotpData, EnrolTotpErrors, EnrolTotpResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetClientData, GetClientErrors, GetClientResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, IntrospectTokenData, IntrospectTokenErrors, IntrospectTokenResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListClientsData, ListClientsErrors, ListClientsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListFactorsData, ListFactorsErrors, ListFactorsResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LogInWithPasskeyData, LogInWithPasskeyErrors, LogInWithPasskeyResponses, MfaWebauthnOptionsData, MfaWebauthnOptionsErrors, MfaWebauthnOptionsResponses, PasskeyOptionsData, PasskeyOptionsErrors, PasskeyOptionsResponses, RegenerateRecoveryCodesData, RegenerateRecoveryCodesErrors, RegenerateRecoveryCodesResponses, RegisterWebauthnData, RegisterWebauthnErrors, RegisterWebauthnResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateClientSecretData, RotateClientSecretErrors, RotateClientSecretResponses, ScimCreateGroupData, ScimCreateGroupErrors, ScimCreateUserData, ScimCreateUserErrors, ScimCreateUserResponses, ScimDeleteGroupData, ScimDeleteGroupErrors, ScimDeleteUserData, ScimDeleteUserErrors, ScimDeleteUserResponses, ScimGetGroupData, ScimGetGroupErrors, ScimGetGroupResponses, ScimGetUserData, ScimGetUserErrors, ScimGetUserResponses, ScimListGroupsData, ScimListGroupsErrors, ScimListGroupsResponses, ScimListUsersData, ScimListUsersErrors, ScimListUsersResponses, ScimPatchGroupData, ScimPatchGroupErrors, ScimPatchGroupResponses, ScimPatchUserData, ScimPatchUserErrors, ScimPatchUserResponses, ScimReplaceGroupData, ScimReplaceGroupErrors, ScimReplaceUserData, ScimReplaceUserErrors, ScimReplaceUserResponses, ScimResourceTypesData, ScimResourceTypesErrors, ScimResourceTypesResponses, ScimSchemaData, ScimSchemaErrors, ScimSchemaResponses, ScimSchemasData, ScimSchemasErrors, ScimSchemasResponses, ScimServiceProviderConfigData, ScimServiceProviderConfigErrors, ScimServiceProviderConfigResponses, UpdateClientData, UpdateClientErrors, UpdateClientResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, WebauthnRegistrationOptionsData, WebauthnRegistrationOptionsErrors, WebauthnRegistrationOptionsResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -713,6 +713,230 @@ export class UsersApi extends HeyApiClient {
         return (options.client ?? this.client).delete<DeleteApiKeyResponses, DeleteApiKeyErrors, ThrowOnError>({
             security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
             url: '/v1/clients/{id}/api-keys/{key_id}',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: what this service supports
+     *
+     * RFC 7643 §5: PATCH, filters (at most 200 results a page) and ETags; pagination by index and by cursor (RFC 9865); no bulk, sort or changePassword; OAuth bearer tokens.
+     */
+    public scimServiceProviderConfig<ThrowOnError extends boolean = true>(options?: Options<ScimServiceProviderConfigData, ThrowOnError>) {
+        return (options?.client ?? this.client).get<ScimServiceProviderConfigResponses, ScimServiceProviderConfigErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/ServiceProviderConfig',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: the resource types, User and Group
+     *
+     * A ListResponse of the two resource types, without schema extensions.
+     */
+    public scimResourceTypes<ThrowOnError extends boolean = true>(options?: Options<ScimResourceTypesData, ThrowOnError>) {
+        return (options?.client ?? this.client).get<ScimResourceTypesResponses, ScimResourceTypesErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/ResourceTypes',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: the attributes this service keeps, as it keeps them
+     *
+     * A ListResponse of the User and Group schemas (RFC 7643 §7): only the attributes this service keeps, with their mutability and uniqueness.
+     */
+    public scimSchemas<ThrowOnError extends boolean = true>(options?: Options<ScimSchemasData, ThrowOnError>) {
+        return (options?.client ?? this.client).get<ScimSchemasResponses, ScimSchemasErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Schemas',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: one schema, by its URN
+     *
+     * The User or the Group schema; any other URN is a 404.
+     */
+    public scimSchema<ThrowOnError extends boolean = true>(options: Options<ScimSchemaData, ThrowOnError>) {
+        return (options.client ?? this.client).get<ScimSchemaResponses, ScimSchemaErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Schemas/{id}',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: list users, with a filter, by index or by cursor
+     *
+     * Users in creation order. `startIndex` (1-based) and `count` (default 100, at most 200), or `cursor` (empty for the first page, then `nextCursor`; RFC 9865) and `count`. `userName eq`, `externalId eq` and `id eq` are index lookups. A filter that does not parse, or names an attribute that cannot be filtered: 400 invalidFilter; a cursor this service did not issue for this filter: 400 invalidCursor.
+     */
+    public scimListUsers<ThrowOnError extends boolean = true>(options?: Options<ScimListUsersData, ThrowOnError>) {
+        return (options?.client ?? this.client).get<ScimListUsersResponses, ScimListUsersErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Users',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: provision a user
+     *
+     * userName (the email) is required; a user without a password sets one by a password reset. A taken userName or externalId: 409 uniqueness.
+     */
+    public scimCreateUser<ThrowOnError extends boolean = true>(options: Options<ScimCreateUserData, ThrowOnError>) {
+        return (options.client ?? this.client).post<ScimCreateUserResponses, ScimCreateUserErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Users',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * SCIM: delete a user
+     *
+     * The user is deleted for good, as DELETE /v1/users/{id} does; the last active admin stays (409).
+     */
+    public scimDeleteUser<ThrowOnError extends boolean = true>(options: Options<ScimDeleteUserData, ThrowOnError>) {
+        return (options.client ?? this.client).delete<ScimDeleteUserResponses, ScimDeleteUserErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Users/{id}',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: read a user
+     *
+     * The user with its `ETag` (also `meta.version`); `attributes` and `excludedAttributes` choose what is returned.
+     */
+    public scimGetUser<ThrowOnError extends boolean = true>(options: Options<ScimGetUserData, ThrowOnError>) {
+        return (options.client ?? this.client).get<ScimGetUserResponses, ScimGetUserErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Users/{id}',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: change some of a user's attributes
+     *
+     * A PatchOp: add, replace and remove, applied all or nothing. Accepted as identity providers send them: op in any case, active as "True"/"False", a replace without path whose value is an object, `emails[type eq "work"].value`. Attributes of the User schemas this service does not keep (title, phoneNumbers, the enterprise extension) are accepted and ignored. `active: false` disables the user and ends their sessions.
+     */
+    public scimPatchUser<ThrowOnError extends boolean = true>(options: Options<ScimPatchUserData, ThrowOnError>) {
+        return (options.client ?? this.client).patch<ScimPatchUserResponses, ScimPatchUserErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Users/{id}',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * SCIM: replace a user's attributes
+     *
+     * The mutable attributes as sent: name parts and displayName not sent are cleared; externalId and active, when not sent, stay. With If-Match, a stale version is a 412.
+     */
+    public scimReplaceUser<ThrowOnError extends boolean = true>(options: Options<ScimReplaceUserData, ThrowOnError>) {
+        return (options.client ?? this.client).put<ScimReplaceUserResponses, ScimReplaceUserErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Users/{id}',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * SCIM: the groups, which are the roles
+     *
+     * Two groups, `admin` and `user`, with fixed ids; filter on displayName or id. Listing members of a group of more than 10,000 is a 400 tooMany: ask with excludedAttributes=members.
+     */
+    public scimListGroups<ThrowOnError extends boolean = true>(options?: Options<ScimListGroupsData, ThrowOnError>) {
+        return (options?.client ?? this.client).get<ScimListGroupsResponses, ScimListGroupsErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Groups',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: refused, 403: the groups are the roles
+     *
+     * The groups are the two roles: they are not created, replaced or deleted. Change their members with PATCH.
+     */
+    public scimCreateGroup<ThrowOnError extends boolean = true>(options?: Options<ScimCreateGroupData, ThrowOnError>) {
+        return (options?.client ?? this.client).post<unknown, ScimCreateGroupErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Groups',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: refused, 403: the groups are the roles
+     *
+     * The groups are the two roles: they are not created, replaced or deleted. Change their members with PATCH.
+     */
+    public scimDeleteGroup<ThrowOnError extends boolean = true>(options: Options<ScimDeleteGroupData, ThrowOnError>) {
+        return (options.client ?? this.client).delete<unknown, ScimDeleteGroupErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Groups/{id}',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: one group (role) and its members
+     *
+     * The group and its members (a group of more than 10,000: 400 tooMany unless excludedAttributes=members).
+     */
+    public scimGetGroup<ThrowOnError extends boolean = true>(options: Options<ScimGetGroupData, ThrowOnError>) {
+        return (options.client ?? this.client).get<ScimGetGroupResponses, ScimGetGroupErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Groups/{id}',
+            ...options
+        });
+    }
+    
+    /**
+     * SCIM: add or remove members, which changes their role
+     *
+     * Joining `admin` makes a user an admin, leaving it makes them a `user`; joining `user` takes admin away; nobody leaves `user` (400 mutability). All the changes or none; the last active admin stays (409).
+     */
+    public scimPatchGroup<ThrowOnError extends boolean = true>(options: Options<ScimPatchGroupData, ThrowOnError>) {
+        return (options.client ?? this.client).patch<ScimPatchGroupResponses, ScimPatchGroupErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Groups/{id}',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * SCIM: refused, 403: the groups are the roles
+     *
+     * The groups are the two roles: they are not created, replaced or deleted. Change their members with PATCH.
+     */
+    public scimReplaceGroup<ThrowOnError extends boolean = true>(options: Options<ScimReplaceGroupData, ThrowOnError>) {
+        return (options.client ?? this.client).put<unknown, ScimReplaceGroupErrors, ThrowOnError>({
+            security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+            url: '/scim/v2/Groups/{id}',
             ...options
         });
     }

@@ -22,6 +22,7 @@ export type Problem = {
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/invalid-code` (400): Invalid code or credential
+     * - `/problems/invalid-scim-request` (400): Invalid SCIM request
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/mfa-required-for-role` (401): A second factor is needed for this
      * - `/problems/forbidden` (403): Forbidden
@@ -31,6 +32,7 @@ export type Problem = {
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
+     * - `/problems/external-id-taken` (409): externalId already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/last-active-admin` (409): The last active admin must stay
      * - `/problems/client-name-taken` (409): Client name already taken
@@ -83,6 +85,7 @@ export type ValidationProblem = {
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/invalid-code` (400): Invalid code or credential
+     * - `/problems/invalid-scim-request` (400): Invalid SCIM request
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/mfa-required-for-role` (401): A second factor is needed for this
      * - `/problems/forbidden` (403): Forbidden
@@ -92,6 +95,7 @@ export type ValidationProblem = {
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
+     * - `/problems/external-id-taken` (409): externalId already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/last-active-admin` (409): The last active admin must stay
      * - `/problems/client-name-taken` (409): Client name already taken
@@ -159,6 +163,7 @@ export type OAuthError = {
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/invalid-code` (400): Invalid code or credential
+     * - `/problems/invalid-scim-request` (400): Invalid SCIM request
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/mfa-required-for-role` (401): A second factor is needed for this
      * - `/problems/forbidden` (403): Forbidden
@@ -168,6 +173,7 @@ export type OAuthError = {
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
+     * - `/problems/external-id-taken` (409): externalId already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/last-active-admin` (409): The last active admin must stay
      * - `/problems/client-name-taken` (409): Client name already taken
@@ -246,6 +252,7 @@ export type NotReady = {
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/invalid-code` (400): Invalid code or credential
+     * - `/problems/invalid-scim-request` (400): Invalid SCIM request
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/mfa-required-for-role` (401): A second factor is needed for this
      * - `/problems/forbidden` (403): Forbidden
@@ -255,6 +262,7 @@ export type NotReady = {
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
+     * - `/problems/external-id-taken` (409): externalId already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/last-active-admin` (409): The last active admin must stay
      * - `/problems/client-name-taken` (409): Client name already taken
@@ -1161,6 +1169,7 @@ export type MfaRequired = {
      * - `/problems/invalid-parameters` (400): Invalid path or query parameters
      * - `/problems/invalid-account-token` (400): Invalid, used or expired token
      * - `/problems/invalid-code` (400): Invalid code or credential
+     * - `/problems/invalid-scim-request` (400): Invalid SCIM request
      * - `/problems/unauthorized` (401): Unauthorized
      * - `/problems/mfa-required-for-role` (401): A second factor is needed for this
      * - `/problems/forbidden` (403): Forbidden
@@ -1170,6 +1179,7 @@ export type MfaRequired = {
      * - `/problems/method-not-allowed` (405): Method not allowed
      * - `/problems/request-timeout` (408): Request timeout
      * - `/problems/email-taken` (409): Email already taken
+     * - `/problems/external-id-taken` (409): externalId already taken
      * - `/problems/idempotency-key-in-flight` (409): A request with this Idempotency-Key is still running
      * - `/problems/last-active-admin` (409): The last active admin must stay
      * - `/problems/client-name-taken` (409): Client name already taken
@@ -1212,6 +1222,225 @@ export type MfaRequired = {
      * What the user can finish with.
      */
     factors?: Array<'totp' | 'webauthn' | 'recovery_code'>;
+};
+
+/**
+ * A SCIM User (RFC 7643 §4.1): `userName` and the one work email are the user's email, `active` its status, `groups` its role.
+ */
+export type ScimUser = {
+    /**
+     * The schema URNs of the resource or message.
+     */
+    schemas: Array<string>;
+    id: string;
+    externalId?: string;
+    /**
+     * The email, lower-cased.
+     */
+    userName?: string;
+    name?: {
+        formatted?: string;
+        givenName?: string;
+        familyName?: string;
+    };
+    displayName?: string;
+    emails?: Array<{
+        value?: string;
+        type?: string;
+        primary?: boolean;
+    }>;
+    active?: boolean;
+    groups?: Array<{
+        value: string;
+        display?: string;
+        [key: string]: unknown;
+    }>;
+    meta?: {
+        resourceType: string;
+        created?: string;
+        lastModified?: string;
+        /**
+         * The resource's URI: absolute under PUBLIC_URL when it is set.
+         */
+        location: string;
+        /**
+         * The ETag, e.g. `"3"`: send it as If-Match.
+         */
+        version?: string;
+    };
+};
+
+/**
+ * A SCIM Group (RFC 7643 §4.2): one of the two roles.
+ */
+export type ScimGroup = {
+    /**
+     * The schema URNs of the resource or message.
+     */
+    schemas: Array<string>;
+    id: string;
+    /**
+     * `admin` or `user`.
+     */
+    displayName?: string;
+    members?: Array<{
+        value: string;
+        display?: string;
+        [key: string]: unknown;
+    }>;
+    meta?: {
+        resourceType: string;
+        created?: string;
+        lastModified?: string;
+        /**
+         * The resource's URI: absolute under PUBLIC_URL when it is set.
+         */
+        location: string;
+        /**
+         * The ETag, e.g. `"3"`: send it as If-Match.
+         */
+        version?: string;
+    };
+};
+
+/**
+ * A ListResponse (RFC 7644 §3.4.2) of Users.
+ */
+export type ScimUserList = {
+    /**
+     * The schema URNs of the resource or message.
+     */
+    schemas: Array<string>;
+    /**
+     * How many resources match, whatever the page.
+     */
+    totalResults: number;
+    itemsPerPage: number;
+    /**
+     * With index pagination.
+     */
+    startIndex?: number;
+    /**
+     * With cursor pagination (RFC 9865): where the next page starts; absent on the last page.
+     */
+    nextCursor?: string;
+    Resources: Array<ScimUser>;
+};
+
+/**
+ * A ListResponse of Groups.
+ */
+export type ScimGroupList = {
+    /**
+     * The schema URNs of the resource or message.
+     */
+    schemas: Array<string>;
+    /**
+     * How many resources match, whatever the page.
+     */
+    totalResults: number;
+    itemsPerPage: number;
+    /**
+     * With index pagination.
+     */
+    startIndex?: number;
+    /**
+     * With cursor pagination (RFC 9865): where the next page starts; absent on the last page.
+     */
+    nextCursor?: string;
+    Resources: Array<ScimGroup>;
+};
+
+/**
+ * RFC 7643 §5: PATCH, filters and ETags are supported; bulk, sort and changePassword are not; pagination by index and by cursor (RFC 9865).
+ */
+export type ScimServiceProviderConfig = {
+    /**
+     * The schema URNs of the resource or message.
+     */
+    schemas: Array<string>;
+    [key: string]: unknown;
+};
+
+/**
+ * A ListResponse of ResourceTypes or Schemas (RFC 7643 §6, §7).
+ */
+export type ScimDefinitionList = {
+    /**
+     * The schema URNs of the resource or message.
+     */
+    schemas: Array<string>;
+    /**
+     * How many resources match, whatever the page.
+     */
+    totalResults: number;
+    itemsPerPage: number;
+    /**
+     * With index pagination.
+     */
+    startIndex?: number;
+    /**
+     * With cursor pagination (RFC 9865): where the next page starts; absent on the last page.
+     */
+    nextCursor?: string;
+    Resources: Array<{
+        /**
+         * The schema URNs of the resource or message.
+         */
+        schemas: Array<string>;
+        [key: string]: unknown;
+    }>;
+};
+
+/**
+ * One ResourceType or Schema.
+ */
+export type ScimDefinition = {
+    /**
+     * The schema URNs of the resource or message.
+     */
+    schemas: Array<string>;
+    [key: string]: unknown;
+};
+
+/**
+ * A SCIM error (RFC 7644 §3.12). Under /scim/v2 every error has this form instead of RFC 9457 problem details.
+ */
+export type ScimError = {
+    /**
+     * The schema URNs of the resource or message.
+     */
+    schemas: Array<string>;
+    /**
+     * The HTTP status, as a string.
+     */
+    status: string;
+    scimType?: 'uniqueness' | 'invalidFilter' | 'invalidValue' | 'invalidPath' | 'noTarget' | 'mutability' | 'invalidSyntax' | 'tooMany' | 'invalidCursor';
+    detail: string;
+};
+
+/**
+ * A User resource: userName is required; attribute names in any case.
+ */
+export type ScimResourceBody = {
+    [key: string]: unknown;
+};
+
+/**
+ * A PatchOp (RFC 7644 §3.5.2): `op` add, replace or remove in any case.
+ */
+export type ScimPatchBody = {
+    /**
+     * The schema URNs of the resource or message.
+     */
+    schemas?: Array<string>;
+    Operations?: Array<{
+        op: string;
+        path?: string;
+        value?: unknown;
+        [key: string]: unknown;
+    }>;
+    [key: string]: unknown;
 };
 
 /**
@@ -1379,6 +1608,13 @@ export type MfaRequestWritable = {
      */
     code?: string;
     credential?: AuthenticationCredential;
+};
+
+/**
+ * A User resource: userName is required; attribute names in any case.
+ */
+export type ScimResourceBodyWritable = {
+    [key: string]: unknown;
 };
 
 export type GetLivenessData = {
@@ -3714,6 +3950,826 @@ export type DeleteApiKeyResponses = {
 };
 
 export type DeleteApiKeyResponse = DeleteApiKeyResponses[keyof DeleteApiKeyResponses];
+
+export type ScimServiceProviderConfigData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/scim/v2/ServiceProviderConfig';
+};
+
+export type ScimServiceProviderConfigErrors = {
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimServiceProviderConfigError = ScimServiceProviderConfigErrors[keyof ScimServiceProviderConfigErrors];
+
+export type ScimServiceProviderConfigResponses = {
+    /**
+     * The configuration
+     */
+    200: ScimServiceProviderConfig;
+};
+
+export type ScimServiceProviderConfigResponse = ScimServiceProviderConfigResponses[keyof ScimServiceProviderConfigResponses];
+
+export type ScimResourceTypesData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/scim/v2/ResourceTypes';
+};
+
+export type ScimResourceTypesErrors = {
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimResourceTypesError = ScimResourceTypesErrors[keyof ScimResourceTypesErrors];
+
+export type ScimResourceTypesResponses = {
+    /**
+     * The resource types
+     */
+    200: ScimDefinitionList;
+};
+
+export type ScimResourceTypesResponse = ScimResourceTypesResponses[keyof ScimResourceTypesResponses];
+
+export type ScimSchemasData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/scim/v2/Schemas';
+};
+
+export type ScimSchemasErrors = {
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimSchemasError = ScimSchemasErrors[keyof ScimSchemasErrors];
+
+export type ScimSchemasResponses = {
+    /**
+     * The schemas
+     */
+    200: ScimDefinitionList;
+};
+
+export type ScimSchemasResponse = ScimSchemasResponses[keyof ScimSchemasResponses];
+
+export type ScimSchemaData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/scim/v2/Schemas/{id}';
+};
+
+export type ScimSchemaErrors = {
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * No such resource
+     */
+    404: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimSchemaError = ScimSchemaErrors[keyof ScimSchemaErrors];
+
+export type ScimSchemaResponses = {
+    /**
+     * The schema
+     */
+    200: ScimDefinition;
+};
+
+export type ScimSchemaResponse = ScimSchemaResponses[keyof ScimSchemaResponses];
+
+export type ScimListUsersData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * RFC 7644 §3.4.2.2: `eq ne co sw ew pr gt ge lt le`, `and or not`, parentheses, `emails[type eq "work"]`.
+         */
+        filter?: string;
+        /**
+         * 1-based; less than 1 is read as 1.
+         */
+        startIndex?: number;
+        /**
+         * Default 100; more than 200 is read as 200; 0 gives only totalResults.
+         */
+        count?: number;
+        /**
+         * RFC 9865: empty for the first page, then a nextCursor.
+         */
+        cursor?: string;
+        attributes?: string;
+        excludedAttributes?: string;
+    };
+    url: '/scim/v2/Users';
+};
+
+export type ScimListUsersErrors = {
+    /**
+     * A SCIM error: invalidFilter, invalidValue, invalidPath, noTarget, mutability, invalidSyntax, tooMany or invalidCursor
+     */
+    400: ScimError;
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimListUsersError = ScimListUsersErrors[keyof ScimListUsersErrors];
+
+export type ScimListUsersResponses = {
+    /**
+     * A page of users
+     */
+    200: ScimUserList;
+};
+
+export type ScimListUsersResponse = ScimListUsersResponses[keyof ScimListUsersResponses];
+
+export type ScimCreateUserData = {
+    body: ScimResourceBodyWritable;
+    path?: never;
+    query?: {
+        attributes?: string;
+        excludedAttributes?: string;
+    };
+    url: '/scim/v2/Users';
+};
+
+export type ScimCreateUserErrors = {
+    /**
+     * A SCIM error: invalidFilter, invalidValue, invalidPath, noTarget, mutability, invalidSyntax, tooMany or invalidCursor
+     */
+    400: ScimError;
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * uniqueness: the userName or externalId is taken; or the last active admin would go
+     */
+    409: ScimError;
+    /**
+     * The body is too large
+     */
+    413: ScimError;
+    /**
+     * Not application/scim+json or application/json
+     */
+    415: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimCreateUserError = ScimCreateUserErrors[keyof ScimCreateUserErrors];
+
+export type ScimCreateUserResponses = {
+    /**
+     * Created
+     */
+    201: ScimUser;
+};
+
+export type ScimCreateUserResponse = ScimCreateUserResponses[keyof ScimCreateUserResponses];
+
+export type ScimDeleteUserData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/scim/v2/Users/{id}';
+};
+
+export type ScimDeleteUserErrors = {
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * No such resource
+     */
+    404: ScimError;
+    /**
+     * uniqueness: the userName or externalId is taken; or the last active admin would go
+     */
+    409: ScimError;
+    /**
+     * If-Match does not match the current version
+     */
+    412: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimDeleteUserError = ScimDeleteUserErrors[keyof ScimDeleteUserErrors];
+
+export type ScimDeleteUserResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type ScimDeleteUserResponse = ScimDeleteUserResponses[keyof ScimDeleteUserResponses];
+
+export type ScimGetUserData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        attributes?: string;
+        excludedAttributes?: string;
+    };
+    url: '/scim/v2/Users/{id}';
+};
+
+export type ScimGetUserErrors = {
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * No such resource
+     */
+    404: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimGetUserError = ScimGetUserErrors[keyof ScimGetUserErrors];
+
+export type ScimGetUserResponses = {
+    /**
+     * The user
+     */
+    200: ScimUser;
+};
+
+export type ScimGetUserResponse = ScimGetUserResponses[keyof ScimGetUserResponses];
+
+export type ScimPatchUserData = {
+    body: ScimPatchBody;
+    path: {
+        id: string;
+    };
+    query?: {
+        attributes?: string;
+        excludedAttributes?: string;
+    };
+    url: '/scim/v2/Users/{id}';
+};
+
+export type ScimPatchUserErrors = {
+    /**
+     * A SCIM error: invalidFilter, invalidValue, invalidPath, noTarget, mutability, invalidSyntax, tooMany or invalidCursor
+     */
+    400: ScimError;
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * No such resource
+     */
+    404: ScimError;
+    /**
+     * uniqueness: the userName or externalId is taken; or the last active admin would go
+     */
+    409: ScimError;
+    /**
+     * If-Match does not match the current version
+     */
+    412: ScimError;
+    /**
+     * The body is too large
+     */
+    413: ScimError;
+    /**
+     * Not application/scim+json or application/json
+     */
+    415: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimPatchUserError = ScimPatchUserErrors[keyof ScimPatchUserErrors];
+
+export type ScimPatchUserResponses = {
+    /**
+     * The user as it is now
+     */
+    200: ScimUser;
+};
+
+export type ScimPatchUserResponse = ScimPatchUserResponses[keyof ScimPatchUserResponses];
+
+export type ScimReplaceUserData = {
+    body: ScimResourceBodyWritable;
+    path: {
+        id: string;
+    };
+    query?: {
+        attributes?: string;
+        excludedAttributes?: string;
+    };
+    url: '/scim/v2/Users/{id}';
+};
+
+export type ScimReplaceUserErrors = {
+    /**
+     * A SCIM error: invalidFilter, invalidValue, invalidPath, noTarget, mutability, invalidSyntax, tooMany or invalidCursor
+     */
+    400: ScimError;
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * No such resource
+     */
+    404: ScimError;
+    /**
+     * uniqueness: the userName or externalId is taken; or the last active admin would go
+     */
+    409: ScimError;
+    /**
+     * If-Match does not match the current version
+     */
+    412: ScimError;
+    /**
+     * The body is too large
+     */
+    413: ScimError;
+    /**
+     * Not application/scim+json or application/json
+     */
+    415: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimReplaceUserError = ScimReplaceUserErrors[keyof ScimReplaceUserErrors];
+
+export type ScimReplaceUserResponses = {
+    /**
+     * The user as it is now
+     */
+    200: ScimUser;
+};
+
+export type ScimReplaceUserResponse = ScimReplaceUserResponses[keyof ScimReplaceUserResponses];
+
+export type ScimListGroupsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * RFC 7644 §3.4.2.2: `eq ne co sw ew pr gt ge lt le`, `and or not`, parentheses, `emails[type eq "work"]`.
+         */
+        filter?: string;
+        /**
+         * 1-based; less than 1 is read as 1.
+         */
+        startIndex?: number;
+        /**
+         * Default 100; more than 200 is read as 200; 0 gives only totalResults.
+         */
+        count?: number;
+        /**
+         * RFC 9865: empty for the first page, then a nextCursor.
+         */
+        cursor?: string;
+        attributes?: string;
+        excludedAttributes?: string;
+    };
+    url: '/scim/v2/Groups';
+};
+
+export type ScimListGroupsErrors = {
+    /**
+     * A SCIM error: invalidFilter, invalidValue, invalidPath, noTarget, mutability, invalidSyntax, tooMany or invalidCursor
+     */
+    400: ScimError;
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimListGroupsError = ScimListGroupsErrors[keyof ScimListGroupsErrors];
+
+export type ScimListGroupsResponses = {
+    /**
+     * The groups
+     */
+    200: ScimGroupList;
+};
+
+export type ScimListGroupsResponse = ScimListGroupsResponses[keyof ScimListGroupsResponses];
+
+export type ScimCreateGroupData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/scim/v2/Groups';
+};
+
+export type ScimCreateGroupErrors = {
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimCreateGroupError = ScimCreateGroupErrors[keyof ScimCreateGroupErrors];
+
+export type ScimDeleteGroupData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/scim/v2/Groups/{id}';
+};
+
+export type ScimDeleteGroupErrors = {
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimDeleteGroupError = ScimDeleteGroupErrors[keyof ScimDeleteGroupErrors];
+
+export type ScimGetGroupData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        attributes?: string;
+        excludedAttributes?: string;
+    };
+    url: '/scim/v2/Groups/{id}';
+};
+
+export type ScimGetGroupErrors = {
+    /**
+     * A SCIM error: invalidFilter, invalidValue, invalidPath, noTarget, mutability, invalidSyntax, tooMany or invalidCursor
+     */
+    400: ScimError;
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * No such resource
+     */
+    404: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimGetGroupError = ScimGetGroupErrors[keyof ScimGetGroupErrors];
+
+export type ScimGetGroupResponses = {
+    /**
+     * The group
+     */
+    200: ScimGroup;
+};
+
+export type ScimGetGroupResponse = ScimGetGroupResponses[keyof ScimGetGroupResponses];
+
+export type ScimPatchGroupData = {
+    body: ScimPatchBody;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/scim/v2/Groups/{id}';
+};
+
+export type ScimPatchGroupErrors = {
+    /**
+     * A SCIM error: invalidFilter, invalidValue, invalidPath, noTarget, mutability, invalidSyntax, tooMany or invalidCursor
+     */
+    400: ScimError;
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * No such resource
+     */
+    404: ScimError;
+    /**
+     * uniqueness: the userName or externalId is taken; or the last active admin would go
+     */
+    409: ScimError;
+    /**
+     * The body is too large
+     */
+    413: ScimError;
+    /**
+     * Not application/scim+json or application/json
+     */
+    415: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimPatchGroupError = ScimPatchGroupErrors[keyof ScimPatchGroupErrors];
+
+export type ScimPatchGroupResponses = {
+    /**
+     * Changed
+     */
+    204: void;
+};
+
+export type ScimPatchGroupResponse = ScimPatchGroupResponses[keyof ScimPatchGroupResponses];
+
+export type ScimReplaceGroupData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/scim/v2/Groups/{id}';
+};
+
+export type ScimReplaceGroupErrors = {
+    /**
+     * No valid access token or API key
+     */
+    401: ScimError;
+    /**
+     * Not a client holding scim (with an insufficient_scope challenge), or groups being created or deleted
+     */
+    403: ScimError;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: ScimError;
+    /**
+     * Unavailable for a moment: retry after Retry-After
+     */
+    503: ScimError;
+};
+
+export type ScimReplaceGroupError = ScimReplaceGroupErrors[keyof ScimReplaceGroupErrors];
 
 export type ReceiveUserChangeWebhookPayload = CloudEvent;
 
