@@ -5,6 +5,7 @@ import { refTo } from '../schemas/ref.ts'
 import { ScimDefinition, ScimDefinitionList, ScimGroup, ScimGroupList, ScimIdParams, ScimListQuery, ScimPatchBody, ScimProjection, ScimResourceBody, ScimServiceProviderConfig, ScimUser, ScimUserList, scimErrors, scimResponse } from '../schemas/scim.ts'
 import { clientOnly } from '../schemas/security.ts'
 import { actorOf } from '../src/http/actor.ts'
+import { isCanonicalUuid } from '../src/common/ids.ts'
 import { decodeCursor, encodeCursor } from '../src/http/cursor.ts'
 import { etagFor, versionsFromIfMatch } from '../src/http/etag.ts'
 import { listResponse, projected, SCIM_MEDIA_TYPE, scimBase, scimGroupResource, scimUserResource, wantsAttribute } from '../src/http/scim-resources.ts'
@@ -73,7 +74,7 @@ const scimRoutes: FastifyPluginAsyncTypebox<{ publicUrl: string | undefined }> =
     const count = Math.min(request.query.count ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     const startIndex = Math.max(request.query.startIndex ?? 1, 1)
     const scope = { sort: 'scim', filters: { filter } }
-    const after = cursor === undefined || cursor === '' ? undefined : decodeCursor(cursor, scope, () => true).id
+    const after = cursor === undefined || cursor === '' ? undefined : decodeCursor(cursor, scope, (position) => isCanonicalUuid(position.id)).id
     const { rows, total, hasMore } = await listScimUsers(app.domain, actorOf(request), { filter, count, startIndex, after })
     const last = rows.at(-1)
     const page = cursor === undefined ? { startIndex } : { nextCursor: hasMore && last !== undefined ? encodeCursor(scope, { key: '', id: last.id }) : undefined }

@@ -7,11 +7,12 @@ const SCIM = 'application/scim+json'
 const Schemas = Type.Array(Type.String(), { description: 'The schema URNs of the resource or message.' })
 const DateTime = Type.Unsafe<Date | string>(Type.String({ format: 'date-time' }))
 
+// Each member optional too: `attributes=meta.version` asks for just one.
 const Meta = Type.Object({
-  resourceType: Type.String(),
+  resourceType: Type.Optional(Type.String()),
   created: Type.Optional(DateTime),
   lastModified: Type.Optional(DateTime),
-  location: Type.String({ description: 'The resource\'s URI: absolute under PUBLIC_URL when it is set.' }),
+  location: Type.Optional(Type.String({ description: 'The resource\'s URI: absolute under PUBLIC_URL when it is set.' })),
   version: Type.Optional(Type.String({ description: 'The ETag, e.g. `"3"`: send it as If-Match.' }))
 }, { additionalProperties: false })
 

@@ -27,6 +27,8 @@ function invalid (detail: string): ScimRequestError {
 
 function textOf (value: Value, path: string): string {
   if (typeof value !== 'string') throw invalid(`${path} compares with a string.`)
+  // PostgreSQL text cannot hold NUL: no stored value has one, and the query would fail.
+  if (value.includes('\0')) throw invalid(`${path} compares with text without NUL characters.`)
   return value
 }
 

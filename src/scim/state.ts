@@ -26,7 +26,7 @@ function invalidValue (detail: string): ScimRequestError {
 export function userNameOf (value: unknown): string {
   if (typeof value !== 'string') throw invalidValue('userName must be a string: an email address.')
   const trimmed = value.trim().toLowerCase()
-  if (trimmed.length > 254 || !EMAIL.test(trimmed)) throw invalidValue('userName must be an email address (at most 254 characters).')
+  if (trimmed.length > 254 || !EMAIL.test(trimmed) || CONTROL_OR_BIDI.test(trimmed)) throw invalidValue('userName must be an email address (at most 254 characters).')
   return trimmed
 }
 

@@ -59,16 +59,11 @@ function childDataDir (): { path: string, remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
 }
 
-/**
- * `src/server.ts` in a child process, on a loopback port, with a database of its own.
- * Without coverage: these children prove how the process behaves under signals and
- * deadlines, and recording coverage in each made it seconds slower to start and stop
- * (server.test's children record what the entry point covers).
- */
+/** `src/server.ts` in a child process, on a loopback port, with a database of its own. */
 export function spawnServer (env: Record<string, string> = {}): SpawnedServer {
   const dataDir = childDataDir()
   const child = spawn(process.execPath, ['--import', ANNOUNCE_SERVER_EVENTS, ...typescriptEntry('src/server.ts')], {
-    env: { ...withoutCoverage(process.env), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: dataDir.path, RATE_LIMIT_ENABLED: 'false', PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: dataDir.path, RATE_LIMIT_ENABLED: 'false', PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   child.once('exit', dataDir.remove)

@@ -7,10 +7,10 @@ export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error'
 
 /** An identity provider's connection, as admins set one up: a client holding `scim`, used through an API key. */
-export async function scimProvider (admin: Api, scopes = ['scim']): Promise<{ api: Api, clientId: string }> {
+export async function scimProvider (admin: Api, scopes = ['scim']): Promise<{ api: Api, clientId: string, key: string }> {
   const client = (await admin.post('/v1/clients', { name: `idp-${randomUUID()}`, scopes })).body
   const key = (await admin.post(`/v1/clients/${client.id as string}/api-keys`, { name: 'scim' })).body
-  return { api: admin.withToken(key.key), clientId: client.id }
+  return { api: admin.withToken(key.key), clientId: client.id, key: key.key }
 }
 
 /** A User resource as Okta's SCIM 2.0 test sends one. */

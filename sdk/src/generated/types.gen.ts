@@ -1256,13 +1256,13 @@ export type ScimUser = {
         [key: string]: unknown;
     }>;
     meta?: {
-        resourceType: string;
+        resourceType?: string;
         created?: string;
         lastModified?: string;
         /**
          * The resource's URI: absolute under PUBLIC_URL when it is set.
          */
-        location: string;
+        location?: string;
         /**
          * The ETag, e.g. `"3"`: send it as If-Match.
          */
@@ -1289,13 +1289,13 @@ export type ScimGroup = {
         [key: string]: unknown;
     }>;
     meta?: {
-        resourceType: string;
+        resourceType?: string;
         created?: string;
         lastModified?: string;
         /**
          * The resource's URI: absolute under PUBLIC_URL when it is set.
          */
-        location: string;
+        location?: string;
         /**
          * The ETag, e.g. `"3"`: send it as If-Match.
          */
