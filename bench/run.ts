@@ -143,6 +143,12 @@ try {
       await recordV2('POST /v1/auth/token client_credentials', server, '/v1/auth/token', clientCredentialsGrant(credentials.client, load))
       await recordV2('GET /v1/users/{id} person token', server, hotPath, { ...load, headers: auth })
       await recordV2('GET /v1/users/{id} client token', server, hotPath, { ...load, headers: { authorization: `Bearer ${credentials.client.token}` } })
+      // SCIM as a provider uses it: the lookup before every provisioning step, and a walk by cursor
+      // (a page of 20 deep in the table; each page also counts every user, as totalResults must).
+      const scim = { ...load, headers: { authorization: `Bearer ${credentials.scimToken}` } }
+      await recordV2('GET /scim/v2/Users userName eq', server, `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${deepUser.email}"`)}`, scim)
+      await recordV2('GET /scim/v2/Users cursor page', server, `/scim/v2/Users?count=20&cursor=${encodeCursor({ sort: 'scim', filters: { filter: undefined } }, { key: '', id: deepUser.id })}`, scim)
+      await recordV2('GET /v1/users page 1 (beside SCIM)', server, '/v1/users?limit=20', { ...load, headers: auth })
       // Page 1 and the deep page of a sort are compared with each other, and one run of each,
       // one after the other, is at the mercy of what else the machine does meanwhile: each
       // case runs in every round, the order reversed every other round, and its median round counts.

@@ -60,12 +60,12 @@ export async function seedUsers (databaseUrl: string, count: number): Promise<Se
   }
 }
 
-/** A seeded user with its created_at as the service writes it in a cursor (ISO, milliseconds). */
-export async function createdAtOf (databaseUrl: string, id: string): Promise<{ id: string, createdAt: string }> {
+/** A seeded user with its created_at as the service writes it in a cursor (ISO, milliseconds), and its email. */
+export async function createdAtOf (databaseUrl: string, id: string): Promise<{ id: string, createdAt: string, email: string }> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
   try {
-    const [row] = await sql<Array<{ created_at: Date }>>`select created_at from users where id = ${id}`
-    return { id, createdAt: row!.created_at.toISOString() }
+    const [row] = await sql<Array<{ created_at: Date, email: string }>>`select created_at, email from users where id = ${id}`
+    return { id, createdAt: row!.created_at.toISOString(), email: row!.email }
   } finally {
     await sql.end()
   }

@@ -15,6 +15,8 @@ export interface BenchCredentials {
   token: string
   /** A machine client with users:read, its secret, and a token of it valid for an hour. */
   client: { id: string, secret: string, token: string }
+  /** A token of a client holding scim, as an identity provider has. */
+  scimToken: string
 }
 
 /** A key set, a session of the seeded admin and an access token of it, and a machine client. */
@@ -28,7 +30,9 @@ export async function benchCredentials (databaseUrl: string, adminId: string): P
     const token = await tokens.issuePerson({ userId: adminId, role: 'admin', sessionId })
     const { client, secret } = await createClient({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, { name: `bench-${sessionId}`, scopes: ['users:read'] })
     const clientToken = await tokens.issueClient({ clientId: client.id, scopes: client.scopes })
-    return { signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token, client: { id: client.id, secret: secret!, token: clientToken } }
+    const provider = await createClient({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, { name: `bench-scim-${sessionId}`, scopes: ['scim'] })
+    const scimToken = await tokens.issueClient({ clientId: provider.client.id, scopes: provider.client.scopes })
+    return { signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token, client: { id: client.id, secret: secret!, token: clientToken }, scimToken }
   } finally {
     await connection.close()
   }
