@@ -43,7 +43,7 @@ export const ScimGroup = Type.Object({
 
 const listMembers = {
   schemas: Schemas,
-  totalResults: Type.Integer({ minimum: 0, description: 'How many resources match, whatever the page.' }),
+  totalResults: Type.Optional(Type.Integer({ minimum: 0, description: 'How many resources match, whatever the page; by cursor, on the first page only.' })),
   itemsPerPage: Type.Integer({ minimum: 0 }),
   startIndex: Type.Optional(Type.Integer({ minimum: 1, description: 'With index pagination.' })),
   nextCursor: Type.Optional(Type.String({ description: 'With cursor pagination (RFC 9865): where the next page starts; absent on the last page.' }))

@@ -41,8 +41,8 @@ export function scimGroupResource (group: GroupWithMembers, base: string): Recor
   }
 }
 
-export function listResponse (resources: Array<Record<string, unknown>>, totalResults: number, page: { startIndex: number } | { nextCursor: string | undefined }): Record<string, unknown> {
-  return { schemas: [LIST_RESPONSE], totalResults, itemsPerPage: resources.length, ...page, Resources: resources }
+export function listResponse (resources: Array<Record<string, unknown>>, totalResults: number | undefined, page: { startIndex: number } | { nextCursor: string | undefined }): Record<string, unknown> {
+  return { schemas: [LIST_RESPONSE], ...(totalResults === undefined ? {} : { totalResults }), itemsPerPage: resources.length, ...page, Resources: resources }
 }
 
 // Returned whatever `attributes` or `excludedAttributes` say (RFC 7643 §7 "returned": "always").

@@ -1,3 +1,4 @@
+import { CONTROL_OR_BIDI, isEmailAddress } from '../common/text.ts'
 import { ScimRequestError } from './errors.ts'
 
 /**
@@ -15,9 +16,6 @@ export interface ScimUserState {
   password: string | undefined
 }
 
-const CONTROL_OR_BIDI = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u
-const EMAIL = /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>[\\\]]+$/
-
 function invalidValue (detail: string): ScimRequestError {
   return new ScimRequestError('invalidValue', detail)
 }
@@ -26,7 +24,7 @@ function invalidValue (detail: string): ScimRequestError {
 export function userNameOf (value: unknown): string {
   if (typeof value !== 'string') throw invalidValue('userName must be a string: an email address.')
   const trimmed = value.trim().toLowerCase()
-  if (trimmed.length > 254 || !EMAIL.test(trimmed) || CONTROL_OR_BIDI.test(trimmed)) throw invalidValue('userName must be an email address (at most 254 characters).')
+  if (!isEmailAddress(trimmed)) throw invalidValue('userName must be an email address (at most 254 characters).')
   return trimmed
 }
 

@@ -142,14 +142,16 @@ export interface ScimUserQuery {
   count: number
   /** After this id (cursor pagination). */
   after?: string | undefined
+  /** Whether to count every matching user: a cursor walk counts on its first page only. */
+  countTotal: boolean
 }
 
 /** A page of users in id order (creation order: ids are UUID v7) and how many match in all. */
-export async function listScimUsers ({ db }: Domain, actor: Actor, query: ScimUserQuery): Promise<{ rows: ScimUserRow[], total: number, hasMore: boolean }> {
+export async function listScimUsers ({ db }: Domain, actor: Actor, query: ScimUserQuery): Promise<{ rows: ScimUserRow[], total: number | undefined, hasMore: boolean }> {
   assertProvisioner(actor)
   const matching: SQL | undefined = query.filter === undefined ? undefined : userFilter(query.filter)
   const [counted, rows] = await Promise.all([
-    db.select({ total: count() }).from(users).where(matching),
+    query.countTotal ? db.select({ total: count() }).from(users).where(matching) : undefined,
     query.count === 0
       ? []
       : db.select(scimUserColumns).from(users)
@@ -158,5 +160,5 @@ export async function listScimUsers ({ db }: Domain, actor: Actor, query: ScimUs
         .limit(query.count + 1)
         .offset(query.after === undefined ? query.startIndex - 1 : 0)
   ])
-  return { rows: rows.slice(0, query.count), total: counted[0]?.total ?? 0, hasMore: rows.length > query.count }
+  return { rows: rows.slice(0, query.count), total: counted === undefined ? undefined : counted[0]?.total ?? 0, hasMore: rows.length > query.count }
 }

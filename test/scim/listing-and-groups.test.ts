@@ -69,7 +69,7 @@ forEachDatabase(t, async (t, database) => {
     let cursor = ''
     for (let pages = 0; pages < 10; pages++) {
       const page = await list(`filter=${filter}&count=2&cursor=${encodeURIComponent(cursor)}`)
-      t.equal(page.body.totalResults, 5)
+      t.equal(page.body.totalResults, cursor === '' ? 5 : undefined, 'counted on the first page only')
       t.notOk('startIndex' in page.body)
       seen.push(...page.body.Resources.map((user: { id: string }) => user.id))
       if (page.body.nextCursor === undefined) break
