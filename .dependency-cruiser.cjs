@@ -11,7 +11,7 @@
  * - Only src/app.ts assembles routes and plugins.
  */
 // The feature folders of the domain, and the data layer and helpers they share.
-const DOMAIN = '^src/(users|identity|clients|mfa|scim|secrets|access|account|events|idempotency|db|common|observability|runtime)/'
+const DOMAIN = '^src/(users|identity|clients|mfa|scim|transfer|secrets|access|account|events|idempotency|db|common|observability|runtime)/'
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -6,6 +6,7 @@ import { Health, NotReady } from './health.ts'
 import { OAuthError, Problem, ValidationProblem } from './problem.ts'
 import { AuthenticationCredential, CreationOptions, Factor, FactorAdded, FactorConfirmation, FactorList, MfaOptionsRequest, MfaRequest, MfaRequired, PasskeyLogin, RecoveryCodes, RegistrationCredential, RequestOptions, TotpEnrolment, TotpEnrolmentRequest, WebauthnRegistration } from './mfa.ts'
 import { ScimDefinition, ScimDefinitionList, ScimError, ScimGroup, ScimGroupList, ScimPatchBody, ScimResourceBody, ScimServiceProviderConfig, ScimUser, ScimUserList } from './scim.ts'
+import { ImportRequest, ImportSummary, PersonExport } from './transfer.ts'
 import { User, UserCreate, UserList, UserPatch, UserReplace } from './user.ts'
 
 /** Added to the app once, referenced by `$id` everywhere else. */
@@ -18,5 +19,6 @@ export const sharedSchemas = [
   ClientJwks, Client, CreatedClient, ClientCreate, ClientPatch, ClientList, SecretRotation, NewClientSecret, ApiKey, CreatedApiKey, ApiKeyCreate, ApiKeyList,
   Factor, FactorList, FactorAdded, RecoveryCodes, TotpEnrolmentRequest, TotpEnrolment, FactorConfirmation, RegistrationCredential, AuthenticationCredential,
   WebauthnRegistration, CreationOptions, RequestOptions, MfaRequest, MfaOptionsRequest, PasskeyLogin, MfaRequired,
-  ScimUser, ScimGroup, ScimUserList, ScimGroupList, ScimServiceProviderConfig, ScimDefinitionList, ScimDefinition, ScimError, ScimResourceBody, ScimPatchBody
+  ScimUser, ScimGroup, ScimUserList, ScimGroupList, ScimServiceProviderConfig, ScimDefinitionList, ScimDefinition, ScimError, ScimResourceBody, ScimPatchBody,
+  ImportRequest, ImportSummary, PersonExport
 ]

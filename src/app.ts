@@ -27,6 +27,7 @@ import passwordResetRoutes from '../routes/password-reset.ts'
 import sessionsRoutes from '../routes/sessions.ts'
 import usersRoutes from '../routes/users.ts'
 import scimRoutes from '../routes/scim.ts'
+import transferRoutes from '../routes/transfer.ts'
 import clientsRoutes from '../routes/clients.ts'
 import factorsRoutes from '../routes/factors.ts'
 import mfaLoginRoutes from '../routes/mfa-login.ts'
@@ -163,6 +164,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     v1.register(passwordResetRoutes)
     v1.register(emailVerificationRoutes)
     v1.register(usersRoutes)
+    v1.register(transferRoutes, { importBodyLimitBytes: config.importBodyLimitBytes })
     v1.register(sessionsRoutes)
     v1.register(factorsRoutes)
     v1.register(eventsRoutes)

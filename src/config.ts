@@ -27,6 +27,7 @@ export const EnvSchema = Type.Object({
   DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
   LOG_LEVEL: Type.Enum([...LOG_LEVELS], { default: 'info' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576 }),
+  IMPORT_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 33_554_432 }),
   TRUST_PROXY: Type.String({ minLength: 1, default: 'false' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
   JWT_SIGNING_KEYS: Type.Optional(Type.String({ minLength: 1 })),
@@ -84,6 +85,8 @@ export interface Config {
   database: DatabaseSettings
   logLevel: (typeof LOG_LEVELS)[number]
   bodyLimitBytes: number
+  /** The largest body POST /v1/users/import takes (the general limit does not apply there). */
+  importBodyLimitBytes: number
   trustProxy: TrustProxy
   shutdownGraceMs: number
   jwt: JwtSettings
@@ -289,6 +292,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     },
     logLevel: values.LOG_LEVEL,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
+    importBodyLimitBytes: values.IMPORT_BODY_LIMIT_BYTES,
     trustProxy: parseTrustProxy(values.TRUST_PROXY),
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
     jwt: jwtSettings(values),

@@ -8,6 +8,7 @@ import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenErr
 import { insufficientScopeProblem, invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, stepUpProblem, type FieldError, type ProblemKind } from '../../src/http/problem-error.ts'
 import { FactorNotFoundError, InvalidCodeError, MfaRequiredError, SecondFactorRefusedError } from '../../src/mfa/errors.ts'
 import { FixedGroupsError, GroupNotFoundError, ScimRequestError } from '../../src/scim/errors.ts'
+import { TooManyImportedUsersError } from '../../src/transfer/import.ts'
 import { SCIM_MEDIA_TYPE, scimErrorDocument } from '../../src/http/scim-resources.ts'
 
 interface ValidationIssue {
@@ -112,6 +113,7 @@ function problemForScimError (error: DomainError): ProblemError | undefined {
   if (error instanceof ScimRequestError) return new ProblemError('invalid-scim-request', error.message, { members: { scimType: error.scimType } })
   if (error instanceof GroupNotFoundError) return new ProblemError('not-found', error.message)
   if (error instanceof FixedGroupsError) return new ProblemError('forbidden', error.message)
+  if (error instanceof TooManyImportedUsersError) return new ProblemError('payload-too-large', error.message)
   return undefined
 }
 

@@ -2,10 +2,8 @@ import type { Principal } from '../access/actor.ts'
 import type { Database } from '../db/connect.ts'
 import { AccountDisabledError } from '../common/errors.ts'
 import { assertLoginAllowed, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.ts'
-import { hashPassword, verifyPassword } from './passwords.ts'
-import { findCredentials } from '../users/users.ts'
-
-let dummyHash: Promise<string> | undefined
+import { dummyHash, isCurrentHash, rehashPassword, verifyPassword } from './passwords.ts'
+import { findCredentials, replacePasswordHash } from '../users/users.ts'
 
 /**
  * The user these credentials belong to, or undefined. An unknown email, or a user without
@@ -14,14 +12,12 @@ let dummyHash: Promise<string> | undefined
  */
 async function verifyCredentials (db: Database, email: string, password: string): Promise<Principal | undefined> {
   const found = await findCredentials(db, email)
-  dummyHash ??= hashPassword('not the password of anyone').catch((error: unknown) => {
-    dummyHash = undefined
-    throw error
-  })
   // A user without a password yet costs the same too, and the dummy's own password is no way in.
-  const matches = await verifyPassword(found?.passwordHash ?? await dummyHash, password)
+  const matches = await verifyPassword(found?.passwordHash ?? await dummyHash(), password)
   if (found?.passwordHash == null || !matches) return undefined
   if (found.status !== 'active') throw new AccountDisabledError()
+  // A hash brought by an import (or of older parameters) becomes this service's own at the first login it lets in.
+  if (!isCurrentHash(found.passwordHash)) await replacePasswordHash(db, found.id, found.passwordHash, await rehashPassword(password))
   return { id: found.id, role: found.role }
 }
 

@@ -3,6 +3,7 @@ import { hash, verify, type Algorithm } from '@node-rs/argon2'
 import pLimit from 'p-limit'
 import { CapacityExceededError } from '../common/errors.ts'
 import { assertAcceptablePassword } from './password-policy.ts'
+import { parseForeignHash, verifyForeignHash, type ForeignHash } from './foreign-hashes.ts'
 
 // The library's Algorithm is a const enum, which isolated modules cannot read at run time.
 const ARGON2ID_ALGORITHM: Algorithm.Argon2id = 2
@@ -40,6 +41,48 @@ export async function hashPassword (password: string): Promise<string> {
   return newPasswords(() => hash(password, ARGON2ID))
 }
 
+// What this service writes: the parameters above. Any other hash is replaced at the next successful login.
+const CURRENT_PREFIX = `$argon2id$v=19$m=${ARGON2ID.memoryCost},t=${ARGON2ID.timeCost},p=${ARGON2ID.parallelism}$`
+
+export function isCurrentHash (passwordHash: string): boolean {
+  return passwordHash.startsWith(CURRENT_PREFIX)
+}
+
+/** The argon2id hash of a password made at a migration, kept as it was: no policy applies to a password a user already has. */
+export function rehashPassword (password: string): Promise<string> {
+  return newPasswords(() => hash(password, ARGON2ID))
+}
+
+let dummy: Promise<string> | undefined
+
+/** A hash of nobody's password, to spend on logins that have none to check (unknown emails, foreign hashes). */
+export function dummyHash (): Promise<string> {
+  dummy ??= hash('not the password of anyone', ARGON2ID).catch((error: unknown) => {
+    dummy = undefined
+    throw error
+  })
+  return dummy
+}
+
+function foreignOf (passwordHash: string): ForeignHash | undefined {
+  try {
+    return parseForeignHash(passwordHash)
+  } catch {
+    // Checked at import; a hash that no longer parses matches no password.
+    return undefined
+  }
+}
+
+/**
+ * Whether the password matches the hash, whichever kind it is. A hash of another kind also
+ * costs an argon2id verification, run beside it: a wrong password costs at least what it
+ * costs against this service's own hashes, so the time does not tell a migrated account.
+ */
 export function verifyPassword (passwordHash: string, password: string): Promise<boolean> {
-  return logins(() => verify(passwordHash, password))
+  return logins(async () => {
+    if (isCurrentHash(passwordHash)) return verify(passwordHash, password)
+    const foreign = foreignOf(passwordHash)
+    const [matches] = await Promise.all([foreign === undefined ? false : verifyForeignHash(foreign, password), verify(await dummyHash(), password)])
+    return matches
+  })
 }

@@ -91,7 +91,7 @@ export function hasEmail (email: string | Placeholder): SQL {
 }
 
 /** What events carry of a user: the API's representation, without the version behind the ETag. */
-export function userEventData ({ version: _version, ...user }: UserRecord): Record<string, unknown> {
+export function userEventData ({ version: _version, ...user }: UserRecord): Omit<UserRecord, 'version'> {
   return user
 }
 
@@ -156,6 +156,15 @@ export async function findCredentials (db: Database, email: string): Promise<Cre
     .from(users)
     .where(hasEmail(email))
   return found
+}
+
+/**
+ * Replaces a password hash by another of the same password (a rehash at login), only if it
+ * is still the one checked: a password changed meanwhile stays changed. Not a change of the
+ * user: no version, no event.
+ */
+export async function replacePasswordHash (db: Database, id: string, checked: string, replacement: string): Promise<void> {
+  await db.update(users).set({ passwordHash: replacement }).where(and(eq(users.id, id), eq(users.passwordHash, checked)))
 }
 
 /** A user changing their own password proves they know the current one. */

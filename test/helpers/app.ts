@@ -109,7 +109,7 @@ export class Api {
       body: response.body
     })
     this.t.same(problems, [], `${method} ${options.url} → ${response.statusCode} matches the OpenAPI document`)
-    const isJson = /json/.test(String(response.headers['content-type'])) && response.body !== ''
+    const isJson = /[/+]json\b/.test(String(response.headers['content-type'])) && response.body !== ''
     return { status: response.statusCode, headers: response.headers, body: isJson ? JSON.parse(response.body) : undefined, text: response.body }
   }
 

@@ -35,7 +35,9 @@ export class SpecValidator {
     this.spec = spec
     addFormats(this.ajv)
     this.ajv.addSchema({ ...spec, $id: 'openapi' })
-    this.paths = Object.keys(spec.paths).map((template) => ({
+    // A literal path before a templated one, as the router matches them: /v1/users/import before /v1/users/{id}.
+    const templated = (template: string) => (template.match(/\{/g) ?? []).length
+    this.paths = Object.keys(spec.paths).sort((a, b) => templated(a) - templated(b)).map((template) => ({
       template,
       pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`)
     }))
@@ -74,6 +76,10 @@ export class SpecValidator {
   private bodyProblems (response: ObservedResponse, schemaPointer: string, mediaType: string): string[] {
     const actualType = response.contentType?.split(';')[0]?.trim()
     if (actualType !== mediaType) return [`content-type is ${actualType}, the document says ${mediaType}`]
+    // NDJSON: the schema is each line's.
+    if (mediaType === 'application/x-ndjson') {
+      return response.body.split('\n').filter((line) => line !== '').flatMap((line, index) => this.bodyProblems({ ...response, contentType: 'application/json', body: line }, schemaPointer, 'application/json').map((problem) => `line ${index}: ${problem}`))
+    }
     let body: unknown
     try {
       body = JSON.parse(response.body)

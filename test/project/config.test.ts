@@ -17,6 +17,7 @@ t.test('defaults follow the contract', async (t) => {
     database: { url: undefined, pgliteDataDir: './data', poolMax: 10, connectTimeoutMs: 5000, statementTimeoutMs: 5000, queryTimeoutMs: 5000 },
     logLevel: 'info',
     bodyLimitBytes: 1_048_576,
+    importBodyLimitBytes: 33_554_432,
     trustProxy: false,
     shutdownGraceMs: 10_000,
     principalCacheTtlMs: 30_000,

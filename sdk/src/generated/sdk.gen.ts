@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CompleteMfaData, CompleteMfaErrors, CompleteMfaResponses, ConfirmEmailVerificationData, ConfirmEmailVerificationErrors, ConfirmEmailVerificationResponses, ConfirmFactorData, ConfirmFactorErrors, ConfirmFactorResponses, ConfirmPasswordResetData, ConfirmPasswordResetErrors, ConfirmPasswordResetResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateClientData, CreateClientErrors, CreateClientResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteApiKeyData, DeleteApiKeyErrors, DeleteApiKeyResponses, DeleteClientData, DeleteClientErrors, DeleteClientResponses, DeleteClientSecretData, DeleteClientSecretErrors, DeleteClientSecretResponses, DeleteFactorData, DeleteFactorErrors, DeleteFactorResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, EnrolTotpData, EnrolTotpErrors, EnrolTotpResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetClientData, GetClientErrors, GetClientResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, IntrospectTokenData, IntrospectTokenErrors, IntrospectTokenResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListClientsData, ListClientsErrors, ListClientsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListFactorsData, ListFactorsErrors, ListFactorsResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LogInWithPasskeyData, LogInWithPasskeyErrors, LogInWithPasskeyResponses, MfaWebauthnOptionsData, MfaWebauthnOptionsErrors, MfaWebauthnOptionsResponses, PasskeyOptionsData, PasskeyOptionsErrors, PasskeyOptionsResponses, RegenerateRecoveryCodesData, RegenerateRecoveryCodesErrors, RegenerateRecoveryCodesResponses, RegisterWebauthnData, RegisterWebauthnErrors, RegisterWebauthnResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateClientSecretData, RotateClientSecretErrors, RotateClientSecretResponses, ScimCreateGroupData, ScimCreateGroupErrors, ScimCreateUserData, ScimCreateUserErrors, ScimCreateUserResponses, ScimDeleteGroupData, ScimDeleteGroupErrors, ScimDeleteUserData, ScimDeleteUserErrors, ScimDeleteUserResponses, ScimGetGroupData, ScimGetGroupErrors, ScimGetGroupResponses, ScimGetUserData, ScimGetUserErrors, ScimGetUserResponses, ScimListGroupsData, ScimListGroupsErrors, ScimListGroupsResponses, ScimListUsersData, ScimListUsersErrors, ScimListUsersResponses, ScimPatchGroupData, ScimPatchGroupErrors, ScimPatchGroupResponses, ScimPatchUserData, ScimPatchUserErrors, ScimPatchUserResponses, ScimReplaceGroupData, ScimReplaceGroupErrors, ScimReplaceUserData, ScimReplaceUserErrors, ScimReplaceUserResponses, ScimResourceTypesData, ScimResourceTypesErrors, ScimResourceTypesResponses, ScimSchemaData, ScimSchemaErrors, ScimSchemaResponses, ScimSchemasData, ScimSchemasErrors, ScimSchemasResponses, ScimServiceProviderConfigData, ScimServiceProviderConfigErrors, ScimServiceProviderConfigResponses, UpdateClientData, UpdateClientErrors, UpdateClientResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, WebauthnRegistrationOptionsData, WebauthnRegistrationOptionsErrors, WebauthnRegistrationOptionsResponses } from './types.gen.js';
+import type { CompleteMfaData, CompleteMfaErrors, CompleteMfaResponses, ConfirmEmailVerificationData, ConfirmEmailVerificationErrors, ConfirmEmailVerificationResponses, ConfirmFactorData, ConfirmFactorErrors, ConfirmFactorResponses, ConfirmPasswordResetData, ConfirmPasswordResetErrors, ConfirmPasswordResetResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateClientData, CreateClientErrors, CreateClientResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateUserData, CreateUserErrors, CreateUserResponses, DeleteApiKeyData, DeleteApiKeyErrors, DeleteApiKeyResponses, DeleteClientData, DeleteClientErrors, DeleteClientResponses, DeleteClientSecretData, DeleteClientSecretErrors, DeleteClientSecretResponses, DeleteFactorData, DeleteFactorErrors, DeleteFactorResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteSessionsData, DeleteSessionsErrors, DeleteSessionsResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, EnrolTotpData, EnrolTotpErrors, EnrolTotpResponses, ExportPersonData, ExportPersonErrors, ExportPersonResponses, ExportUsersData, ExportUsersErrors, ExportUsersResponses, GetAuthorizationServerMetadataData, GetAuthorizationServerMetadataResponses, GetClientData, GetClientErrors, GetClientResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetJwksData, GetJwksResponses, GetLivenessData, GetLivenessResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUserData, GetUserErrors, GetUserResponses, ImportUsersData, ImportUsersErrors, ImportUsersResponses, IntrospectTokenData, IntrospectTokenErrors, IntrospectTokenResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListClientsData, ListClientsErrors, ListClientsResponses, ListEventsData, ListEventsErrors, ListEventsResponses, ListFactorsData, ListFactorsErrors, ListFactorsResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LogInWithPasskeyData, LogInWithPasskeyErrors, LogInWithPasskeyResponses, MfaWebauthnOptionsData, MfaWebauthnOptionsErrors, MfaWebauthnOptionsResponses, PasskeyOptionsData, PasskeyOptionsErrors, PasskeyOptionsResponses, RegenerateRecoveryCodesData, RegenerateRecoveryCodesErrors, RegenerateRecoveryCodesResponses, RegisterWebauthnData, RegisterWebauthnErrors, RegisterWebauthnResponses, ReplaceUserData, ReplaceUserErrors, ReplaceUserResponses, RequestEmailVerificationData, RequestEmailVerificationErrors, RequestEmailVerificationResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateClientSecretData, RotateClientSecretErrors, RotateClientSecretResponses, ScimCreateGroupData, ScimCreateGroupErrors, ScimCreateUserData, ScimCreateUserErrors, ScimCreateUserResponses, ScimDeleteGroupData, ScimDeleteGroupErrors, ScimDeleteUserData, ScimDeleteUserErrors, ScimDeleteUserResponses, ScimGetGroupData, ScimGetGroupErrors, ScimGetGroupResponses, ScimGetUserData, ScimGetUserErrors, ScimGetUserResponses, ScimListGroupsData, ScimListGroupsErrors, ScimListGroupsResponses, ScimListUsersData, ScimListUsersErrors, ScimListUsersResponses, ScimPatchGroupData, ScimPatchGroupErrors, ScimPatchGroupResponses, ScimPatchUserData, ScimPatchUserErrors, ScimPatchUserResponses, ScimReplaceGroupData, ScimReplaceGroupErrors, ScimReplaceUserData, ScimReplaceUserErrors, ScimReplaceUserResponses, ScimResourceTypesData, ScimResourceTypesErrors, ScimResourceTypesResponses, ScimSchemaData, ScimSchemaErrors, ScimSchemaResponses, ScimSchemasData, ScimSchemasErrors, ScimSchemasResponses, ScimServiceProviderConfigData, ScimServiceProviderConfigErrors, ScimServiceProviderConfigResponses, UpdateClientData, UpdateClientErrors, UpdateClientResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses, WebauthnRegistrationOptionsData, WebauthnRegistrationOptionsErrors, WebauthnRegistrationOptionsResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -393,6 +393,61 @@ export class UsersApi extends HeyApiClient {
     }
     
     /**
+     * Import users, with the password hashes they had elsewhere
+     *
+     * NDJSON (`application/x-ndjson`, one user a line, streamed) or JSON `{users: [...]}`; at most 10,000 users and IMPORT_BODY_LIMIT_BYTES (32 MiB by default) a request, else 413. Each user is judged on its own; the answer says what became of each. `password_hash` may be bcrypt (`$2a$`, `$2b$`, `$2y$`), argon2 (PHC), scrypt (`$scrypt$ln=…,r=…,p=…$salt$hash`), PBKDF2 (`$pbkdf2-sha256$i=…,l=…$salt$hash`, sha512 too, or Django's `pbkdf2_sha256$…`) or Firebase's scrypt (`$firescrypt$ln=…,r=…,p=…$salt$hash$separator$signerKey`), with bounded parameters; it becomes argon2id at the user's first login. A user without one logs in after a password reset.
+     */
+    public importUsers<ThrowOnError extends boolean = true>(options: Options<ImportUsersData, ThrowOnError>) {
+        return (options.client ?? this.client).post<ImportUsersResponses, ImportUsersErrors, ThrowOnError>({
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
+            url: '/v1/users/import',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Export every user, one a line
+     *
+     * `application/x-ndjson`: every user as the API shows it, one JSON object a line, in id order, streamed from the database a page at a time (memory stays flat at any number of users). For admins and clients with `users:import`; each line has the User schema.
+     */
+    public exportUsers<ThrowOnError extends boolean = true>(options?: Options<ExportUsersData, ThrowOnError>) {
+        return (options?.client ?? this.client).get<ExportUsersResponses, ExportUsersErrors, ThrowOnError>({
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
+            url: '/v1/users/export',
+            ...options
+        });
+    }
+    
+    /**
+     * Everything kept about one person
+     *
+     * The user, their sessions, their factors (no secret) and the retained events about them (GDPR Art. 15 and 20). For the person themself, an admin, or a client with `users:read`.
+     */
+    public exportPerson<ThrowOnError extends boolean = true>(options: Options<ExportPersonData, ThrowOnError>) {
+        return (options.client ?? this.client).get<ExportPersonResponses, ExportPersonErrors, ThrowOnError>({
+            security: [
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' },
+                { scheme: 'bearer', type: 'http' }
+            ],
+            url: '/v1/users/{id}/export',
+            ...options
+        });
+    }
+    
+    /**
      * End every session of a user
      *
      * Logs the user out everywhere, the caller's own session included: their refresh and access tokens stop working at once.
@@ -772,7 +827,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * SCIM: list users, with a filter, by index or by cursor
      *
-     * Users in creation order. `startIndex` (1-based) and `count` (default 100, at most 200), or `cursor` (empty for the first page, then `nextCursor`; RFC 9865) and `count`. `userName eq`, `externalId eq` and `id eq` are index lookups. A filter that does not parse, or names an attribute that cannot be filtered: 400 invalidFilter; a cursor this service did not issue for this filter: 400 invalidCursor.
+     * Users in creation order. `startIndex` (1-based) and `count` (default 100, at most 200), or `cursor` (empty for the first page, then `nextCursor`; RFC 9865) and `count`; a cursor walk gives `totalResults` on its first page only. `userName eq`, `externalId eq` and `id eq` are index lookups. A filter that does not parse, or names an attribute that cannot be filtered: 400 invalidFilter; a cursor this service did not issue for this filter: 400 invalidCursor.
      */
     public scimListUsers<ThrowOnError extends boolean = true>(options?: Options<ScimListUsersData, ThrowOnError>) {
         return (options?.client ?? this.client).get<ScimListUsersResponses, ScimListUsersErrors, ThrowOnError>({

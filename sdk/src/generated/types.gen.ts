@@ -1312,9 +1312,9 @@ export type ScimUserList = {
      */
     schemas: Array<string>;
     /**
-     * How many resources match, whatever the page.
+     * How many resources match, whatever the page; by cursor, on the first page only.
      */
-    totalResults: number;
+    totalResults?: number;
     itemsPerPage: number;
     /**
      * With index pagination.
@@ -1336,9 +1336,9 @@ export type ScimGroupList = {
      */
     schemas: Array<string>;
     /**
-     * How many resources match, whatever the page.
+     * How many resources match, whatever the page; by cursor, on the first page only.
      */
-    totalResults: number;
+    totalResults?: number;
     itemsPerPage: number;
     /**
      * With index pagination.
@@ -1371,9 +1371,9 @@ export type ScimDefinitionList = {
      */
     schemas: Array<string>;
     /**
-     * How many resources match, whatever the page.
+     * How many resources match, whatever the page; by cursor, on the first page only.
      */
-    totalResults: number;
+    totalResults?: number;
     itemsPerPage: number;
     /**
      * With index pagination.
@@ -1441,6 +1441,54 @@ export type ScimPatchBody = {
         [key: string]: unknown;
     }>;
     [key: string]: unknown;
+};
+
+/**
+ * The users to import, as JSON; `application/x-ndjson` takes one user a line instead, streamed.
+ */
+export type ImportRequest = {
+    /**
+     * Up to 10000 users, each judged on its own (more is a 413): `{email, name, role?, status?, email_verified?, external_id?, created_at?, password_hash?}`.
+     */
+    users: Array<unknown>;
+};
+
+/**
+ * `created`: a new user (its `users.user.created` event has `data.imported: true`). `skipped`: the email or external_id exists, or came earlier in the request (`errors` says which). `failed`: `errors` point into that user's object; a line that is not JSON fails alone, with pointer `""`.
+ */
+export type ImportSummary = {
+    created: number;
+    skipped: number;
+    failed: number;
+    results: Array<{
+        /**
+         * The user's place in the request, from 0.
+         */
+        index: number;
+        email?: string;
+        status: 'created' | 'skipped' | 'failed';
+        id?: string;
+        errors?: Array<{
+            pointer: string;
+            detail: string;
+        }>;
+    }>;
+};
+
+/**
+ * Everything kept about a person (GDPR Art. 15 and 20), with no secret and no hash.
+ */
+export type PersonExport = {
+    user: User;
+    sessions: Array<Session>;
+    /**
+     * Confirmed factors, without their secrets.
+     */
+    factors: Array<Factor>;
+    /**
+     * The retained events about the person, oldest first.
+     */
+    events: Array<CloudEvent>;
 };
 
 /**
@@ -2693,6 +2741,162 @@ export type ReplaceUserResponses = {
 };
 
 export type ReplaceUserResponse = ReplaceUserResponses[keyof ReplaceUserResponses];
+
+export type ImportUsersData = {
+    body: ImportRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/users/import';
+};
+
+export type ImportUsersErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * The body is over the size limit
+     */
+    413: Problem;
+    /**
+     * The body is not JSON
+     */
+    415: Problem;
+    /**
+     * The body breaks the schema
+     */
+    422: ValidationProblem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type ImportUsersError = ImportUsersErrors[keyof ImportUsersErrors];
+
+export type ImportUsersResponses = {
+    /**
+     * What became of each user
+     */
+    200: ImportSummary;
+};
+
+export type ImportUsersResponse = ImportUsersResponses[keyof ImportUsersResponses];
+
+export type ExportUsersData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/users/export';
+};
+
+export type ExportUsersErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type ExportUsersError = ExportUsersErrors[keyof ExportUsersErrors];
+
+export type ExportUsersResponses = {
+    /**
+     * Every user, one a line
+     */
+    200: User;
+};
+
+export type ExportUsersResponse = ExportUsersResponses[keyof ExportUsersResponses];
+
+export type ExportPersonData = {
+    body?: never;
+    path: {
+        /**
+         * a UUID, in lower case
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/users/{id}/export';
+};
+
+export type ExportPersonErrors = {
+    /**
+     * Malformed JSON, invalid path or query parameters, or an invalid, used or expired mailed token
+     */
+    400: ValidationProblem;
+    /**
+     * Missing or invalid credentials
+     */
+    401: Problem;
+    /**
+     * Not allowed for this caller
+     */
+    403: Problem;
+    /**
+     * No such resource
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded, or too many failed logins for this email
+     */
+    429: Problem;
+    /**
+     * An unexpected error
+     */
+    500: Problem;
+    /**
+     * Unavailable: the database is unreachable, the server is draining or overloaded, or (mail endpoints) no mail server is configured
+     */
+    503: Problem;
+};
+
+export type ExportPersonError = ExportPersonErrors[keyof ExportPersonErrors];
+
+export type ExportPersonResponses = {
+    /**
+     * The person's data
+     */
+    200: PersonExport;
+};
+
+export type ExportPersonResponse = ExportPersonResponses[keyof ExportPersonResponses];
 
 export type DeleteSessionsData = {
     body?: never;
