@@ -1,4 +1,5 @@
 import { type LoadResult, medianOf } from './lib/load.ts'
+import type { TransferFigures } from './scenarios/transfer.ts'
 import type { WebhookThroughput } from './scenarios/webhooks.ts'
 import { SORTS } from './scenarios/listing.ts'
 
@@ -13,6 +14,7 @@ export interface BenchFigures {
   /** users-service alone. */
   v2: Row[]
   webhooks: WebhookThroughput
+  transfer: TransferFigures
   stall: { alone: LoadResult, during: LoadResult }
   coldPostgres: number
   coldPglite: number
@@ -29,7 +31,7 @@ function line (row: Row): string {
 
 /** The tables and the targets, in Markdown. */
 export function renderReport (figures: BenchFigures): string {
-  const { rows, v2, webhooks, stall, soak } = figures
+  const { rows, v2, webhooks, stall, soak, transfer } = figures
   const find = (list: Row[], scenario: string, server = 'users-service'): LoadResult => list.find((row) => row.scenario === scenario && row.server.startsWith(server))!.result
   const rps = (list: Row[], scenario: string): number => find(list, scenario).requestsPerSecond
   const lines: string[] = [`# users-service benchmark — ${new Date().toISOString()}`, '', figures.header, '']
@@ -59,6 +61,8 @@ export function renderReport (figures: BenchFigures): string {
     ...searches.map(([search, ratio]) => [`${search} ≤ 2 × page 1`, ratio.toFixed(2), ratio <= 2] as [string, string, boolean]),
     ['outbox: PATCH with events ≥ 0.90 × without', `${outbox.toFixed(2)} (${writes('PATCH', 'events on').toFixed(0)} / ${writes('PATCH', 'events off').toFixed(0)} req/s; POST ${writes('POST', 'events on').toFixed(1)} / ${writes('POST', 'events off').toFixed(1)})`, outbox >= 0.9],
     ['webhook delivery ≥ 1,000 events/s', `${webhooks.perSecond.toFixed(0)} (${webhooks.events} events, ${webhooks.subjects} users, ${webhooks.seconds.toFixed(1)} s)`, webhooks.perSecond >= 1000],
+    [`import ≥ 20,000 users/s (NDJSON, bcrypt hashes, ${transfer.importedUsers} users)`, `${transfer.importUsersPerSecond.toFixed(0)} users/s, server peak RSS ${transfer.importPeakRssMb.toFixed(0)} MB`, transfer.importUsersPerSecond >= 20_000],
+    [`export of every user (${transfer.exportedUsers}), streamed: server RSS stays flat`, `${transfer.exportUsersPerSecond.toFixed(0)} users/s, server peak RSS ${transfer.exportPeakRssMb.toFixed(0)} MB (import's: ${transfer.importPeakRssMb.toFixed(0)} MB)`, transfer.exportPeakRssMb <= transfer.importPeakRssMb * 1.5],
     ['sign-ups: read p99 during ≤ 2 × alone', `${stall.during.p99} / ${stall.alone.p99} ms`, stall.during.p99 <= 2 * Math.max(stall.alone.p99, 1)],
     [`soak ${figures.soakSeconds} s after a ${figures.soakWarmupSeconds} s warm-up: mean RSS of the 2nd half < 1.1 × the 1st, no errors`, `${(soak.half / MB).toFixed(0)} → ${(soak.end / MB).toFixed(0)} MB (peak ${(soak.peak / MB).toFixed(0)}), ${soak.result.requestsPerSecond.toFixed(0)} req/s, ${soak.result.errors} errors, ${soak.result.non2xx} non-2xx`, soak.end < soak.half * 1.1 && soak.result.errors === 0 && soak.result.non2xx === 0],
     ['cold start to ready on PostgreSQL < 1 s', `${figures.coldPostgres.toFixed(0)} ms (PGlite, fresh, migrations included: ${figures.coldPglite.toFixed(0)} ms)`, figures.coldPostgres < 1000]

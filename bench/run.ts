@@ -28,6 +28,7 @@ import { refreshRotation } from './scenarios/refresh.ts'
 import { webhookThroughput } from './scenarios/webhooks.ts'
 import { renames, signUps } from './scenarios/writes.ts'
 import { createdAtOf, seedUsers } from './seed.ts'
+import { transfer } from './scenarios/transfer.ts'
 import { prependNewDataKey } from '../src/secrets/key-ring.ts'
 
 const { values } = parseArgs({
@@ -174,6 +175,8 @@ try {
     }
     process.stderr.write('users-service: webhook delivery\n')
     const webhooks = await webhookThroughput(postgresServer.url, Number(values.events), (env) => startServer({ ...service, env: { ...shipped, ...env } }))
+    // Moving users in and out: 100,000 imported, then every user exported.
+    const transferred = await withServer(service, (server) => transfer(server, credentials.token, 100_000))
 
     // 3. Sign-ups must not stall reads: the same read load alone, then beside a sign-up load.
     const stall = await withServer(service, async (server) => {
@@ -215,7 +218,7 @@ try {
       return { result, half: mean(samples.slice(0, middle)), end: mean(samples.slice(middle)), peak: Math.max(...samples) }
     })
 
-    const figures = { header, rows, v2, webhooks, stall, coldPostgres, coldPglite, soak, soakSeconds, soakWarmupSeconds: SOAK_WARMUP_SECONDS, users: seeded.userIds.length }
+    const figures = { header, rows, v2, webhooks, transfer: transferred, stall, coldPostgres, coldPglite, soak, soakSeconds, soakWarmupSeconds: SOAK_WARMUP_SECONDS, users: seeded.userIds.length }
     // The figures first: a long run is not lost to a fault in the report.
     const date = new Date().toISOString()
     writeFileSync('bench/results/latest.json', `${JSON.stringify({ date, machine, load, ...figures }, null, 2)}\n`)

@@ -8,9 +8,9 @@ import { bearerOrClient } from '../schemas/security.ts'
 import { ImportRequest, ImportSummary, PersonExport } from '../schemas/transfer.ts'
 import { User, UserIdParams } from '../schemas/user.ts'
 import { actorOf } from '../src/http/actor.ts'
-import { jsonLines, ndjsonLines } from '../src/http/ndjson.ts'
 import { exportPerson, exportUsers } from '../src/transfer/export.ts'
 import { importUsers } from '../src/transfer/import.ts'
+import { jsonLines, ndjsonLines } from '../src/transfer/lines.ts'
 
 const tags = ['users']
 const NDJSON = 'application/x-ndjson'

@@ -9,6 +9,7 @@ import { insufficientScopeProblem, invalidTokenProblem, missingCredentialsProble
 import { FactorNotFoundError, InvalidCodeError, MfaRequiredError, SecondFactorRefusedError } from '../../src/mfa/errors.ts'
 import { FixedGroupsError, GroupNotFoundError, ScimRequestError } from '../../src/scim/errors.ts'
 import { TooManyImportedUsersError } from '../../src/transfer/import.ts'
+import { ImportTooLargeError } from '../../src/transfer/lines.ts'
 import { SCIM_MEDIA_TYPE, scimErrorDocument } from '../../src/http/scim-resources.ts'
 
 interface ValidationIssue {
@@ -113,7 +114,7 @@ function problemForScimError (error: DomainError): ProblemError | undefined {
   if (error instanceof ScimRequestError) return new ProblemError('invalid-scim-request', error.message, { members: { scimType: error.scimType } })
   if (error instanceof GroupNotFoundError) return new ProblemError('not-found', error.message)
   if (error instanceof FixedGroupsError) return new ProblemError('forbidden', error.message)
-  if (error instanceof TooManyImportedUsersError) return new ProblemError('payload-too-large', error.message)
+  if (error instanceof TooManyImportedUsersError || error instanceof ImportTooLargeError) return new ProblemError('payload-too-large', error.message)
   return undefined
 }
 

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { eq } from 'drizzle-orm'
 import t from 'tap'
@@ -6,6 +9,7 @@ import { events } from '../../src/db/schema.ts'
 import { runCommand, type Command } from '../../src/cli/command.ts'
 import { createClientCommand } from '../../src/cli/create-client.ts'
 import { createUserCommand } from '../../src/cli/create-user.ts'
+import { importUsersCommand } from '../../src/cli/import-users.ts'
 import { keysGenerateCommand } from '../../src/cli/keys-generate.ts'
 import { migrateCommand } from '../../src/cli/migrate.ts'
 import { parseKeyRing } from '../../src/secrets/key-ring.ts'
@@ -136,4 +140,25 @@ t.test('keys:generate makes, rotates and retires signing keys', async (t) => {
   const retired = JSON.parse((await keys(['--retire'], rotated.stdout)).stdout) as { keys: Array<{ kid: string }> }
   t.same(retired.keys.map((key) => key.kid), [rotatedSet.keys[0]!.kid], 'only the first key stays')
   t.equal((await keys(['--retire'], '{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"a"}]}')).stderr, 'keys:generate: the current set key 0 is not an Ed25519 (OKP) or P-256 (EC) key\n', 'never a key\'s material')
+})
+
+t.test('users:import reads an NDJSON file and says what became of each line', async (t) => {
+  const settings = await pglite.create(t, { persistent: true })
+  const directory = await mkdtemp(join(tmpdir(), 'users-import-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const file = join(directory, 'users.ndjson')
+  await writeFile(file, [
+    JSON.stringify({ email: 'moved.1@example.com', name: 'Moved One', password_hash: '$pbkdf2-sha256$i=1000,l=32$c2FsdHNhbHQ$' + 'A'.repeat(43) }),
+    JSON.stringify({ email: 'moved.2@example.com', name: 'Moved Two' }),
+    JSON.stringify({ email: 'moved.1@example.com', name: 'Again' }),
+    'not json'
+  ].join('\n'))
+  const imported = await run('users:import', importUsersCommand, [file], '', { PGLITE_DATA_DIR: settings.pgliteDataDir })
+  t.equal(imported.code, 0, imported.stderr)
+  t.equal(imported.stdout, 'users:import: 2 created, 1 skipped, 1 failed\n')
+  t.match(imported.stderr, /^line 3 \(moved\.1@example\.com\): skipped: \/email came earlier in this request, at index 0\nline 4: failed: \(line\) is not JSON\n$/)
+  const { admin } = await buildTestApp(t, settings)
+  t.equal((await admin.get('/v1/users?email=moved.2@example.com')).body.data.length, 1, 'in the database')
+  t.match((await run('users:import', importUsersCommand, [join(directory, 'missing.ndjson')], '')).stderr, /^users:import: cannot read .*missing\.ndjson: ENOENT\n$/)
+  t.equal((await run('users:import', importUsersCommand, [], '')).code, 1, 'no file')
 })

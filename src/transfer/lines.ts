@@ -1,8 +1,16 @@
 import type { Readable } from 'node:stream'
-import type { ImportLine } from '../transfer/import.ts'
-import { ProblemError } from './problem-error.ts'
+import { DomainError } from '../common/errors.ts'
+import type { ImportLine } from './import.ts'
 
 const NEWLINE = 0x0a
+
+/** An import body larger than the deployment takes (IMPORT_BODY_LIMIT_BYTES). */
+export class ImportTooLargeError extends DomainError {
+  override name = 'ImportTooLargeError'
+  constructor (limitBytes: number) {
+    super(`An import body is at most ${limitBytes} bytes; send the rest in another request.`)
+  }
+}
 
 function lineOf (bytes: Buffer): ImportLine | undefined {
   // Read strictly: a line that is not valid UTF-8 fails alone, rather than being stored mangled.
@@ -21,15 +29,15 @@ function lineOf (bytes: Buffer): ImportLine | undefined {
 }
 
 /**
- * The lines of an NDJSON body as they arrive, never the whole body in memory: at most one
- * line and one chunk. Past `limitBytes` the request is a 413.
+ * The lines of an NDJSON stream as they arrive, never the whole body in memory: at most
+ * one line and one chunk. Blank lines are no users. Past `limitBytes`, an ImportTooLargeError.
  */
-export async function * ndjsonLines (body: Readable, limitBytes: number): AsyncGenerator<ImportLine> {
+export async function * ndjsonLines (body: Readable, limitBytes = Infinity): AsyncGenerator<ImportLine> {
   let received = 0
   let pending: Buffer[] = []
   for await (const chunk of body as AsyncIterable<Buffer>) {
     received += chunk.length
-    if (received > limitBytes) throw new ProblemError('payload-too-large', `An import body is at most ${limitBytes} bytes; send the rest in another request.`)
+    if (received > limitBytes) throw new ImportTooLargeError(limitBytes)
     let start = 0
     for (let newline = chunk.indexOf(NEWLINE); newline !== -1; newline = chunk.indexOf(NEWLINE, start)) {
       pending.push(chunk.subarray(start, newline))
