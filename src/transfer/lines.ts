@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import { DomainError } from '../common/errors.ts'
-import type { ImportLine } from './import.ts'
+import { MAX_IMPORTED_USERS, TooManyImportedUsersError, type ImportLine } from './import.ts'
 
 const NEWLINE = 0x0a
 
@@ -52,7 +52,11 @@ export async function * ndjsonLines (body: Readable, limitBytes = Infinity): Asy
   if (last !== undefined) yield last
 }
 
-/** The users of a JSON `{users: [...]}` body, as the same lines. */
+/**
+ * The users of a JSON `{users: [...]}` body, as the same lines. Their number is known
+ * before the first insert, so too many are refused before any work is done.
+ */
 export async function * jsonLines (users: unknown[]): AsyncGenerator<ImportLine> {
+  if (users.length > MAX_IMPORTED_USERS) throw new TooManyImportedUsersError()
   for (const value of users) yield { value }
 }
