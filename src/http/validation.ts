@@ -1,4 +1,5 @@
 import { AjvCompiler, type BuildCompilerFromPool, type RouteDefinition } from '@fastify/ajv-compiler'
+import { rememberCompiled } from './compiled-cache.ts'
 
 const buildCompiler = AjvCompiler()
 
@@ -39,9 +40,10 @@ function decimalIntegersOnly (validate: Validate, schema: unknown): Validate {
 function buildPartAwareValidator (externalSchemas: Parameters<BuildCompilerFromPool>[0]) {
   const forBody = buildCompiler(externalSchemas, { customOptions: { ...common, coerceTypes: false } })
   const forParameters = buildCompiler(externalSchemas, { customOptions: { ...common, coerceTypes: 'array' } })
-  return (route: RouteDefinition) => route.httpPart === 'body'
+  const compile = (route: RouteDefinition) => route.httpPart === 'body'
     ? forBody(route)
     : decimalIntegersOnly(forParameters(route) as Validate, route.schema)
+  return rememberCompiled('validator', externalSchemas, compile, (route) => [route.httpPart === 'body', route.schema])
 }
 
 /**

@@ -18,7 +18,9 @@ t.test('the production install starts, answers its probes, and stops on SIGTERM'
   const directory = await mkdtemp(join(tmpdir(), 'users-service-production-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   const built = join(directory, 'build')
-  await run('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json', '--outDir', built], { env })
+  // The emit only: `npm test` has type-checked these sources already (test/static-checks.ts), and
+  // type-checking took most of the 27 s of CPU the build cost here. The output is the same.
+  await run('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json', '--outDir', built, '--noCheck'], { env })
   const app = join(directory, 'app')
   await cp(join(built), join(app, 'dist'), { recursive: true })
   for (const entry of ['package.json', 'package-lock.json', 'patches', 'migrations']) await cp(entry, join(app, entry), { recursive: true })
