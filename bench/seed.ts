@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { uuidv7 } from 'uuidv7'
 import { connectDatabase } from '../src/db/connect.ts'
-import { hashPassword } from '../src/identity/passwords.ts'
+import { OWASP_BASELINE, passwordHasher } from '../src/identity/passwords.ts'
 import { seededPerson } from './names.ts'
 
 export const SEED_PASSWORD = 'bench password 1'
@@ -36,7 +36,7 @@ export async function seedUsers (databaseUrl: string, count: number): Promise<Se
   await connection.migrate()
   await connection.close()
 
-  const passwordHash = await hashPassword(SEED_PASSWORD)
+  const passwordHash = await passwordHasher(OWASP_BASELINE).hash(SEED_PASSWORD)
   const sql = postgres(databaseUrl, { max: 4, onnotice: () => {} })
   try {
     const adminId = uuidv7()

@@ -37,6 +37,7 @@ import wellKnownRoutes from '../routes/well-known.ts'
 import { sharedSchemas } from '../schemas/index.ts'
 import type { Config, TrustProxy } from './config.ts'
 import { loggerOptions } from './observability/logger.ts'
+import { passwordHasher } from './identity/passwords.ts'
 import { sessionAccess } from './identity/sessions.ts'
 import { loadSigningKeys, type SigningKeySet } from './identity/signing-keys.ts'
 import { watchAccessChanges } from './users/users.ts'
@@ -132,7 +133,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   let loadedRing: Promise<KeyRing> | undefined
   const dataKeys = () => (loadedRing ??= loadKeyRing(config.dataKeys))
   const now = options.clock ?? Date.now
-  app.register(domain, { secrets: dataKeys, mfa: config.mfa, now })
+  app.register(domain, { secrets: dataKeys, passwords: passwordHasher(config.passwordHashing), mfa: config.mfa, now })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
   app.register(mail, { ...config.mail, secrets: dataKeys, ...options.mail })
   app.register(webhooks, { receivers: config.webhooks, ...options.webhooks })

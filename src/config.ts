@@ -4,6 +4,7 @@ import Value from 'typebox/value'
 import type { DatabaseSettings } from './db/connect.ts'
 import type { MailTransport } from './events/mail/sender.ts'
 import { assertAcceptablePassword } from './identity/password-policy.ts'
+import { OWASP_BASELINE, type PasswordHashing } from './identity/passwords.ts'
 import { WEBHOOK_SECRET_PATTERN } from './events/webhooks/sender.ts'
 import { KeyRingError, parseKeyRing } from './secrets/key-ring.ts'
 import { ROLES, type Role } from './users/roles.ts'
@@ -37,6 +38,8 @@ export const EnvSchema = Type.Object({
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 2_592_000 }),
   PRINCIPAL_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
   LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  PASSWORD_HASH_MEMORY_KIB: Type.Integer({ minimum: 64, maximum: 262_144, default: OWASP_BASELINE.memoryKib }),
+  PASSWORD_HASH_ITERATIONS: Type.Integer({ minimum: 1, maximum: 10, default: OWASP_BASELINE.iterations }),
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
   MAIL_FROM: Type.String({ minLength: 3, default: 'users-service@localhost' }),
   MAIL_OUTBOX_DIR: Type.String({ minLength: 1, default: './data/outbox' }),
@@ -97,6 +100,7 @@ export interface Config {
   bootstrapAdmin: { email: string, password: string } | undefined
   /** Consecutive failed logins per email before each further attempt must wait. */
   loginMaxFailures: number
+  passwordHashing: PasswordHashing
   /** `transport` is undefined when the service cannot send mail (production without SMTP_URL). */
   mail: { transport: MailTransport | undefined, from: string }
   /** Receivers of every change event, signed with the secret; undefined when none are configured. */
@@ -200,6 +204,15 @@ function listOf (raw: string): string[] {
   return raw.split(',').map((part) => part.trim()).filter(Boolean)
 }
 
+// Cheaper hashes are for tests and laptops: production keeps at least OWASP's baseline.
+function passwordHashing (values: Env): PasswordHashing {
+  const hashing = { memoryKib: values.PASSWORD_HASH_MEMORY_KIB, iterations: values.PASSWORD_HASH_ITERATIONS }
+  if (values.NODE_ENV === 'production' && (hashing.memoryKib < OWASP_BASELINE.memoryKib || hashing.iterations < OWASP_BASELINE.iterations)) {
+    throw new ConfigError(`PASSWORD_HASH_MEMORY_KIB and PASSWORD_HASH_ITERATIONS must be at least ${OWASP_BASELINE.memoryKib} and ${OWASP_BASELINE.iterations} in production`)
+  }
+  return hashing
+}
+
 // The relying party is where people reach the service: PUBLIC_URL's host and origin,
 // else localhost on the listening port (a secure context for WebAuthn without TLS).
 function mfaSettings (values: Env, publicUrl: string | undefined): MfaSettings {
@@ -300,6 +313,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     principalCacheTtlMs: values.PRINCIPAL_CACHE_TTL_MS,
     bootstrapAdmin: bootstrapAdmin(values),
     loginMaxFailures: values.LOGIN_MAX_FAILURES,
+    passwordHashing: passwordHashing(values),
     mail: mailSettings(values),
     webhooks: webhookSettings(values),
     eventsRetentionDays: values.EVENTS_RETENTION_DAYS,

@@ -9,7 +9,6 @@ import { InvalidAccountTokenError, UserNotFoundError } from '../common/errors.ts
 import { clearLoginFailures } from '../identity/login-throttle.ts'
 import { emailVerificationMail, passwordResetMail } from '../events/mail/messages.ts'
 import { sealMail } from '../events/mail/sealed.ts'
-import { hashPassword } from '../identity/passwords.ts'
 import { hashOfToken, newSecretToken } from '../identity/secret-tokens.ts'
 import { commitWithEvents } from '../events/outbox.ts'
 import { endUserSessions } from '../identity/sessions.ts'
@@ -86,11 +85,11 @@ function stillAt (consumed: { userId: string, email: string }) {
  * user's other reset tokens stop working and failed-login delays are cleared. The
  * token is the proof: whoever holds it may, with or without a session.
  */
-export async function confirmPasswordReset ({ db, access }: Domain, actor: Actor, token: string, newPassword: string): Promise<void> {
+export async function confirmPasswordReset ({ db, access, passwords }: Domain, actor: Actor, token: string, newPassword: string): Promise<void> {
   // A cheap look first: a guessed token must not cost an argon2 hash.
   const [usable] = await db.select({ userId: accountTokens.userId }).from(accountTokens).where(isUsable(token, 'password_reset'))
   if (usable === undefined) throw new InvalidAccountTokenError()
-  const passwordHash = await hashPassword(newPassword)
+  const passwordHash = await passwords.hash(newPassword)
   const userId = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const consumed = await consumeToken(tx, token, 'password_reset')
     const [updated] = await tx.update(users)

@@ -11,6 +11,7 @@ import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../clients/scopes.ts
 import { NOTHING_REMEMBERED } from '../common/domain.ts'
 import { loadConfig } from '../config.ts'
 import { connectDatabase } from '../db/connect.ts'
+import { passwordHasher } from '../identity/passwords.ts'
 import { CommandFailure, runAsMain, type CommandIo } from './command.ts'
 
 function isAuthMethod (value: string): value is ClientAuthMethod {
@@ -36,11 +37,12 @@ export async function createClientCommand (io: CommandIo): Promise<void> {
   if (!isAuthMethod(authMethod)) throw new CommandFailure(`--auth-method must be one of: ${CLIENT_AUTH_METHODS.join(', ')}`)
   const jwks = parsedJwks(values.jwks)
 
-  const connection = await connectDatabase(loadConfig(io.env).database)
+  const config = loadConfig(io.env)
+  const connection = await connectDatabase(config.database)
   try {
     await connection.migrate()
     // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
-    const { client, secret } = await createClient({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, {
+    const { client, secret } = await createClient({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(config.passwordHashing) }, SYSTEM, {
       name: values.name,
       scopes: values.scope,
       auth_method: authMethod,

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
 import { connectDatabase } from '../db/connect.ts'
+import { passwordHasher } from '../identity/passwords.ts'
 import { SYSTEM } from '../access/actor.ts'
 import { NOTHING_REMEMBERED } from '../common/domain.ts'
 import { createUser } from '../users/users.ts'
@@ -47,11 +48,12 @@ export async function createUserCommand (io: CommandIo): Promise<void> {
   const password = io.stdin.isTTY === true ? await promptHidden(io, 'password: ') : (await readInput(io)).split(/\r?\n/)[0] ?? ''
   if (password.length < 8 || password.length > 128) throw new CommandFailure('the password must be 8–128 characters')
 
-  const connection = await connectDatabase(loadConfig(io.env).database)
+  const config = loadConfig(io.env)
+  const connection = await connectDatabase(config.database)
   try {
     await connection.migrate()
     // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
-    const user = await createUser({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, {
+    const user = await createUser({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(config.passwordHashing) }, SYSTEM, {
       email,
       name: values.name ?? email.split('@')[0]!,
       password,

@@ -10,6 +10,7 @@ import { SYSTEM } from '../access/actor.ts'
 import { NOTHING_REMEMBERED } from '../common/domain.ts'
 import { loadConfig } from '../config.ts'
 import { connectDatabase } from '../db/connect.ts'
+import { passwordHasher } from '../identity/passwords.ts'
 import { importUsers, MAX_IMPORTED_USERS, type ImportLine, type ImportResult } from '../transfer/import.ts'
 import { ndjsonLines } from '../transfer/lines.ts'
 import { CommandFailure, runAsMain, type CommandIo } from './command.ts'
@@ -39,7 +40,8 @@ export async function importUsersCommand (io: CommandIo): Promise<void> {
   const opened = new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject))
   await opened.catch((error: NodeJS.ErrnoException) => { throw new CommandFailure(`cannot read ${file}: ${error.code ?? error.message}`) })
   const progress = io.stderr as { isTTY?: boolean }
-  const connection = await connectDatabase(loadConfig(io.env).database)
+  const config = loadConfig(io.env)
+  const connection = await connectDatabase(config.database)
   const totals = { created: 0, skipped: 0, failed: 0 }
   const notCreated: string[] = []
   try {
@@ -48,7 +50,7 @@ export async function importUsersCommand (io: CommandIo): Promise<void> {
     const done = { value: false }
     for (let offset = 0; !done.value; offset += MAX_IMPORTED_USERS) {
       // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
-      const summary = await importUsers({ db: connection.db, access: NOTHING_REMEMBERED }, SYSTEM, take(lines, MAX_IMPORTED_USERS, done))
+      const summary = await importUsers({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(config.passwordHashing) }, SYSTEM, take(lines, MAX_IMPORTED_USERS, done))
       totals.created += summary.created
       totals.skipped += summary.skipped
       totals.failed += summary.failed

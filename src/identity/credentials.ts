@@ -1,8 +1,7 @@
 import type { Principal } from '../access/actor.ts'
-import type { Database } from '../db/connect.ts'
+import type { Domain } from '../common/domain.ts'
 import { AccountDisabledError } from '../common/errors.ts'
 import { assertLoginAllowed, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.ts'
-import { dummyHash, isCurrentHash, rehashPassword, verifyPassword } from './passwords.ts'
 import { findCredentials, replacePasswordHash } from '../users/users.ts'
 
 /**
@@ -10,14 +9,14 @@ import { findCredentials, replacePasswordHash } from '../users/users.ts'
  * a password, costs the same argon2 verification as a wrong password, so timing does not tell them apart.
  * A disabled user is told so only after giving the right password.
  */
-async function verifyCredentials (db: Database, email: string, password: string): Promise<Principal | undefined> {
+async function verifyCredentials ({ db, passwords }: Pick<Domain, 'db' | 'passwords'>, email: string, password: string): Promise<Principal | undefined> {
   const found = await findCredentials(db, email)
   // A user without a password yet costs the same too, and the dummy's own password is no way in.
-  const matches = await verifyPassword(found?.passwordHash ?? await dummyHash(), password)
+  const matches = await passwords.verify(found?.passwordHash ?? await passwords.dummy(), password)
   if (found?.passwordHash == null || !matches) return undefined
   if (found.status !== 'active') throw new AccountDisabledError()
   // A hash brought by an import (or of older parameters) becomes this service's own at the first login it lets in.
-  if (!isCurrentHash(found.passwordHash)) await replacePasswordHash(db, found.id, found.passwordHash, await rehashPassword(password))
+  if (!passwords.isCurrent(found.passwordHash)) await replacePasswordHash(db, found.id, found.passwordHash, await passwords.rehash(password))
   return { id: found.id, role: found.role }
 }
 
@@ -27,9 +26,9 @@ async function verifyCredentials (db: Database, email: string, password: string)
  * without counting against the email. The count clears only when the whole login
  * completes, so `hadFailures` tells the caller whether there is one to clear.
  */
-export async function logIn (db: Database, email: string, password: string, throttle: LoginThrottlePolicy): Promise<{ principal: Principal, hadFailures: boolean } | undefined> {
-  const hadFailures = await assertLoginAllowed(db, email, throttle)
-  const principal = await verifyCredentials(db, email, password)
-  if (principal === undefined) await recordLoginFailure(db, email, throttle)
+export async function logIn (domain: Pick<Domain, 'db' | 'passwords'>, email: string, password: string, throttle: LoginThrottlePolicy): Promise<{ principal: Principal, hadFailures: boolean } | undefined> {
+  const hadFailures = await assertLoginAllowed(domain.db, email, throttle)
+  const principal = await verifyCredentials(domain, email, password)
+  if (principal === undefined) await recordLoginFailure(domain.db, email, throttle)
   return principal === undefined ? undefined : { principal, hadFailures }
 }

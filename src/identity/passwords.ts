@@ -8,9 +8,14 @@ import { parseForeignHash, verifyForeignHash, type ForeignHash } from './foreign
 // The library's Algorithm is a const enum, which isolated modules cannot read at run time.
 const ARGON2ID_ALGORITHM: Algorithm.Argon2id = 2
 
-// OWASP's argon2id baseline (19 MiB, t=2, p=1). @node-rs/argon2 runs on the libuv
-// thread pool, so hashing never blocks the event loop.
-const ARGON2ID = { algorithm: ARGON2ID_ALGORITHM, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const
+/** The argon2id cost of the hashes this service writes (PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS). */
+export interface PasswordHashing {
+  memoryKib: number
+  iterations: number
+}
+
+/** OWASP's argon2id baseline (19 MiB, t=2, p=1): the default, and the least production accepts. */
+export const OWASP_BASELINE: PasswordHashing = { memoryKib: 19_456, iterations: 2 }
 
 // Off the event loop is not enough: four pool threads hashing at once take every core of a
 // small pod, and reads starve for CPU behind a burst of sign-ups (bench/: read p99 ×5).
@@ -31,37 +36,23 @@ function boundedQueue (maxWaiting: number) {
 }
 
 // New passwords (sign-ups, changes) and logins queue apart: a flood of anonymous
-// sign-ups cannot make logins wait, so it cannot lock users out.
+// sign-ups cannot make logins wait, so it cannot lock users out. The queues are the
+// process's, whatever the hashing parameters: they share its cores.
 const newPasswords = boundedQueue(64)
 const logins = boundedQueue(128)
 
-/** The hash of a new password, once it is known not to be one that people guess. */
-export async function hashPassword (password: string): Promise<string> {
-  assertAcceptablePassword(password)
-  return newPasswords(() => hash(password, ARGON2ID))
-}
-
-// What this service writes: the parameters above. Any other hash is replaced at the next successful login.
-const CURRENT_PREFIX = `$argon2id$v=19$m=${ARGON2ID.memoryCost},t=${ARGON2ID.timeCost},p=${ARGON2ID.parallelism}$`
-
-export function isCurrentHash (passwordHash: string): boolean {
-  return passwordHash.startsWith(CURRENT_PREFIX)
-}
-
-/** The argon2id hash of a password made at a migration, kept as it was: no policy applies to a password a user already has. */
-export function rehashPassword (password: string): Promise<string> {
-  return newPasswords(() => hash(password, ARGON2ID))
-}
-
-let dummy: Promise<string> | undefined
-
-/** A hash of nobody's password, to spend on logins that have none to check (unknown emails, foreign hashes). */
-export function dummyHash (): Promise<string> {
-  dummy ??= hash('not the password of anyone', ARGON2ID).catch((error: unknown) => {
-    dummy = undefined
-    throw error
-  })
-  return dummy
+/** What the domain hashes and checks passwords with. */
+export interface Passwords {
+  /** The hash of a new password, once it is known not to be one that people guess. */
+  hash (password: string): Promise<string>
+  /** The hash of a password a user already has (a rehash at login): no policy applies to it. */
+  rehash (password: string): Promise<string>
+  /** Whether the hash is of this service's kind and parameters; any other is replaced at the next successful login. */
+  isCurrent (passwordHash: string): boolean
+  /** Whether the password matches the hash, whichever kind it is. */
+  verify (passwordHash: string, password: string): Promise<boolean>
+  /** A hash of nobody's password, to spend on logins that have none to check (unknown emails). */
+  dummy (): Promise<string>
 }
 
 function foreignOf (passwordHash: string): ForeignHash | undefined {
@@ -73,16 +64,33 @@ function foreignOf (passwordHash: string): ForeignHash | undefined {
   }
 }
 
-/**
- * Whether the password matches the hash, whichever kind it is. A hash of another kind also
- * costs an argon2id verification, run beside it: a wrong password costs at least what it
- * costs against this service's own hashes, so the time does not tell a migrated account.
- */
-export function verifyPassword (passwordHash: string, password: string): Promise<boolean> {
-  return logins(async () => {
-    if (isCurrentHash(passwordHash)) return verify(passwordHash, password)
-    const foreign = foreignOf(passwordHash)
-    const [matches] = await Promise.all([foreign === undefined ? false : verifyForeignHash(foreign, password), verify(await dummyHash(), password)])
-    return matches
-  })
+export function passwordHasher ({ memoryKib, iterations }: PasswordHashing): Passwords {
+  const options = { algorithm: ARGON2ID_ALGORITHM, memoryCost: memoryKib, timeCost: iterations, parallelism: 1 } as const
+  const currentPrefix = `$argon2id$v=19$m=${memoryKib},t=${iterations},p=1$`
+  let dummy: Promise<string> | undefined
+  const passwords: Passwords = {
+    hash (password) {
+      assertAcceptablePassword(password)
+      return newPasswords(() => hash(password, options))
+    },
+    rehash: (password) => newPasswords(() => hash(password, options)),
+    isCurrent: (passwordHash) => passwordHash.startsWith(currentPrefix),
+    dummy () {
+      dummy ??= hash('not the password of anyone', options).catch((error: unknown) => {
+        dummy = undefined
+        throw error
+      })
+      return dummy
+    },
+    // A hash of another kind also costs an argon2id verification, run beside it: a wrong
+    // password costs at least what it costs against this service's own hashes, so the
+    // time does not tell a migrated account.
+    verify: (passwordHash, password) => logins(async () => {
+      if (passwordHash.startsWith(currentPrefix)) return verify(passwordHash, password)
+      const foreign = foreignOf(passwordHash)
+      const [matches] = await Promise.all([foreign === undefined ? false : verifyForeignHash(foreign, password), verify(await passwords.dummy(), password)])
+      return matches
+    })
+  }
+  return passwords
 }

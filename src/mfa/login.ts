@@ -44,7 +44,7 @@ async function secondFactorKinds (db: Database, userId: string): Promise<SecondF
  */
 export async function logInWithPassword (domain: CredentialsDomain, email: string, password: string, throttle: LoginThrottlePolicy): Promise<Authenticated | undefined> {
   const { db, now, mfa } = domain
-  const outcome = await logIn(db, email, password, throttle)
+  const outcome = await logIn(domain, email, password, throttle)
   if (outcome === undefined) return undefined
   const kinds = await secondFactorKinds(db, outcome.principal.id)
   if (kinds.length > 0) {

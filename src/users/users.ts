@@ -8,7 +8,6 @@ import { isUniqueViolation } from '../db/errors.ts'
 import { users } from '../db/schema.ts'
 import { EmailTakenError, ExternalIdTakenError, LastActiveAdminError, NotAllowedError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../common/errors.ts'
 import type { Domain } from '../common/domain.ts'
-import { hashPassword, verifyPassword } from '../identity/passwords.ts'
 import type { Role, Status } from './roles.ts'
 import { commitWithEvents, type Change } from '../events/outbox.ts'
 import { endUserSessions } from '../identity/sessions.ts'
@@ -96,11 +95,11 @@ export function userEventData ({ version: _version, ...user }: UserRecord): Omit
 }
 
 /** Anyone may sign up, with the `user` role and active; only an admin may give another role or status. A client needs its scope. */
-export async function createUser ({ db }: Domain, actor: Actor, input: NewUser, { scope }: Authority = REST_WRITE): Promise<UserRecord> {
+export async function createUser ({ db, passwords }: Domain, actor: Actor, input: NewUser, { scope }: Authority = REST_WRITE): Promise<UserRecord> {
   if (actor.kind === 'client') assertPrivileged(actor, scope)
   assertMaySetRole(actor, 'user', input.role, scope)
   assertMaySetStatus(actor, 'active', input.status, scope)
-  const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
+  const passwordHash = input.password === undefined ? null : await passwords.hash(input.password)
   return commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const [created] = await rejectingDuplicates(tx.insert(users).values({
       id: uuidv7(),
@@ -168,9 +167,9 @@ export async function replacePasswordHash (db: Database, id: string, checked: st
 }
 
 /** A user changing their own password proves they know the current one. */
-async function assertCurrentPassword (db: Database, userId: string, currentPassword: string | undefined): Promise<void> {
+async function assertCurrentPassword ({ db, passwords }: Domain, userId: string, currentPassword: string | undefined): Promise<void> {
   const [found] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId))
-  if (currentPassword === undefined || found?.passwordHash == null || !await verifyPassword(found.passwordHash, currentPassword)) {
+  if (currentPassword === undefined || found?.passwordHash == null || !await passwords.verify(found.passwordHash, currentPassword)) {
     throw new NotAllowedError('Changing your own password needs your current one in current_password.')
   }
 }
@@ -180,8 +179,8 @@ async function assertCurrentPassword (db: Database, userId: string, currentPassw
  * when it exists as a user, and keeps an existing password. Safe when several
  * replicas run it at once: the unique email index decides who inserts.
  */
-export async function ensureAdmin ({ db, access }: Domain, email: string, password: string): Promise<void> {
-  const passwordHash = await findCredentials(db, email) === undefined ? await hashPassword(password) : undefined
+export async function ensureAdmin ({ db, access, passwords }: Domain, email: string, password: string): Promise<void> {
+  const passwordHash = await findCredentials(db, email) === undefined ? await passwords.hash(password) : undefined
   const promotedIds = await commitWithEvents(db, changeContextOf(SYSTEM), async (tx) => {
     const created = passwordHash === undefined
       ? []
@@ -251,7 +250,7 @@ function removesAnAdmin (changes: UserChanges): boolean {
  * sets a role or a status (asking for the current one changes nothing, so anyone may);
  * a user setting their own password proves the current one.
  */
-async function assertMayUpdate (db: Database, actor: Actor, id: string, changes: UserChanges, scope: Scope): Promise<void> {
+async function assertMayUpdate (domain: Domain, actor: Actor, id: string, changes: UserChanges, scope: Scope): Promise<void> {
   assertSelfOrPrivileged(actor, id, scope)
   // Past the first rule only admins reach other users, and a person acting is active: their own values are known.
   const own = actor.kind === 'user' ? actor.role : 'user'
@@ -259,7 +258,7 @@ async function assertMayUpdate (db: Database, actor: Actor, id: string, changes:
   assertMaySetStatus(actor, 'active', changes.status, scope)
   // What a provider links a user by is the provider's to set, as a role is an admin's.
   if (changes.externalId !== undefined && !isPrivileged(actor, scope)) throw new NotAllowedError('Only admins and identity providers may set an externalId.')
-  if (isSelf(actor, id) && changes.password !== undefined) await assertCurrentPassword(db, id, changes.current_password)
+  if (isSelf(actor, id) && changes.password !== undefined) await assertCurrentPassword(domain, id, changes.current_password)
 }
 
 /**
@@ -268,10 +267,11 @@ async function assertMayUpdate (db: Database, actor: Actor, id: string, changes:
  * the user ends all of them. `expected`: the versions the write is conditional on (from
  * If-Match); undefined makes it unconditional.
  */
-export async function updateUser ({ db, access }: Domain, actor: Actor, id: string, changes: UserChanges, expected?: ExpectedVersions, { scope }: Authority = REST_WRITE): Promise<UserRecord> {
-  await assertMayUpdate(db, actor, id, changes, scope)
+export async function updateUser (domain: Domain, actor: Actor, id: string, changes: UserChanges, expected?: ExpectedVersions, { scope }: Authority = REST_WRITE): Promise<UserRecord> {
+  const { db, access, passwords } = domain
+  await assertMayUpdate(domain, actor, id, changes, scope)
   const keepSession = isSelf(actor, id) && actor.kind === 'user' ? actor.sessionId : undefined
-  const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password)
+  const passwordHash = changes.password === undefined ? undefined : await passwords.hash(changes.password)
   try {
     return await applyUpdate(db, actor, id, changes, passwordHash, expected, keepSession)
   } finally {
@@ -313,8 +313,9 @@ async function updateWithin (tx: Database, id: string, changes: UserChanges, pas
  * Gives each of these users a role, all in one transaction or none (a SCIM group's members
  * are its role's users). The same rules as one update each, the last active admin included.
  */
-export async function setRoles ({ db, access }: Domain, actor: Actor, roles: ReadonlyArray<{ id: string, role: Role }>, { scope }: Authority = REST_WRITE): Promise<void> {
-  for (const { id, role } of roles) await assertMayUpdate(db, actor, id, { role }, scope)
+export async function setRoles (domain: Domain, actor: Actor, roles: ReadonlyArray<{ id: string, role: Role }>, { scope }: Authority = REST_WRITE): Promise<void> {
+  const { db, access } = domain
+  for (const { id, role } of roles) await assertMayUpdate(domain, actor, id, { role }, scope)
   // Row locks in one order, so two such changes cannot deadlock each other.
   const ordered = [...roles].sort((a, b) => a.id.localeCompare(b.id))
   try {

@@ -14,6 +14,7 @@ import { SCOPES, type Scope } from '../../src/clients/scopes.ts'
 import type { AccessChanges, Domain } from '../../src/common/domain.ts'
 import { listUsers } from '../../src/users/listing.ts'
 import { createUser, deleteUser, ensureAdmin, getCurrentUser, getUser, updateUser, type UserRecord } from '../../src/users/users.ts'
+import { passwordHasher } from '../../src/identity/passwords.ts'
 import { newUser } from '../helpers/app.ts'
 import { forEachDatabase } from '../helpers/databases.ts'
 
@@ -28,7 +29,7 @@ forEachDatabase(t, async (t, database) => {
   t.teardown(() => connection.close())
   await connection.migrate()
   const access = recordingPort()
-  const domain: Domain = { db: connection.db, access }
+  const domain: Domain = { db: connection.db, access, passwords: passwordHasher({ memoryKib: 1024, iterations: 1 }) }
   const anonymous: Actor = { kind: 'anonymous', requestId: undefined }
 
   const signUp = async (): Promise<UserRecord> => createUser(domain, anonymous, newUser() as never)

@@ -12,6 +12,7 @@ import { SYSTEM } from '../../src/access/actor.ts'
 import type { Role } from '../../src/users/roles.ts'
 import type { DatabaseSettings } from '../../src/db/connect.ts'
 import { SpecValidator } from './spec-validator.ts'
+import { cheapHashingUnlessProduction } from './hashing.ts'
 
 /** Log lines the app wrote, parsed. */
 export class LogCapture extends Writable {
@@ -165,6 +166,7 @@ export async function buildTestApp (t: Test, database: DatabaseSettings, env: Re
     // Limits far above what a test sends, unless the test is about them.
     RATE_LIMIT_MAX: '1000000',
     AUTH_RATE_LIMIT_MAX: '1000000',
+    ...cheapHashingUnlessProduction(env),
     // A test process is busier than a server (many apps, tap): no load shedding unless the test is about it.
     PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
     PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0',

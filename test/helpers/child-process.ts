@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PGLITE_TEMPLATE_VARIABLE } from './databases.ts'
+import { cheapHashingUnlessProduction } from './hashing.ts'
 
 /**
  * Node arguments that run one of our TypeScript entry points in a child process
@@ -63,7 +64,7 @@ function childDataDir (): { path: string, remove: () => void } {
 export function spawnServer (env: Record<string, string> = {}): SpawnedServer {
   const dataDir = childDataDir()
   const child = spawn(process.execPath, ['--import', ANNOUNCE_SERVER_EVENTS, ...typescriptEntry('src/server.ts')], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: dataDir.path, RATE_LIMIT_ENABLED: 'false', PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: dataDir.path, RATE_LIMIT_ENABLED: 'false', PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0', ...cheapHashingUnlessProduction(env), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   child.once('exit', dataDir.remove)

@@ -11,7 +11,7 @@ import { eq } from 'drizzle-orm'
 import t from 'tap'
 import { users } from '../../src/db/schema.ts'
 import { HashFormatError, parseForeignHash } from '../../src/identity/foreign-hashes.ts'
-import { isCurrentHash, verifyPassword } from '../../src/identity/passwords.ts'
+import { OWASP_BASELINE, passwordHasher } from '../../src/identity/passwords.ts'
 import { buildTestApp, newUser } from '../helpers/app.ts'
 import { forEachDatabase } from '../helpers/databases.ts'
 
@@ -58,12 +58,14 @@ const producers: Array<[string, () => Promise<string> | string, string?]> = [
   ['Firebase scrypt (published test vector)', () => FIREBASE, 'user1password']
 ]
 
+const passwords = passwordHasher(OWASP_BASELINE)
+
 t.test('each format verifies the password it was made of, and no other', async (t) => {
   for (const [name, produce, password = PASSWORD] of producers) {
     const hash = await produce()
-    t.ok(await verifyPassword(hash, password), `${name}: the right password`)
-    t.notOk(await verifyPassword(hash, `${password}!`), `${name}: a wrong one`)
-    t.notOk(isCurrentHash(hash), `${name}: to be rehashed`)
+    t.ok(await passwords.verify(hash, password), `${name}: the right password`)
+    t.notOk(await passwords.verify(hash, `${password}!`), `${name}: a wrong one`)
+    t.notOk(passwords.isCurrent(hash), `${name}: to be rehashed`)
   }
 })
 
@@ -88,7 +90,7 @@ t.test('hashes out of bounds or of unknown formats are refused, saying why', asy
     t.throws(() => parseForeignHash(hash), HashFormatError, hash)
     t.throws(() => parseForeignHash(hash), why, `${hash}: ${String(why)}`)
   }
-  t.notOk(await verifyPassword('md5$abc$def', 'anything'), 'a stored hash that does not parse matches nothing')
+  t.notOk(await passwords.verify('md5$abc$def', 'anything'), 'a stored hash that does not parse matches nothing')
 })
 
 forEachDatabase(t, async (t, database) => {
@@ -101,7 +103,7 @@ forEachDatabase(t, async (t, database) => {
       t.equal((await api.post('/v1/auth/token', { email, password: `${password}?` })).status, 401, `${name}: a wrong password does not log in`)
       t.equal((await api.post('/v1/auth/token', { email, password })).status, 200, `${name}: the original password does`)
       const [stored] = await app.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, id))
-      t.ok(isCurrentHash(stored!.passwordHash!), `${name}: stored as argon2id now`)
+      t.ok(app.domain.passwords.isCurrent(stored!.passwordHash!), `${name}: stored as argon2id now`)
       t.equal((await api.post('/v1/auth/token', { email, password })).status, 200, `${name}: and it still logs in`)
     }
   })

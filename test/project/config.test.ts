@@ -23,6 +23,7 @@ t.test('defaults follow the contract', async (t) => {
     principalCacheTtlMs: 30_000,
     bootstrapAdmin: undefined,
     loginMaxFailures: 5,
+    passwordHashing: { memoryKib: 19_456, iterations: 2 },
     mail: { transport: { kind: 'outbox', directory: './data/outbox' }, from: 'users-service@localhost' },
     webhooks: undefined,
     eventsRetentionDays: 7,
@@ -147,6 +148,15 @@ for (const [variable, value] of badValues) {
     t.match((error as Error).message, new RegExp(`^${variable} \\w`))
   })
 }
+
+t.test('password hashing: cheaper than OWASP\'s baseline outside production only', async (t) => {
+  t.same(loadConfig({ PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_ITERATIONS: '1' }).passwordHashing, { memoryKib: 1024, iterations: 1 })
+  const production = { NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}', DATA_ENCRYPTION_KEYS: RING }
+  t.throws(() => loadConfig({ ...production, PASSWORD_HASH_MEMORY_KIB: '19455' }), /^PASSWORD_HASH_MEMORY_KIB and PASSWORD_HASH_ITERATIONS must be at least 19456 and 2 in production/)
+  t.throws(() => loadConfig({ ...production, PASSWORD_HASH_ITERATIONS: '1' }), /must be at least 19456 and 2 in production/)
+  t.same(loadConfig({ ...production, PASSWORD_HASH_MEMORY_KIB: '65536', PASSWORD_HASH_ITERATIONS: '3' }).passwordHashing, { memoryKib: 65_536, iterations: 3 }, 'dearer is allowed')
+  t.throws(() => loadConfig({ PASSWORD_HASH_MEMORY_KIB: '32' }), /^PASSWORD_HASH_MEMORY_KIB /)
+})
 
 t.test('DATA_ENCRYPTION_KEYS: required in production, checked at once, never echoed', async (t) => {
   t.throws(() => loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}' }), /^DATA_ENCRYPTION_KEYS is required in production/)

@@ -7,7 +7,6 @@ import bcrypt from 'bcryptjs'
 import { eq } from 'drizzle-orm'
 import t from 'tap'
 import { users } from '../../src/db/schema.ts'
-import { isCurrentHash } from '../../src/identity/passwords.ts'
 import { buildTestApp, type Api } from '../helpers/app.ts'
 import { forEachDatabase } from '../helpers/databases.ts'
 
@@ -48,7 +47,7 @@ forEachDatabase(t, async (t, database) => {
       t.equal((await api.post('/v1/auth/token', { email: person.email, password: `${password}x` })).status, 401, `${person.name}: a wrong password is refused`)
       t.equal((await api.post('/v1/auth/token', { email: person.email, password })).status, 200, `${person.name}: the old password logs in`)
       const [stored] = await app.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.email, person.email))
-      t.ok(isCurrentHash(stored!.passwordHash!), `${person.name}: stored as argon2id after`)
+      t.ok(app.domain.passwords.isCurrent(stored!.passwordHash!), `${person.name}: stored as argon2id after`)
       t.equal((await api.post('/v1/auth/token', { email: person.email, password })).status, 200, `${person.name}: and still logs in`)
     }
     const events = (await admin.get('/v1/events?limit=100')).body.data.filter((event: { subject: string }) => event.subject === imported.body.results[1].id)
