@@ -7,6 +7,7 @@ import bootstrapAdmin from '../plugins/app/bootstrap-admin.ts'
 import database from '../plugins/app/database.ts'
 import domain from '../plugins/app/domain.ts'
 import draining, { drainingServerOptions } from '../plugins/app/draining.ts'
+import protocolChecks from '../plugins/app/protocol-checks.ts'
 import housekeeping from '../plugins/app/housekeeping.ts'
 import idempotency from '../plugins/app/idempotency.ts'
 import metrics from '../plugins/external/metrics.ts'
@@ -104,6 +105,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
 
   app.register(tracing)
   app.register(problems)
+  app.register(protocolChecks)
   app.register(bodyParsers)
   app.register(draining)
   // With every limit at 0 nothing is checked: nothing is sampled either.

@@ -2,6 +2,7 @@ import { Server, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { refuseConnect } from '../../src/http/client-errors.ts'
 import { ProblemError } from '../../src/http/problem-error.ts'
 
 declare module 'fastify' {
@@ -48,8 +49,15 @@ export class DrainingServer extends Server {
       headersTimeout: timeouts.headersTimeoutMs,
       requestTimeout: timeouts.requestTimeoutMs,
       keepAliveTimeout: timeouts.keepAliveTimeoutMs,
-      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      // Node's own answers to these are bare, without a problem or a request id: the
+      // protocol-checks plugin refuses them instead.
+      requireHostHeader: false
     }, handler)
+    // An Expect other than 100-continue: Node would answer a bare 417 unless someone listens.
+    this.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => this.emit('request', request, response))
+    // Node closes the connection of a CONNECT nobody listens for, without a word.
+    this.on('connect', refuseConnect)
     this.on('connection', (socket: Socket) => {
       this.#unanswered.set(socket, new Set())
       socket.once('close', () => {

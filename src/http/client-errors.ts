@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { pathOf, problemDocument, ProblemError, type ProblemKind } from './problem-error.ts'
@@ -26,19 +26,29 @@ export function clientErrorHandler (error: Error & { code?: string }, socket: So
     return
   }
   const kind = KIND_BY_CODE[error.code ?? ''] ?? 'malformed-request'
-  const problem = new ProblemError(kind, DETAIL[kind] ?? 'The request line or headers could not be parsed.')
-  const requestId = randomUUID()
   // The request line may be what could not be parsed: there is no path to name.
-  const body = JSON.stringify(problemDocument(problem, '', requestId))
+  endWithProblem(socket, new ProblemError(kind, DETAIL[kind] ?? 'The request line or headers could not be parsed.'), '')
+}
+
+/** Answers a problem straight on the socket, with a request id, and closes the connection. */
+export function endWithProblem (socket: Socket, problem: ProblemError, instance: string): void {
+  const requestId = randomUUID()
+  const body = JSON.stringify(problemDocument(problem, instance, requestId))
   socket.end([
     `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}`,
     'Content-Type: application/problem+json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     `X-Request-ID: ${requestId}`,
+    ...Object.entries(problem.extras.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
     'Connection: close',
     '',
     body
   ].join('\r\n'))
+}
+
+/** A CONNECT request (a tunnel through a proxy, which this service is not): Node hands over the socket, not a response. */
+export function refuseConnect (_request: IncomingMessage, socket: Socket): void {
+  endWithProblem(socket, new ProblemError('method-not-allowed', 'CONNECT: this service is not a proxy.', { headers: { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE' } }), '')
 }
 
 /**

@@ -72,12 +72,19 @@ function stringArray (value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined
 }
 
+// Users, sessions and clients are named by UUIDs: a claim of another shape names nobody, and must never reach a query.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+function isUuid (value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value)
+}
+
 /** A person's token names a session and a role; a client's names itself as `client_id` and its scopes. */
 function claimsOf (payload: JWTPayload): AccessClaims | undefined {
   const { sub, jti, iat, exp } = payload
-  if (typeof sub !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return undefined
+  if (!isUuid(sub) || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return undefined
   const common = { sub, jti, iat, exp }
-  if (typeof payload.sid === 'string' && (payload.role === 'user' || payload.role === 'admin')) {
+  if (isUuid(payload.sid) && (payload.role === 'user' || payload.role === 'admin')) {
     return {
       ...common,
       kind: 'person',

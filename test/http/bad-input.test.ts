@@ -116,6 +116,23 @@ t.test('Node\'s own refusals are problems with a request id', async (t) => {
   t.equal(huge.status, 431)
   t.match(huge.body, { type: '/problems/request-header-fields-too-large', status: 431 })
 
+  // What Node would answer bare (400, 417) or by closing the connection (CONNECT).
+  const refusals: Array<[string, string, number, string, RegExp]> = [
+    ['no Host', 'GET /v1/users/me HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'malformed-request', /Host/],
+    ['Expect: 200-ok', 'GET /health/live HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nConnection: close\r\n\r\n', 417, 'expectation-failed', /100-continue/],
+    ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405, 'method-not-allowed', /not a proxy/],
+    ['two Authorization headers', 'GET /v1/users/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\nConnection: close\r\n\r\n', 400, 'malformed-request', /one Authorization/]
+  ]
+  for (const [what, request, status, kind, detail] of refusals) {
+    const refused = problemOf(await rawExchange(port, request))
+    t.equal(refused.status, status, `${what}: ${status}`)
+    t.match(refused.headers, /content-type: application\/problem\+json/i, `${what}: a problem`)
+    t.match(refused.headers, /x-request-id: [0-9a-f-]{36}/i, `${what}: with a request id`)
+    t.match(refused.body, { type: `/problems/${kind}`, status, detail }, `${what}: says why`)
+  }
+  t.match(await rawExchange(port, 'GET /health/live HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 /, 'HTTP/1.0 needs no Host')
+  t.match(await rawExchange(port, 'GET /health/live HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, '100-continue is met')
+
   const badUrl = await app.inject('/v1/users/%zz')
   t.equal(badUrl.statusCode, 400)
   t.equal(badUrl.headers['content-type'], 'application/problem+json; charset=utf-8')

@@ -172,7 +172,12 @@ forEachDatabase(t, async (t, database) => {
       ['a wrong aud', { claims: { aud: 'another-service' } }],
       ['a wrong typ', { header: { typ: 'JWT' } }],
       ['expired', { claims: { iat: now - 3600, exp: now - 60 } }],
-      ['no sid', { claims: { sid: undefined } }]
+      ['no sid', { claims: { sid: undefined } }],
+      // Shapes a query would choke on (PostgreSQL's 22P02) must be refused before any.
+      ['a sid that is not a UUID', { claims: { sid: 'not-a-uuid' } }],
+      ['a sid that is a number', { claims: { sid: 42 } }],
+      ['a sub that is not a UUID', { claims: { sub: 'admin' } }],
+      ['a client token whose sub is not a UUID', { claims: { sid: undefined, role: undefined, sub: 'x', client_id: 'x', scope: 'users:read' } }]
     ]
     for (const [what, change] of wrong) assertRefused(t, await api.withToken(await tokenLike(token, { ...change, key: ourKey })).get('/v1/users/me'), what)
     t.equal((await api.withToken(await tokenLike(token, { key: ourKey })).get('/v1/users/me')).status, 200, 'the control: the same token re-signed by our key is fine')

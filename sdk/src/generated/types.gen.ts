@@ -40,6 +40,7 @@ export type Problem = {
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
+     * - `/problems/expectation-failed` (417): Expectation failed
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
@@ -103,6 +104,7 @@ export type ValidationProblem = {
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
+     * - `/problems/expectation-failed` (417): Expectation failed
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
@@ -181,6 +183,7 @@ export type OAuthError = {
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
+     * - `/problems/expectation-failed` (417): Expectation failed
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
@@ -270,6 +273,7 @@ export type NotReady = {
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
+     * - `/problems/expectation-failed` (417): Expectation failed
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
@@ -1187,6 +1191,7 @@ export type MfaRequired = {
      * - `/problems/precondition-failed` (412): Precondition failed
      * - `/problems/payload-too-large` (413): Payload too large
      * - `/problems/unsupported-media-type` (415): Unsupported media type
+     * - `/problems/expectation-failed` (417): Expectation failed
      * - `/problems/validation-failed` (422): Validation failed
      * - `/problems/idempotency-key-reused` (422): Idempotency-Key reused with a different request
      * - `/problems/too-many-requests` (429): Too many requests
