@@ -1,4 +1,3 @@
-import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { IntrospectionRequest, IntrospectionResponse, RevokeRequest, TokenRequest, TokenResponse } from '../schemas/auth.ts'
@@ -8,6 +7,7 @@ import { refTo } from '../schemas/ref.ts'
 import { authenticateClient, authorizeIntrospection, grantedScopes, type ClientCredentials } from '../src/clients/authentication.ts'
 import { clientCredentialsOf, type ClientAuthenticationMembers } from '../src/http/client-authentication.ts'
 import { introspectionOf } from '../src/http/introspection.ts'
+import { assertUtf8Charset, parseUrlEncoded } from '../src/http/body-encoding.ts'
 import { logInWithPassword } from '../src/mfa/login.ts'
 import { personTokenResponse } from '../src/http/token-response.ts'
 import { MfaRequired } from '../schemas/mfa.ts'
@@ -46,7 +46,15 @@ const oauthEndpoint = { tags: ['auth'], security: [], consumes }
  * RFC 6749 JSON (the problems plugin renders them so, by the route's `oauthErrors`).
  */
 const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function authRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds, loginThrottle, issuer, audience, publicUrl }) {
-  await app.register(formbody)
+  // Forms as RFC 6749 sends them, in UTF-8 only: a latin-1 password read as UTF-8 would be a wrong one, and counted as a failure.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      assertUtf8Charset(request)
+      done(null, parseUrlEncoded(body as Buffer))
+    } catch (error) {
+      done(error as Error)
+    }
+  })
 
   const tokensFor = (grant: SessionGrant) => personTokenResponse(app.issuePersonToken, grant, accessTokenTtlSeconds)
 

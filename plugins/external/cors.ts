@@ -12,6 +12,10 @@ async function corsPolicyPlugin (app: FastifyInstance, { origins }: CorsPolicyOp
   if (origins === undefined) return
   await app.register(cors, {
     origin: origins,
+    // @fastify/cors allows only GET, HEAD and POST unless told: a browser could not PUT, PATCH or DELETE.
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    // The request headers the API reads (a preflight without this list would echo whatever was asked).
+    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'X-Request-ID', 'traceparent'],
     exposedHeaders: ['ETag', 'Location', 'Link', 'X-Request-ID', 'RateLimit', 'RateLimit-Policy', 'Retry-After']
   })
 }

@@ -1,7 +1,7 @@
 import { connect } from 'node:net'
-import { sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import t from 'tap'
-import { idempotencyKeys } from '../../src/db/schema.ts'
+import { idempotencyKeys, loginFailures, users } from '../../src/db/schema.ts'
 import { buildTestApp, newUser } from '../helpers/app.ts'
 import { forEachDatabase, testDatabases } from '../helpers/databases.ts'
 
@@ -25,7 +25,7 @@ function problemOf (raw: string): { status: number, headers: string, body: Recor
 }
 
 forEachDatabase(t, async (t, database) => {
-  const { api, admin, signUp } = await buildTestApp(t, await database.create(t))
+  const { api, admin, app, signUp } = await buildTestApp(t, await database.create(t))
 
   t.test('control, NUL and bidi-override characters are refused where text is stored or searched', async (t) => {
     const { user, api: self } = await signUp()
@@ -76,6 +76,35 @@ forEachDatabase(t, async (t, database) => {
     const utf8 = await api.request({ method: 'POST', url: '/v1/users', headers: { 'content-type': 'application/json; charset="UTF-8"' }, payload: body })
     t.equal(utf8.status, 201)
     t.equal(utf8.body.name, 'Zoë')
+  })
+
+  t.test('bytes that are not UTF-8 are a 400, never stored as U+FFFD; a form in another charset is a 415', async (t) => {
+    const email = newUser().email as string
+    const invalid = Buffer.concat([Buffer.from(`{"email":"${email}","password":"correct horse battery","name":"A`), Buffer.from([0xc3, 0x28]), Buffer.from('B"}')])
+    const json = await api.request({ method: 'POST', url: '/v1/users', headers: { 'content-type': 'application/json' }, payload: invalid })
+    t.equal(json.status, 400, 'JSON: 400')
+    t.match(json.body, { type: '/problems/malformed-request', detail: /UTF-8/ })
+    t.equal((await app.db.select({ id: users.id }).from(users).where(eq(users.email, email))).length, 0, 'nobody was created')
+    const { user } = await signUp()
+    const patched = await admin.request({ method: 'PATCH', url: `/v1/users/${user.id}`, headers: { 'content-type': 'application/merge-patch+json' }, payload: Buffer.from([0x7b, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]) })
+    t.equal(patched.status, 400, 'merge patch: 400')
+    t.equal((await admin.get(`/v1/users/${user.id}`)).body.name, user.name, 'the name is as it was')
+
+    // A latin-1 form: the right password, spelled in another charset, neither logs in nor counts as a failure.
+    const password = 'pässword of latin one'
+    const { user: owner } = await signUp({ password })
+    const form = (encoded: string) => `grant_type=password&username=${encodeURIComponent(owner.email)}&password=${encoded}`
+    const latin1 = Buffer.from(password, 'latin1').toString('latin1').split('').map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')
+    const percentLatin1 = await api.request({ method: 'POST', url: '/v1/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form(latin1) })
+    t.equal(percentLatin1.status, 400, 'percent-encoded latin-1: 400')
+    t.equal(percentLatin1.body.error, 'invalid_request')
+    const rawLatin1 = await api.request({ method: 'POST', url: '/v1/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: Buffer.from(form(password), 'latin1') })
+    t.equal(rawLatin1.status, 400, 'raw latin-1 bytes: 400')
+    const declared = await api.request({ method: 'POST', url: '/v1/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' }, payload: form(encodeURIComponent(password)) })
+    t.equal(declared.status, 415, 'declared latin-1: 415')
+    t.same(await app.db.select().from(loginFailures), [], 'none of them counted as a failed login')
+    const utf8 = await api.request({ method: 'POST', url: '/v1/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }, payload: form(encodeURIComponent(password)) })
+    t.equal(utf8.status, 200, 'the same password in UTF-8 logs in')
   })
 
   t.test('a failing query is logged with what an operator needs, never a value of the request', async (t) => {

@@ -37,6 +37,15 @@ t.test('CORS_ORIGIN allows exactly the listed origins', async (t) => {
   const allowed = await app.inject({ method: 'OPTIONS', url: '/v1/users', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } })
   t.equal(allowed.statusCode, 204)
   t.equal(allowed.headers['access-control-allow-origin'], 'https://app.example')
+  // What a browser checks before it sends a write: every method of the API, every header it reads.
+  const requested = ['authorization', 'content-type', 'if-match', 'if-none-match', 'idempotency-key', 'x-request-id', 'traceparent']
+  for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+    const preflight = await app.inject({ method: 'OPTIONS', url: '/v1/users/0190d9a2-0000-7000-8000-000000000000', headers: { origin: 'https://app.example', 'access-control-request-method': method, 'access-control-request-headers': requested.join(', ') } })
+    t.equal(preflight.statusCode, 204, `${method}: preflight answered`)
+    t.ok(String(preflight.headers['access-control-allow-methods']).split(/,\s*/).includes(method), `${method}: allowed`)
+    const allowedHeaders = String(preflight.headers['access-control-allow-headers']).toLowerCase().split(/,\s*/)
+    t.same(requested.filter((header) => !allowedHeaders.includes(header)), [], `${method}: every header the API reads is allowed`)
+  }
   const simple = await app.inject({ url: '/health/live', headers: { origin: 'https://app.example' } })
   t.match(simple.headers['access-control-expose-headers'], /X-Request-ID/)
   const refused = await app.inject({ url: '/health/live', headers: { origin: 'https://evil.example' } })
