@@ -80,7 +80,7 @@ try {
   const credentials = await benchCredentials(postgresServer.url, seeded.adminId)
   const common = { DATABASE_URL: postgresServer.url, DATABASE_POOL_MAX: '10', JWT_SIGNING_KEYS: credentials.signingKeys, JWT_PUBLIC_JWKS: credentials.publicJwks, DATA_ENCRYPTION_KEYS: JSON.stringify(prependNewDataKey(undefined)), LOG_LEVEL: 'info', RATE_LIMIT_MAX: '1000000000' }
   // As shipped: production mode, auth, rate limiting (limits above the load), tracing, metrics, request log at info to a file.
-  const shipped = { ...common, NODE_ENV: 'production', AUTH_RATE_LIMIT_MAX: '1000000000' }
+  const shipped = { ...common, NODE_ENV: 'production', PUBLIC_URL: 'http://127.0.0.1', AUTH_RATE_LIMIT_MAX: '1000000000' }
   const auth = { authorization: `Bearer ${credentials.token}` }
   const hotId = seeded.userIds[Math.floor(seeded.userIds.length / 2)]!
   const hotPath = `/v1/users/${hotId}`

@@ -5,7 +5,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { ASSERTION_ALGORITHMS } from '../src/clients/authentication.ts'
 import { SCOPES } from '../src/clients/scopes.ts'
-import { publicOrigin } from '../src/http/public-origin.ts'
 
 // Verifiers cache the key set; a rotation publishes the new key well before it signs
 // (JWT_TTL_SECONDS at least), so five minutes of staleness is harmless.
@@ -14,12 +13,12 @@ const cacheControl = { 'Cache-Control': Type.String({ description: `\`public, ma
 
 export interface WellKnownOptions {
   issuer: string
-  /** The service's public origin for absolute URLs; the request's own origin when undefined. */
-  publicUrl: string | undefined
+  /** Where clients reach the service: absolute URLs are built on it, never on a request's Host. */
+  origin: string
 }
 
 /** What other services and OAuth clients discover: the verification keys and the endpoints. */
-const wellKnownRoutes: FastifyPluginAsyncTypebox<WellKnownOptions> = async function wellKnownRoutes (app, { issuer, publicUrl }) {
+const wellKnownRoutes: FastifyPluginAsyncTypebox<WellKnownOptions> = async function wellKnownRoutes (app, { issuer, origin }) {
   const discovery = { tags: ['discovery'], security: [] }
 
   app.get('/.well-known/jwks.json', {
@@ -39,13 +38,12 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox<WellKnownOptions> = async funct
     schema: {
       ...discovery,
       summary: 'RFC 8414 metadata: the issuer and its endpoints',
-      description: 'Absolute URLs on `PUBLIC_URL` (else the origin of a URL `JWT_ISSUER`, else the origin the request was made to). When `JWT_ISSUER` is a URL with a path, the metadata is also where RFC 8414 §3.1 puts it for that issuer: `/.well-known/oauth-authorization-server` followed by the path.',
+      description: 'Absolute URLs on `PUBLIC_URL` (else the origin of a URL `JWT_ISSUER`; outside production, else `http://localhost:PORT`), never on the `Host` or `X-Forwarded-Host` a request names. When `JWT_ISSUER` is a URL with a path, the metadata is also where RFC 8414 §3.1 puts it for that issuer: `/.well-known/oauth-authorization-server` followed by the path.',
       response: { 200: jsonResponse(AuthorizationServerMetadata, 'The metadata', cacheControl) }
     }
   }
   const methods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt']
-  const metadata = async (request: FastifyRequest, reply: FastifyReply) => {
-    const origin = publicOrigin(request, publicUrl)
+  const metadata = async (_request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
     return {
       issuer,

@@ -148,7 +148,8 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   })
   app.register(openapi)
   app.register(healthRoutes)
-  app.register(wellKnownRoutes, { issuer: config.jwt.issuer, publicUrl: config.publicUrl })
+  // Outside production PUBLIC_URL may be unset (production refuses to start so): the development origin then.
+  app.register(wellKnownRoutes, { issuer: config.jwt.issuer, origin: config.publicUrl ?? `http://localhost:${config.port}` })
   app.register(redis, { url: config.redisUrl })
   const loginThrottle = { maxFailures: config.loginMaxFailures, now }
   app.register(async function api (v1) {

@@ -290,6 +290,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
   const values = converted as Env
   const publicUrl = values.PUBLIC_URL ?? issuerOrigin(values.JWT_ISSUER)
+  // Absolute URLs never come from a request's Host: in production, where it could poison a cache, they must be configured.
+  if (publicUrl === undefined && values.NODE_ENV === 'production') throw new ConfigError('PUBLIC_URL is required in production: the origin clients reach the service at, e.g. https://users.example.com')
   return {
     nodeEnv: values.NODE_ENV,
     host: values.HOST,

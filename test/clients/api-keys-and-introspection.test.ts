@@ -112,7 +112,7 @@ forEachDatabase(t, async (t, database) => {
     const metadata = (await api.get('/.well-known/oauth-authorization-server')).body
     t.match(metadata, {
       issuer: 'users-service',
-      introspection_endpoint: 'http://localhost:80/v1/auth/introspect',
+      introspection_endpoint: 'http://localhost:3000/v1/auth/introspect',
       grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
       token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'Ed25519', 'ES256'],
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],

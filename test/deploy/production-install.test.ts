@@ -31,7 +31,7 @@ t.test('the production install starts, answers its probes, and stops on SIGTERM'
 
   const child = spawn(process.execPath, ['dist/src/server.js'], {
     cwd: app,
-    env: { ...withoutCoverage({}), PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', JWT_SIGNING_KEYS: TEST_SIGNING_KEYS, DATA_ENCRYPTION_KEYS: TEST_DATA_KEYS, PGLITE_DATA_DIR: join(directory, 'data') },
+    env: { ...withoutCoverage({}), PATH: process.env.PATH, NODE_ENV: 'production', PUBLIC_URL: 'https://users.example.com', HOST: '127.0.0.1', PORT: '0', JWT_SIGNING_KEYS: TEST_SIGNING_KEYS, DATA_ENCRYPTION_KEYS: TEST_DATA_KEYS, PGLITE_DATA_DIR: join(directory, 'data') },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let log = ''

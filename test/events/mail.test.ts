@@ -68,7 +68,7 @@ forEachDatabase(t, async (t, database) => {
 })
 
 t.test('in production without SMTP_URL the mail endpoints answer 503', async (t) => {
-  const { api, signUp } = await buildTestApp(t, await memoryDatabase(), { NODE_ENV: 'production' })
+  const { api, signUp } = await buildTestApp(t, await memoryDatabase(), { NODE_ENV: 'production', PUBLIC_URL: 'https://users.example.com' })
   const { user, api: userApi } = await signUp()
   for (const response of [await api.post('/v1/auth/password-reset', { email: user.email }), await userApi.post(`/v1/users/${user.id}/email-verification`, undefined)]) {
     t.equal(response.status, 503)

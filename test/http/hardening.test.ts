@@ -32,6 +32,14 @@ t.test('CORS is off by default', async (t) => {
   t.notOk(response.headers['access-control-allow-origin'])
 })
 
+t.test('behind a trusted proxy the metadata still names PUBLIC_URL, never X-Forwarded-Host', async (t) => {
+  const { app } = await buildTestApp(t, await pglite.create(t), { TRUST_PROXY: '1', PUBLIC_URL: 'https://users.example.com' })
+  const metadata = await app.inject({ url: '/.well-known/oauth-authorization-server', headers: { host: 'attacker.example', 'x-forwarded-host': 'attacker.example', 'x-forwarded-proto': 'http' } })
+  t.equal(metadata.statusCode, 200)
+  t.match(metadata.json(), { jwks_uri: 'https://users.example.com/.well-known/jwks.json', token_endpoint: 'https://users.example.com/v1/auth/token' })
+  t.notMatch(metadata.body, /attacker/, 'a shared cache cannot be poisoned through it')
+})
+
 t.test('CORS_ORIGIN allows exactly the listed origins', async (t) => {
   const { app } = await buildTestApp(t, await pglite.create(t), { CORS_ORIGIN: 'https://app.example' })
   const allowed = await app.inject({ method: 'OPTIONS', url: '/v1/users', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } })

@@ -67,15 +67,17 @@ forEachDatabase(t, async (t, database) => {
     const configured = JSON.parse(TEST_SIGNING_KEYS) as { keys: Array<Record<string, string>> }
     t.same(jwks.body.keys.map((key: Record<string, string>) => key.kid), configured.keys.map((key) => key.kid))
     t.notMatch(jwks.text, /"d"/, 'no private member')
-    const metadata = await api.get('/.well-known/oauth-authorization-server', { host: 'users.example.com' })
+    // Whatever Host a request names: the URLs are the configured origin's (here the development default).
+    const metadata = await api.get('/.well-known/oauth-authorization-server', { host: 'attacker.example', 'x-forwarded-host': 'attacker.example' })
     t.equal(metadata.status, 200)
     t.match(metadata.body, {
       issuer: 'users-service',
-      token_endpoint: 'http://users.example.com/v1/auth/token',
-      jwks_uri: 'http://users.example.com/.well-known/jwks.json',
-      revocation_endpoint: 'http://users.example.com/v1/auth/revoke',
+      token_endpoint: 'http://localhost:3000/v1/auth/token',
+      jwks_uri: 'http://localhost:3000/.well-known/jwks.json',
+      revocation_endpoint: 'http://localhost:3000/v1/auth/revoke',
       grant_types_supported: ['password', 'refresh_token']
     })
+    t.notMatch(metadata.text, /attacker/, 'nothing of the request\'s Host')
   })
 
   t.test('refresh rotates the token; a used one presented again ends the whole session', async (t) => {

@@ -42,8 +42,8 @@ t.test('defaults follow the contract', async (t) => {
 })
 
 t.test('JWT_SIGNING_KEYS: required in production; without it, where a development key lives', async (t) => {
-  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /^JWT_SIGNING_KEYS is required in production/)
-  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{"keys":[]}', DATA_ENCRYPTION_KEYS: RING }).jwt.signingKeys, '{"keys":[]}', 'parsed when the app starts')
+  t.throws(() => loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://users.example.com' }), /^JWT_SIGNING_KEYS is required in production/)
+  t.equal(loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://users.example.com', JWT_SIGNING_KEYS: '{"keys":[]}', DATA_ENCRYPTION_KEYS: RING }).jwt.signingKeys, '{"keys":[]}', 'parsed when the app starts')
   t.equal(loadConfig({ PGLITE_DATA_DIR: 'memory://' }).jwt.developmentKeysFile, undefined, 'in memory with an in-memory database')
   t.equal(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).jwt.developmentKeysFile, undefined, 'per process with PostgreSQL')
   t.equal(loadConfig({ JWT_SIGNING_KEYS: '{}' }).jwt.developmentKeysFile, undefined, 'never when keys are configured')
@@ -72,7 +72,7 @@ t.test('ADMIN_EMAIL and ADMIN_PASSWORD go together', async (t) => {
 t.test('mail goes over SMTP_URL; without it to the outbox folder, except in production', async (t) => {
   t.same(loadConfig({ SMTP_URL: 'smtp://mail.example:587', MAIL_FROM: 'accounts@example.com' }).mail, { transport: { kind: 'smtp', url: 'smtp://mail.example:587' }, from: 'accounts@example.com' })
   t.same(loadConfig({ MAIL_OUTBOX_DIR: '/tmp/mails' }).mail.transport, { kind: 'outbox', directory: '/tmp/mails' })
-  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}', DATA_ENCRYPTION_KEYS: RING }).mail.transport, undefined, 'production has no fallback')
+  t.equal(loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://users.example.com', JWT_SIGNING_KEYS: '{}', DATA_ENCRYPTION_KEYS: RING }).mail.transport, undefined, 'production has no fallback')
   t.throws(() => loadConfig({ SMTP_URL: 'mail.example:25' }), /^SMTP_URL /)
   t.throws(() => loadConfig({ LOGIN_MAX_FAILURES: '0' }), /^LOGIN_MAX_FAILURES /)
 })
@@ -149,9 +149,17 @@ for (const [variable, value] of badValues) {
   })
 }
 
+t.test('PUBLIC_URL: required in production, where a JWT_ISSUER URL can stand in for it', async (t) => {
+  const production = { NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}', DATA_ENCRYPTION_KEYS: RING }
+  t.throws(() => loadConfig(production), /^PUBLIC_URL is required in production: /, 'one line naming it')
+  t.equal(loadConfig({ ...production, JWT_ISSUER: 'https://id.example.com/tenant' }).publicUrl, 'https://id.example.com')
+  t.equal(loadConfig({ ...production, PUBLIC_URL: 'https://users.example.com' }).publicUrl, 'https://users.example.com')
+  t.equal(loadConfig({}).publicUrl, undefined, 'optional outside production')
+})
+
 t.test('password hashing: cheaper than OWASP\'s baseline outside production only', async (t) => {
   t.same(loadConfig({ PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_ITERATIONS: '1' }).passwordHashing, { memoryKib: 1024, iterations: 1 })
-  const production = { NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}', DATA_ENCRYPTION_KEYS: RING }
+  const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://users.example.com', JWT_SIGNING_KEYS: '{}', DATA_ENCRYPTION_KEYS: RING }
   t.throws(() => loadConfig({ ...production, PASSWORD_HASH_MEMORY_KIB: '19455' }), /^PASSWORD_HASH_MEMORY_KIB and PASSWORD_HASH_ITERATIONS must be at least 19456 and 2 in production/)
   t.throws(() => loadConfig({ ...production, PASSWORD_HASH_ITERATIONS: '1' }), /must be at least 19456 and 2 in production/)
   t.same(loadConfig({ ...production, PASSWORD_HASH_MEMORY_KIB: '65536', PASSWORD_HASH_ITERATIONS: '3' }).passwordHashing, { memoryKib: 65_536, iterations: 3 }, 'dearer is allowed')
@@ -159,7 +167,7 @@ t.test('password hashing: cheaper than OWASP\'s baseline outside production only
 })
 
 t.test('DATA_ENCRYPTION_KEYS: required in production, checked at once, never echoed', async (t) => {
-  t.throws(() => loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEYS: '{}' }), /^DATA_ENCRYPTION_KEYS is required in production/)
+  t.throws(() => loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://users.example.com', JWT_SIGNING_KEYS: '{}' }), /^DATA_ENCRYPTION_KEYS is required in production/)
   t.throws(() => loadConfig({ DATA_ENCRYPTION_KEYS: 'not json' }), /^DATA_ENCRYPTION_KEYS is not JSON$/)
   t.throws(() => loadConfig({ DATA_ENCRYPTION_KEYS: '{"keys":[{"kid":"a","k":"c2hvcnQ"}]}' }), /^DATA_ENCRYPTION_KEYS key a must be 32 bytes, not 5$/)
   t.throws(() => loadConfig({ DATA_ENCRYPTION_KEYS: '{"keys":[]}' }), /at least one key/)

@@ -49,10 +49,10 @@ t.test('a bad configuration value stops the process with one line naming it', as
 })
 
 t.test('production refuses to start without proper JWT_SIGNING_KEYS', async (t) => {
-  const production = { NODE_ENV: 'production', DATA_ENCRYPTION_KEYS: TEST_DATA_KEYS, PGLITE_DATA_DIR: 'memory://' }
+  const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://users.example.com', DATA_ENCRYPTION_KEYS: TEST_DATA_KEYS, PGLITE_DATA_DIR: 'memory://' }
   // Missing keys fail loading the configuration; keys that do not parse fail while the app starts (config.test has every message).
   const environments: Array<Record<string, string>> = [
-    { NODE_ENV: 'production' },
+    { NODE_ENV: 'production', PUBLIC_URL: 'https://users.example.com' },
     { ...production, JWT_SIGNING_KEYS: '{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"a"}]}' }
   ]
   for (const env of environments) {
