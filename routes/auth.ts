@@ -102,7 +102,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
     assertPresent({ [body.username === undefined ? 'email' : 'username']: email, password: body.password }, 'password')
     const login = await logInWithPassword(app.domain, email!, body.password!, loginThrottle)
     if (login === undefined) throw missingCredentialsProblem('The email or password is wrong.')
-    return tokensFor(await startSession(app.domain, actorOf(request), login.principal, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'], authentication: login.authentication }))
+    return tokensFor(await startSession(app.domain, actorOf(request), login, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] }))
   })
 
   app.post('/auth/revoke', {

@@ -28,7 +28,7 @@ const schemaBase = { tags: ['auth'], security: [] }
  */
 const mfaLoginRoutes: FastifyPluginAsyncTypebox<MfaLoginRoutesOptions> = async function mfaLoginRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds, loginThrottle }) {
   async function sessionFor (request: FastifyRequest, login: Authenticated) {
-    const grant = await startSession(app.domain, actorOf(request), login.principal, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'], authentication: login.authentication })
+    const grant = await startSession(app.domain, actorOf(request), login, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] })
     return personTokenResponse(app.issuePersonToken, grant, accessTokenTtlSeconds)
   }
 

@@ -26,7 +26,7 @@ export async function benchCredentials (databaseUrl: string, adminId: string): P
   const keys = await parseSigningKeys(signingKeys)
   const connection = await connectDatabase({ url: databaseUrl, pgliteDataDir: 'memory://', poolMax: 1 })
   try {
-    const { sessionId } = await startSession({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(OWASP_BASELINE) }, SYSTEM, { id: adminId, role: 'admin' }, { ttlSeconds: 86_400, userAgent: 'bench' })
+    const { sessionId } = await startSession({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(OWASP_BASELINE) }, SYSTEM, { principal: { id: adminId, role: 'admin' } }, { ttlSeconds: 86_400, userAgent: 'bench' })
     const tokens = accessTokens({ keys, issuer: 'users-service', audience: 'users-service', ttlSeconds: 3600 })
     const token = await tokens.issuePerson({ userId: adminId, role: 'admin', sessionId })
     const { client, secret } = await createClient({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(OWASP_BASELINE) }, SYSTEM, { name: `bench-${sessionId}`, scopes: ['users:read'] })

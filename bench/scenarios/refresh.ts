@@ -16,7 +16,7 @@ export async function refreshRotation (databaseUrl: string, userIds: string[], l
   const live: string[] = []
   try {
     for (let index = 0; index < 2 * load.connections; index += 1) {
-      const grant = await startSession({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(OWASP_BASELINE) }, SYSTEM, { id: userIds[index % userIds.length]!, role: 'user' }, { ttlSeconds: 86_400, userAgent: 'bench' })
+      const grant = await startSession({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(OWASP_BASELINE) }, SYSTEM, { principal: { id: userIds[index % userIds.length]!, role: 'user' } }, { ttlSeconds: 86_400, userAgent: 'bench' })
       live.push(grant.refreshToken)
     }
   } finally {

@@ -4,7 +4,7 @@ import Router, { type HTTPMethod } from 'find-my-way'
 import { isDatabaseUnavailable } from '../../src/db/errors.ts'
 import { asOAuthProblem, isOAuthError, oauthErrorDocument } from '../../src/http/oauth-errors.ts'
 import { ClientNameTakenError, ClientNotFoundError, ClientWithoutSecretsError, CredentialNotFoundError, InvalidClientError, InvalidScopeError } from '../../src/clients/errors.ts'
-import { AccountDisabledError, CapacityExceededError, DomainError, EmailTakenError, ExternalIdTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, InvalidFieldError, InsufficientScopeError, StepUpRequiredError } from '../../src/common/errors.ts'
+import { AccountDisabledError, CapacityExceededError, CredentialsChangedError, DomainError, EmailTakenError, ExternalIdTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, InvalidFieldError, InsufficientScopeError, StepUpRequiredError } from '../../src/common/errors.ts'
 import { insufficientScopeProblem, invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, stepUpProblem, type FieldError, type ProblemKind } from '../../src/http/problem-error.ts'
 import { FactorNotFoundError, InvalidCodeError, MfaRequiredError, SecondFactorRefusedError } from '../../src/mfa/errors.ts'
 import { FixedGroupsError, GroupNotFoundError, ScimRequestError } from '../../src/scim/errors.ts'
@@ -81,7 +81,7 @@ function problemForDomainError (error: DomainError): ProblemError | undefined {
   if (error instanceof NotAllowedError) return new ProblemError('forbidden', error.message)
   if (error instanceof UnknownPrincipalError) return invalidTokenProblem('The user of this access token no longer exists.')
   if (error instanceof SessionNotFoundError) return new ProblemError('not-found', error.message)
-  if (error instanceof InvalidRefreshTokenError) return missingCredentialsProblem(error.message)
+  if (error instanceof InvalidRefreshTokenError || error instanceof CredentialsChangedError) return missingCredentialsProblem(error.message)
   if (error instanceof AccountDisabledError) return new ProblemError('forbidden', error.message)
   if (error instanceof CapacityExceededError) return new ProblemError('service-unavailable', error.message, { headers: { 'retry-after': '1' } })
   if (error instanceof InvalidFieldError) return new ProblemError('validation-failed', 'The request body does not match the schema.', { errors: [{ pointer: error.pointer, detail: error.message }] })

@@ -34,7 +34,8 @@ export async function requestPasswordReset ({ db, secrets }: CredentialsDomain, 
   const mail = sealMail(secrets, passwordResetMail(address, token, PASSWORD_RESET_TTL_SECONDS))
   await db.execute(sql`
     with target as (
-      select id, email from users where lower(email) = ${address} and status = 'active'
+      -- Locked like every path that writes rows of a user: a deletion racing this waits, or finds the token to cascade to.
+      select id, email from users where lower(email) = ${address} and status = 'active' for share
     ), issued as (
       insert into account_tokens (token_hash, user_id, purpose, email, expires_at)
       select ${hashOfToken(token)}, id, 'password_reset', email, ${expiresIn(PASSWORD_RESET_TTL_SECONDS)} from target
@@ -49,7 +50,8 @@ export async function requestEmailVerification ({ db, secrets }: CredentialsDoma
   assertSelfOrPrivileged(actor, userId, 'users:write')
   const token = newSecretToken()
   await db.transaction(async (tx) => {
-    const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId))
+    // Locked: a deletion racing this waits for it (and cascades to its token), or has removed the user: a 404, not a foreign-key error.
+    const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId)).for('share')
     if (user === undefined) throw new UserNotFoundError(userId)
     await tx.insert(accountTokens).values({
       tokenHash: hashOfToken(token),

@@ -79,6 +79,14 @@ export class InvalidRefreshTokenError extends DomainError {
   }
 }
 
+/** The credentials a login checked stopped being the user's before its session was written (a change, a reset, a deletion). */
+export class CredentialsChangedError extends DomainError {
+  override name = 'CredentialsChangedError'
+  constructor () {
+    super('The email or password is wrong.')
+  }
+}
+
 export class SessionNotFoundError extends DomainError {
   override name = 'SessionNotFoundError'
   readonly sessionId: string

@@ -7,8 +7,21 @@ const CONNECTION_ERROR_CODES = new Set([
 ])
 
 // SQLSTATEs that mean "the database cannot serve now", not "this query is wrong":
-// statement timeout, too many connections, shutting down or starting up.
-const UNAVAILABLE_SQLSTATES = new Set(['57014', '53300', '57P01', '57P02', '57P03'])
+// statement timeout, too many connections, shutting down or starting up, and a
+// transaction that lost a race (serialization failure, deadlock) even on its retry.
+const UNAVAILABLE_SQLSTATES = new Set(['57014', '53300', '57P01', '57P02', '57P03', '40001', '40P01'])
+
+// A transaction that lost a race with another: run again, it most likely wins.
+const CONFLICT_SQLSTATES = new Set(['40001', '40P01'])
+
+/** Whether an error (or its cause) is a serialization failure or a deadlock: the transaction is worth one retry. */
+export function isTransactionConflict (error: unknown): boolean {
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; current = (current as Error).cause, depth += 1) {
+    const code = codeOf(current)
+    if (code !== undefined && CONFLICT_SQLSTATES.has(code)) return true
+  }
+  return false
+}
 
 function codeOf (error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code

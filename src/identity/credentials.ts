@@ -4,20 +4,28 @@ import { AccountDisabledError } from '../common/errors.ts'
 import { assertLoginAllowed, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.ts'
 import { findCredentials, replacePasswordHash } from '../users/users.ts'
 
+/** Whose password was right, and the hash it was checked against (the one stored after a rehash): a session starts only while it is still theirs. */
+interface Checked {
+  principal: Principal
+  passwordHash: string
+}
+
 /**
  * The user these credentials belong to, or undefined. An unknown email, or a user without
  * a password, costs the same argon2 verification as a wrong password, so timing does not tell them apart.
  * A disabled user is told so only after giving the right password.
  */
-async function verifyCredentials ({ db, passwords }: Pick<Domain, 'db' | 'passwords'>, email: string, password: string): Promise<Principal | undefined> {
+async function verifyCredentials ({ db, passwords }: Pick<Domain, 'db' | 'passwords'>, email: string, password: string): Promise<Checked | undefined> {
   const found = await findCredentials(db, email)
   // A user without a password yet costs the same too, and the dummy's own password is no way in.
   const matches = await passwords.verify(found?.passwordHash ?? await passwords.dummy(), password)
   if (found?.passwordHash == null || !matches) return undefined
   if (found.status !== 'active') throw new AccountDisabledError()
   // A hash brought by an import (or of older parameters) becomes this service's own at the first login it lets in.
-  if (!passwords.isCurrent(found.passwordHash)) await replacePasswordHash(db, found.id, found.passwordHash, await passwords.rehash(password))
-  return { id: found.id, role: found.role }
+  if (passwords.isCurrent(found.passwordHash)) return { principal: { id: found.id, role: found.role }, passwordHash: found.passwordHash }
+  const replacement = await passwords.rehash(password)
+  await replacePasswordHash(db, found.id, found.passwordHash, replacement)
+  return { principal: { id: found.id, role: found.role }, passwordHash: replacement }
 }
 
 /**
@@ -26,9 +34,9 @@ async function verifyCredentials ({ db, passwords }: Pick<Domain, 'db' | 'passwo
  * without counting against the email. The count clears only when the whole login
  * completes, so `hadFailures` tells the caller whether there is one to clear.
  */
-export async function logIn (domain: Pick<Domain, 'db' | 'passwords'>, email: string, password: string, throttle: LoginThrottlePolicy): Promise<{ principal: Principal, hadFailures: boolean } | undefined> {
+export async function logIn (domain: Pick<Domain, 'db' | 'passwords'>, email: string, password: string, throttle: LoginThrottlePolicy): Promise<(Checked & { hadFailures: boolean }) | undefined> {
   const hadFailures = await assertLoginAllowed(domain.db, email, throttle)
-  const principal = await verifyCredentials(domain, email, password)
-  if (principal === undefined) await recordLoginFailure(domain.db, email, throttle)
-  return principal === undefined ? undefined : { principal, hadFailures }
+  const checked = await verifyCredentials(domain, email, password)
+  if (checked === undefined) await recordLoginFailure(domain.db, email, throttle)
+  return checked === undefined ? undefined : { ...checked, hadFailures }
 }

@@ -7,7 +7,7 @@ import type { Database } from '../db/connect.ts'
 import { preparedPerDatabase } from '../db/per-database.ts'
 import { refreshTokens, sessions, users } from '../db/schema.ts'
 import type { Domain } from '../common/domain.ts'
-import { InvalidRefreshTokenError, SessionNotFoundError, UserNotFoundError } from '../common/errors.ts'
+import { AccountDisabledError, CredentialsChangedError, InvalidRefreshTokenError, SessionNotFoundError, UserNotFoundError } from '../common/errors.ts'
 import { commitWithEvents, type Change } from '../events/outbox.ts'
 import type { SessionAccess } from '../access/principal-cache.ts'
 import { hashOfToken, newSecretToken } from './secret-tokens.ts'
@@ -61,15 +61,31 @@ function isLive () {
   return and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`))
 }
 
+/** A login as the domain proved it: who, how, and the password hash it checked, if a password was part of it. */
+export interface ProvedLogin {
+  principal: Principal
+  authentication?: Omit<SessionAuthentication, 'authTime'>
+  passwordHash?: string
+}
+
 /**
  * Starts a session for a user who just logged in (by default with a password alone), and
  * records the login. Returns the session's first refresh token (its only time in clear).
+ * Credentials checked are credentials used: the session is written under the user's row
+ * lock, only while the user is active and still has the password hash the login checked.
+ * A change, reset, disable or delete that commits first wins (this login is refused); one
+ * that commits after sees this session and ends it. The user's row is the first lock of
+ * the transaction, as on every path that ends sessions, so none of them deadlock.
  */
-export async function startSession ({ db }: Domain, actor: Actor, user: Principal, options: { ttlSeconds: number, userAgent: string | undefined, authentication?: Omit<SessionAuthentication, 'authTime'> }): Promise<SessionGrant> {
+export async function startSession ({ db }: Domain, actor: Actor, login: ProvedLogin, options: { ttlSeconds: number, userAgent: string | undefined }): Promise<SessionGrant> {
+  const { principal: user } = login
   const sessionId = uuidv7()
   const refreshToken = newSecretToken()
-  const { amr, acr } = options.authentication ?? PASSWORD
+  const { amr, acr } = login.authentication ?? PASSWORD
   const authTime = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
+    const [current] = await tx.select({ status: users.status, passwordHash: users.passwordHash }).from(users).where(eq(users.id, user.id)).for('no key update')
+    if (current === undefined || (login.passwordHash !== undefined && current.passwordHash !== login.passwordHash)) throw new CredentialsChangedError()
+    if (current.status !== 'active') throw new AccountDisabledError()
     const [started] = await tx.insert(sessions).values({
       id: sessionId,
       userId: user.id,
@@ -109,6 +125,15 @@ export async function rotateRefreshToken (domain: Domain, actor: Actor, refreshT
   const { db } = domain
   const tokenHash = hashOfToken(refreshToken)
   const outcome = await db.transaction(async (tx) => {
+    // The user's row first, as every path that ends or starts sessions locks it: a refresh
+    // racing a deletion or a password change waits for it (or it for the refresh), rather
+    // than deadlock on the session and token rows the deletion cascades to.
+    const [owner] = await tx.select({ id: users.id }).from(refreshTokens)
+      .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(eq(refreshTokens.tokenHash, tokenHash))
+      .for('share', { of: users })
+    if (owner === undefined) return null
     const [claimed] = await tx.update(refreshTokens).set({ usedAt: sql`now()` })
       .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt)))
       .returning({ sessionId: refreshTokens.sessionId })

@@ -1,5 +1,5 @@
 import { and, count, eq, gt, isNotNull, isNull, lt, inArray, or, sql } from 'drizzle-orm'
-import { changeContextOf, type Actor, type Principal } from '../access/actor.ts'
+import { changeContextOf, type Actor } from '../access/actor.ts'
 import type { CredentialsDomain } from '../common/domain.ts'
 import { AccountDisabledError } from '../common/errors.ts'
 import type { Database } from '../db/connect.ts'
@@ -8,7 +8,7 @@ import { commitWithEvents, type Change } from '../events/outbox.ts'
 import { logIn } from '../identity/credentials.ts'
 import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, type LoginThrottlePolicy } from '../identity/login-throttle.ts'
 import { hashOfToken, newSecretToken } from '../identity/secret-tokens.ts'
-import type { SessionAuthentication } from '../identity/sessions.ts'
+import type { ProvedLogin, SessionAuthentication } from '../identity/sessions.ts'
 import { publicColumns, userEventData } from '../users/users.ts'
 import { MfaRequiredError, SecondFactorRefusedError } from './errors.ts'
 import { AMR, type SecondFactorKind } from './factor-kinds.ts'
@@ -20,9 +20,8 @@ import {
   type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON
 } from './webauthn.ts'
 
-/** A completed login: who, and how they proved it (what the session and its tokens will say). */
-export interface Authenticated {
-  principal: Principal
+/** A completed login: who, how they proved it (what the session and its tokens will say), and the password hash checked on the way. */
+export interface Authenticated extends ProvedLogin {
   authentication: Omit<SessionAuthentication, 'authTime'>
 }
 
@@ -53,7 +52,7 @@ export async function logInWithPassword (domain: CredentialsDomain, email: strin
     throw new MfaRequiredError(mfaToken, kinds)
   }
   if (outcome.hadFailures) await clearLoginFailures(db, email)
-  return { principal: outcome.principal, authentication: { amr: [AMR.password], acr: 'aal1' } }
+  return { principal: outcome.principal, passwordHash: outcome.passwordHash, authentication: { amr: [AMR.password], acr: 'aal1' } }
 }
 
 /** The user an `mfa_token` stands for, while it is unused and unexpired. */
@@ -146,22 +145,24 @@ export async function completeSecondFactor (domain: CredentialsDomain, actor: Ac
   const challenge = 'credential' in step ? await consumeChallenge(domain, step.credential, 'second_factor', pending.id).catch(() => undefined) : undefined
   const tokenHash = hashOfToken(mfaToken)
   const usable = and(eq(mfaTokens.tokenHash, tokenHash), gt(mfaTokens.expiresAt, new Date(now())))
-  const method = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
+  const proved = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`second-step:${pending.id}`}, 0))`)
     const [held] = await tx.select({ userId: mfaTokens.userId }).from(mfaTokens).where(usable)
     if (held === undefined) throw new SecondFactorRefusedError('The mfa_token is used or expired: log in with the password again.')
     await assertLoginAllowed(tx, pending.email, throttle)
-    const proved = await proveStep(domain, tx, pending.id, step, challenge)
-    if (proved === undefined) {
+    const provedStep = await proveStep(domain, tx, pending.id, step, challenge)
+    if (provedStep === undefined) {
       await recordLoginFailure(tx, pending.email, throttle)
       return { result: undefined, changes: [] }
     }
     await tx.delete(mfaTokens).where(eq(mfaTokens.tokenHash, tokenHash))
-    return { result: proved.method, changes: proved.changes }
+    // A password change or reset deletes the user's mfa_tokens: the password of the first step is this one.
+    const [current] = await tx.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, pending.id))
+    return { result: { method: provedStep.method, passwordHash: current?.passwordHash ?? undefined }, changes: provedStep.changes }
   })
-  if (method === undefined) throw new SecondFactorRefusedError('The code or credential is wrong, or was used already.')
+  if (proved === undefined) throw new SecondFactorRefusedError('The code or credential is wrong, or was used already.')
   await clearLoginFailures(db, pending.email)
-  return { principal: { id: pending.id, role: pending.role }, authentication: { amr: [AMR.password, method, AMR.multiFactor], acr: 'aal2' } }
+  return { principal: { id: pending.id, role: pending.role }, passwordHash: proved.passwordHash, authentication: { amr: [AMR.password, proved.method, AMR.multiFactor], acr: 'aal2' } }
 }
 
 async function recoveryCodeUsed (tx: Database, userId: string): Promise<Change> {

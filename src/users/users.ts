@@ -5,7 +5,7 @@ import { assertMaySetRole, assertMaySetStatus, assertPrivileged, assertSelfOrPri
 import type { Database, DatabaseConnection } from '../db/connect.ts'
 import { preparedPerDatabase } from '../db/per-database.ts'
 import { isUniqueViolation } from '../db/errors.ts'
-import { users } from '../db/schema.ts'
+import { mfaTokens, users } from '../db/schema.ts'
 import { EmailTakenError, ExternalIdTakenError, LastActiveAdminError, NotAllowedError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError } from '../common/errors.ts'
 import type { Domain } from '../common/domain.ts'
 import type { Role, Status } from './roles.ts'
@@ -306,6 +306,8 @@ async function updateWithin (tx: Database, id: string, changes: UserChanges, pas
   const endedSessions = changes.status === 'disabled'
     ? await endUserSessions(tx, id)
     : passwordHash === undefined ? [] : await endUserSessions(tx, id, keepSession)
+  // A login half done (password right, second factor pending) must not finish after either.
+  if (changes.status === 'disabled' || passwordHash !== undefined) await tx.delete(mfaTokens).where(eq(mfaTokens.userId, id))
   return { result: updated!, changes: [...changesOf(before, updated!, passwordHash !== undefined), ...endedSessions] }
 }
 

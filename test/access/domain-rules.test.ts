@@ -36,7 +36,7 @@ forEachDatabase(t, async (t, database) => {
   const password = 'correct horse battery'
   const ada = await createUser(domain, anonymous, { email: 'ada@example.com', name: 'Ada', password })
   const grace = await signUp()
-  const adaSession = (await startSession(domain, anonymous, ada, { ttlSeconds: 3600, userAgent: 'test' })).sessionId
+  const adaSession = (await startSession(domain, anonymous, { principal: ada }, { ttlSeconds: 3600, userAgent: 'test' })).sessionId
   const asAda = userActor(ada, adaSession)
   const admin = await createUser(domain, SYSTEM, { ...newUser(), role: 'admin' } as never)
   const asAdmin = userActor(admin)
@@ -72,7 +72,7 @@ forEachDatabase(t, async (t, database) => {
   t.test('changing one\'s own password needs the current one, and keeps only the acting session', async (t) => {
     await t.rejects(updateUser(domain, asAda, ada.id, { password: 'a brand new password' }), NotAllowedError)
     await t.rejects(updateUser(domain, asAda, ada.id, { password: 'a brand new password', current_password: 'wrong guess here' }), NotAllowedError)
-    const other = (await startSession(domain, anonymous, ada, { ttlSeconds: 3600, userAgent: 'other' })).sessionId
+    const other = (await startSession(domain, anonymous, { principal: ada }, { ttlSeconds: 3600, userAgent: 'other' })).sessionId
     await updateUser(domain, asAda, ada.id, { password: 'a brand new password', current_password: password })
     const live = (await listSessions(domain, asAda, ada.id)).map((session) => session.id)
     t.ok(live.includes(adaSession), 'the acting session stays')
@@ -89,10 +89,10 @@ forEachDatabase(t, async (t, database) => {
     t.same(access.users, [grace.id, grace.id], 'after a write, and after a refused one (what was remembered may predate a concurrent change)')
     await revokeUserSessions(domain, asAdmin, grace.id)
     t.equal(access.users.at(-1), grace.id, 'ending a user\'s sessions')
-    const session = (await startSession(domain, anonymous, grace, { ttlSeconds: 3600, userAgent: 'test' })).sessionId
+    const session = (await startSession(domain, anonymous, { principal: grace }, { ttlSeconds: 3600, userAgent: 'test' })).sessionId
     await revokeUserSession(domain, asAdmin, grace.id, session)
     t.same(access.sessions, [session], 'ending one session')
-    const another = (await startSession(domain, anonymous, grace, { ttlSeconds: 3600, userAgent: 'test' })).sessionId
+    const another = (await startSession(domain, anonymous, { principal: grace }, { ttlSeconds: 3600, userAgent: 'test' })).sessionId
     await revokeSession(domain, anonymous, another)
     t.same(access.sessions, [session, another], 'a logout')
     const joiner = await signUp()

@@ -191,7 +191,7 @@ export async function buildTestApp (t: Test, database: DatabaseSettings, env: Re
 
 /** An access token of a new session of this user, minted without a login (no argon2 verification). */
 export async function tokenFor (app: FastifyInstance, userId: string, role: Role = 'user'): Promise<string> {
-  const { sessionId } = await startSession(app.domain, SYSTEM, { id: userId, role }, { ttlSeconds: 3600, userAgent: 'test' })
+  const { sessionId } = await startSession(app.domain, SYSTEM, { principal: { id: userId, role } }, { ttlSeconds: 3600, userAgent: 'test' })
   return app.issuePersonToken({ userId, role, sessionId })
 }
 

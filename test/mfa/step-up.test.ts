@@ -21,7 +21,7 @@ t.test('admin powers need aal2 when MFA_REQUIRED_ROLES=admin', async (t) => {
   const spec = app.swagger() as unknown as Document
 
   // An aal2 session of the same admin, as a login with a second factor starts one.
-  const { sessionId } = await startSession(app.domain, SYSTEM, { id: adminId, role: 'admin' }, { ttlSeconds: 3600, userAgent: 'test', authentication: { amr: ['pwd', 'otp', 'mfa'], acr: 'aal2' } })
+  const { sessionId } = await startSession(app.domain, SYSTEM, { principal: { id: adminId, role: 'admin' }, authentication: { amr: ['pwd', 'otp', 'mfa'], acr: 'aal2' } }, { ttlSeconds: 3600, userAgent: 'test' })
   const strongAdmin = api.withToken(await app.issuePersonToken({ userId: adminId, role: 'admin', sessionId, amr: ['pwd', 'otp', 'mfa'], acr: 'aal2' }))
 
   const targetClient = (await strongAdmin.post('/v1/clients', { name: 'target', scopes: ['users:read'] })).body.id as string
