@@ -12,7 +12,6 @@ import { logInWithPassword } from '../src/mfa/login.ts'
 import { personTokenResponse } from '../src/http/token-response.ts'
 import { MfaRequired } from '../schemas/mfa.ts'
 import { actorOf } from '../src/http/actor.ts'
-import type { LoginThrottlePolicy } from '../src/identity/login-throttle.ts'
 import { missingCredentialsProblem, ProblemError, type FieldError } from '../src/http/problem-error.ts'
 import { revokeByRefreshToken, revokeSession, rotateRefreshToken, startSession, type SessionGrant } from '../src/identity/sessions.ts'
 
@@ -31,7 +30,6 @@ function assertPresent (members: Record<string, unknown>, grant: string): void {
 export interface AuthRoutesOptions {
   sessionTtlSeconds: number
   accessTokenTtlSeconds: number
-  loginThrottle: LoginThrottlePolicy
   /** JWT_ISSUER and JWT_AUDIENCE: what tokens say, and what a client assertion may name as its `aud`. */
   issuer: string
   audience: string
@@ -45,7 +43,7 @@ const oauthEndpoint = { tags: ['auth'], security: [], consumes }
  * credentials grants), RFC 7009 revocation and RFC 7662 introspection. Their errors are
  * RFC 6749 JSON (the problems plugin renders them so, by the route's `oauthErrors`).
  */
-const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function authRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds, loginThrottle, issuer, audience, publicUrl }) {
+const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function authRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds, issuer, audience, publicUrl }) {
   // Forms as RFC 6749 sends them, in UTF-8 only: a latin-1 password read as UTF-8 would be a wrong one, and counted as a failure.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body, done) => {
     try {
@@ -100,7 +98,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async function 
     }
     const email = body.email ?? body.username
     assertPresent({ [body.username === undefined ? 'email' : 'username']: email, password: body.password }, 'password')
-    const login = await logInWithPassword(app.domain, email!, body.password!, loginThrottle)
+    const login = await logInWithPassword(app.domain, email!, body.password!)
     if (login === undefined) throw missingCredentialsProblem('The email or password is wrong.')
     return tokensFor(await startSession(app.domain, actorOf(request), login, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] }))
   })

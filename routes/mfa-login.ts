@@ -8,14 +8,12 @@ import { refTo } from '../schemas/ref.ts'
 import { actorOf } from '../src/http/actor.ts'
 import { ProblemError } from '../src/http/problem-error.ts'
 import { personTokenResponse } from '../src/http/token-response.ts'
-import type { LoginThrottlePolicy } from '../src/identity/login-throttle.ts'
 import { startSession } from '../src/identity/sessions.ts'
 import { completeSecondFactor, logInWithPasskey, passkeyOptions, secondFactorOptions, type Authenticated } from '../src/mfa/login.ts'
 
 export interface MfaLoginRoutesOptions {
   sessionTtlSeconds: number
   accessTokenTtlSeconds: number
-  loginThrottle: LoginThrottlePolicy
 }
 
 // Like the token endpoint: errors are RFC 6749 JSON, and a stricter bucket per client address.
@@ -26,7 +24,7 @@ const schemaBase = { tags: ['auth'], security: [] }
  * The second step of a login (an `mfa_token` and a factor) and passwordless passkey
  * logins. Each answers a login's token response; what proves what is the domain's.
  */
-const mfaLoginRoutes: FastifyPluginAsyncTypebox<MfaLoginRoutesOptions> = async function mfaLoginRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds, loginThrottle }) {
+const mfaLoginRoutes: FastifyPluginAsyncTypebox<MfaLoginRoutesOptions> = async function mfaLoginRoutes (app, { sessionTtlSeconds, accessTokenTtlSeconds }) {
   async function sessionFor (request: FastifyRequest, login: Authenticated) {
     const grant = await startSession(app.domain, actorOf(request), login, { ttlSeconds: sessionTtlSeconds, userAgent: request.headers['user-agent'] })
     return personTokenResponse(app.issuePersonToken, grant, accessTokenTtlSeconds)
@@ -47,7 +45,7 @@ const mfaLoginRoutes: FastifyPluginAsyncTypebox<MfaLoginRoutesOptions> = async f
     if ((code === undefined) === (credential === undefined)) throw new ProblemError('invalid-request', 'Send exactly one of code and credential with the mfa_token.')
     reply.header('cache-control', 'no-store')
     const step = code === undefined ? { credential: credential! } : { code }
-    return sessionFor(request, await completeSecondFactor(app.domain, actorOf(request), mfaToken, step, loginThrottle))
+    return sessionFor(request, await completeSecondFactor(app.domain, actorOf(request), mfaToken, step))
   })
 
   app.post('/auth/mfa/webauthn-options', {
@@ -85,7 +83,7 @@ const mfaLoginRoutes: FastifyPluginAsyncTypebox<MfaLoginRoutesOptions> = async f
     }
   }, async (request, reply) => {
     reply.header('cache-control', 'no-store')
-    return sessionFor(request, await logInWithPasskey(app.domain, request.body.credential, loginThrottle))
+    return sessionFor(request, await logInWithPasskey(app.domain, request.body.credential))
   })
 }
 

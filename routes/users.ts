@@ -119,14 +119,14 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
   async function write (request: FastifyRequest, reply: FastifyReply, id: string, changes: UserChangesBody): Promise<FastifyReply> {
     return sendUser(request, reply, await updateUser(app.domain, actorOf(request), id, changes, versionsFromIfMatch(request.headers['if-match'])))
   }
-  const writeResponses = { 200: jsonResponse(User, 'The updated user', etagHeader), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503) }
+  const writeResponses = { 200: jsonResponse(User, 'The updated user', etagHeader), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503) }
 
   app.put('/users/:id', {
     schema: {
       tags,
       operationId: 'replaceUser',
       summary: 'Replace a user\'s email, name and (admins only) role',
-      description: 'Sets `email` and `name` (and `role`, admins only; sending the current role is allowed). With `If-Match`, the write happens only if the user is still at that version, else 412.',
+      description: 'Sets `email` and `name` (and `role`, admins only; sending the current role is allowed). Users changing their own email send `current_password` too (as for PATCH). With `If-Match`, the write happens only if the user is still at that version, else 412.',
       security: bearerOrClient('users:write'),
       params: UserIdParams,
       body: refTo(UserReplace),
@@ -140,7 +140,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
       tags,
       operationId: 'updateUser',
       summary: 'Change some of a user\'s members (role: admins only)',
-      description: 'A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id; users changing their own send `current_password` too (else 403), and every other session of the user ends. `status` (admins only): `disabled` ends every session of the user at once; `active` lets them log in again (their old sessions stay ended). The last active admin cannot be demoted or disabled (409). A new password on the list of common or breached passwords, or only white space, is a 422. With `If-Match`, a stale version is a 412.',
+      description: 'A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id, and every other session of the user ends. Users changing their own `password` or `email` send `current_password` too: without it, or with a wrong one, 403 and nothing changes; a wrong one counts as a failed login of the account, so past `LOGIN_MAX_FAILURES` guesses it is a 429 `login-delayed` like a login. A changed `email` (whoever changes it) is told to the old address by mail. `status` (admins only): `disabled` ends every session of the user at once; `active` lets them log in again (their old sessions stay ended). The last active admin cannot be demoted or disabled (409). A new password on the list of common or breached passwords, or only white space, is a 422. With `If-Match`, a stale version is a 412.',
       security: bearerOrClient('users:write'),
       params: UserIdParams,
       body: refTo(UserPatch),

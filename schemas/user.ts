@@ -62,22 +62,25 @@ export const UserCreate = Type.Object({
   role: Type.Optional(Role)
 }, { $id: 'UserCreate', additionalProperties: false, examples: [{ email: 'ada@example.com', name: 'Ada Lovelace', password: 'correct horse battery' }] })
 
+const CurrentPassword = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  writeOnly: true,
+  description: 'Required when users change their own password or email: the password they have now (a wrong one counts as a failed login).'
+})
+
 export const UserReplace = Type.Object({
   email: Email,
   name: Name,
-  role: Type.Optional(Role)
+  role: Type.Optional(Role),
+  current_password: Type.Optional(CurrentPassword)
 }, { $id: 'UserReplace', additionalProperties: false, examples: [{ email: 'ada@example.com', name: 'Ada King' }] })
 
 export const UserPatch = Type.Object({
   email: Type.Optional(Email),
   name: Type.Optional(Name),
   password: Type.Optional(Password),
-  current_password: Type.Optional(Type.String({
-    minLength: 1,
-    maxLength: 128,
-    writeOnly: true,
-    description: 'Required with `password` when users change their own: the password they have now.'
-  })),
+  current_password: Type.Optional(CurrentPassword),
   role: Type.Optional(Role),
   status: Type.Optional(Status)
 }, {

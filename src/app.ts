@@ -135,7 +135,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   let loadedRing: Promise<KeyRing> | undefined
   const dataKeys = () => (loadedRing ??= loadKeyRing(config.dataKeys))
   const now = options.clock ?? Date.now
-  app.register(domain, { secrets: dataKeys, passwords: passwordHasher(config.passwordHashing), mfa: config.mfa, now })
+  app.register(domain, { secrets: dataKeys, passwords: passwordHasher(config.passwordHashing), loginThrottle: { maxFailures: config.loginMaxFailures, now }, mfa: config.mfa, now })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
   app.register(mail, { ...config.mail, secrets: dataKeys, ...options.mail })
   app.register(webhooks, { receivers: config.webhooks, ...options.webhooks })
@@ -151,7 +151,6 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   // Outside production PUBLIC_URL may be unset (production refuses to start so): the development origin then.
   app.register(wellKnownRoutes, { issuer: config.jwt.issuer, origin: config.publicUrl ?? `http://localhost:${config.port}` })
   app.register(redis, { url: config.redisUrl })
-  const loginThrottle = { maxFailures: config.loginMaxFailures, now }
   app.register(async function api (v1) {
     v1.addHook('onRoute', refuseUndeclaredQueryParameters)
     // Only the API is limited: probes, metrics and docs are not.
@@ -159,12 +158,11 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     v1.register(authRoutes, {
       sessionTtlSeconds: config.sessionTtlSeconds,
       accessTokenTtlSeconds: config.jwt.ttlSeconds,
-      loginThrottle,
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
       publicUrl: config.publicUrl
     })
-    v1.register(mfaLoginRoutes, { sessionTtlSeconds: config.sessionTtlSeconds, accessTokenTtlSeconds: config.jwt.ttlSeconds, loginThrottle })
+    v1.register(mfaLoginRoutes, { sessionTtlSeconds: config.sessionTtlSeconds, accessTokenTtlSeconds: config.jwt.ttlSeconds })
     v1.register(passwordResetRoutes)
     v1.register(emailVerificationRoutes)
     v1.register(usersRoutes)

@@ -2,8 +2,7 @@ import { accessTokens } from '../../src/identity/access-tokens.ts'
 import { createClient } from '../../src/clients/clients.ts'
 import { connectDatabase } from '../../src/db/connect.ts'
 import { SYSTEM } from '../../src/access/actor.ts'
-import { NOTHING_REMEMBERED } from '../../src/common/domain.ts'
-import { OWASP_BASELINE, passwordHasher } from '../../src/identity/passwords.ts'
+import { benchDomain } from './domain.ts'
 import { startSession } from '../../src/identity/sessions.ts'
 import { parseSigningKeys, prependNewKey } from '../../src/identity/signing-keys.ts'
 
@@ -26,12 +25,12 @@ export async function benchCredentials (databaseUrl: string, adminId: string): P
   const keys = await parseSigningKeys(signingKeys)
   const connection = await connectDatabase({ url: databaseUrl, pgliteDataDir: 'memory://', poolMax: 1 })
   try {
-    const { sessionId } = await startSession({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(OWASP_BASELINE) }, SYSTEM, { principal: { id: adminId, role: 'admin' } }, { ttlSeconds: 86_400, userAgent: 'bench' })
+    const { sessionId } = await startSession(benchDomain(connection.db), SYSTEM, { principal: { id: adminId, role: 'admin' } }, { ttlSeconds: 86_400, userAgent: 'bench' })
     const tokens = accessTokens({ keys, issuer: 'users-service', audience: 'users-service', ttlSeconds: 3600 })
     const token = await tokens.issuePerson({ userId: adminId, role: 'admin', sessionId })
-    const { client, secret } = await createClient({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(OWASP_BASELINE) }, SYSTEM, { name: `bench-${sessionId}`, scopes: ['users:read'] })
+    const { client, secret } = await createClient(benchDomain(connection.db), SYSTEM, { name: `bench-${sessionId}`, scopes: ['users:read'] })
     const clientToken = await tokens.issueClient({ clientId: client.id, scopes: client.scopes })
-    const provider = await createClient({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(OWASP_BASELINE) }, SYSTEM, { name: `bench-scim-${sessionId}`, scopes: ['scim'] })
+    const provider = await createClient(benchDomain(connection.db), SYSTEM, { name: `bench-scim-${sessionId}`, scopes: ['scim'] })
     const scimToken = await tokens.issueClient({ clientId: provider.client.id, scopes: provider.client.scopes })
     return { signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token, client: { id: client.id, secret: secret!, token: clientToken }, scimToken }
   } finally {

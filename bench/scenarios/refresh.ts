@@ -1,7 +1,6 @@
 import { connectDatabase } from '../../src/db/connect.ts'
 import { SYSTEM } from '../../src/access/actor.ts'
-import { NOTHING_REMEMBERED } from '../../src/common/domain.ts'
-import { OWASP_BASELINE, passwordHasher } from '../../src/identity/passwords.ts'
+import { benchDomain } from '../lib/domain.ts'
 import { startSession } from '../../src/identity/sessions.ts'
 import type { LoadOptions } from '../lib/load.ts'
 
@@ -16,7 +15,7 @@ export async function refreshRotation (databaseUrl: string, userIds: string[], l
   const live: string[] = []
   try {
     for (let index = 0; index < 2 * load.connections; index += 1) {
-      const grant = await startSession({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(OWASP_BASELINE) }, SYSTEM, { principal: { id: userIds[index % userIds.length]!, role: 'user' } }, { ttlSeconds: 86_400, userAgent: 'bench' })
+      const grant = await startSession(benchDomain(connection.db), SYSTEM, { principal: { id: userIds[index % userIds.length]!, role: 'user' } }, { ttlSeconds: 86_400, userAgent: 'bench' })
       live.push(grant.refreshToken)
     }
   } finally {

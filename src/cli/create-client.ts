@@ -8,10 +8,9 @@ import { parseArgs } from 'node:util'
 import { SYSTEM } from '../access/actor.ts'
 import { createClient } from '../clients/clients.ts'
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../clients/scopes.ts'
-import { NOTHING_REMEMBERED } from '../common/domain.ts'
+import { operatorDomain } from './operator-domain.ts'
 import { loadConfig } from '../config.ts'
 import { connectDatabase } from '../db/connect.ts'
-import { passwordHasher } from '../identity/passwords.ts'
 import { CommandFailure, runAsMain, type CommandIo } from './command.ts'
 
 function isAuthMethod (value: string): value is ClientAuthMethod {
@@ -42,7 +41,7 @@ export async function createClientCommand (io: CommandIo): Promise<void> {
   try {
     await connection.migrate()
     // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
-    const { client, secret } = await createClient({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(config.passwordHashing) }, SYSTEM, {
+    const { client, secret } = await createClient(operatorDomain(connection.db, config), SYSTEM, {
       name: values.name,
       scopes: values.scope,
       auth_method: authMethod,

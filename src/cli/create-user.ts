@@ -6,9 +6,8 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
 import { connectDatabase } from '../db/connect.ts'
-import { passwordHasher } from '../identity/passwords.ts'
 import { SYSTEM } from '../access/actor.ts'
-import { NOTHING_REMEMBERED } from '../common/domain.ts'
+import { operatorDomain } from './operator-domain.ts'
 import { createUser } from '../users/users.ts'
 import { CommandFailure, readInput, runAsMain, type CommandIo } from './command.ts'
 
@@ -53,7 +52,7 @@ export async function createUserCommand (io: CommandIo): Promise<void> {
   try {
     await connection.migrate()
     // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
-    const user = await createUser({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(config.passwordHashing) }, SYSTEM, {
+    const user = await createUser(operatorDomain(connection.db, config), SYSTEM, {
       email,
       name: values.name ?? email.split('@')[0]!,
       password,

@@ -7,10 +7,9 @@
 import { createReadStream } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { SYSTEM } from '../access/actor.ts'
-import { NOTHING_REMEMBERED } from '../common/domain.ts'
+import { operatorDomain } from './operator-domain.ts'
 import { loadConfig } from '../config.ts'
 import { connectDatabase } from '../db/connect.ts'
-import { passwordHasher } from '../identity/passwords.ts'
 import { importUsers, MAX_IMPORTED_USERS, type ImportLine, type ImportResult } from '../transfer/import.ts'
 import { ndjsonLines } from '../transfer/lines.ts'
 import { CommandFailure, runAsMain, type CommandIo } from './command.ts'
@@ -50,7 +49,7 @@ export async function importUsersCommand (io: CommandIo): Promise<void> {
     const done = { value: false }
     for (let offset = 0; !done.value; offset += MAX_IMPORTED_USERS) {
       // The operator at the machine: the CLI acts as the system, under the same rules as every caller.
-      const summary = await importUsers({ db: connection.db, access: NOTHING_REMEMBERED, passwords: passwordHasher(config.passwordHashing) }, SYSTEM, take(lines, MAX_IMPORTED_USERS, done))
+      const summary = await importUsers(operatorDomain(connection.db, config), SYSTEM, take(lines, MAX_IMPORTED_USERS, done))
       totals.created += summary.created
       totals.skipped += summary.skipped
       totals.failed += summary.failed

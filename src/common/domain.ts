@@ -1,5 +1,6 @@
 import type { MfaSettings } from '../config.ts'
 import type { Database } from '../db/connect.ts'
+import type { LoginThrottlePolicy } from '../identity/login-throttle.ts'
 import type { Passwords } from '../identity/passwords.ts'
 import type { KeyRing } from '../secrets/key-ring.ts'
 
@@ -19,11 +20,16 @@ export interface AccessChanges {
 /** Remembers nothing, so has nothing to forget: for a process without a principal cache (the CLI). */
 export const NOTHING_REMEMBERED: AccessChanges = { userChanged () {}, sessionEnded () {}, clientChanged () {} }
 
-/** What the domain's operations are handed: the database, the ports to what they must tell, and how passwords are hashed. */
+/**
+ * What the domain's operations are handed: the database, the ports to what they must
+ * tell, how passwords are hashed, and the failed-login delay every password guess counts
+ * against (a login's, or a `current_password`'s).
+ */
 export interface Domain {
   db: Database
   access: AccessChanges
   passwords: Passwords
+  loginThrottle: LoginThrottlePolicy
 }
 
 /**

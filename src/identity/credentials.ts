@@ -1,7 +1,7 @@
 import type { Principal } from '../access/actor.ts'
 import type { Domain } from '../common/domain.ts'
 import { AccountDisabledError } from '../common/errors.ts'
-import { assertLoginAllowed, recordLoginFailure, type LoginThrottlePolicy } from './login-throttle.ts'
+import { assertLoginAllowed, recordLoginFailure } from './login-throttle.ts'
 import { findCredentials, replacePasswordHash } from '../users/users.ts'
 
 /** Whose password was right, and the hash it was checked against (the one stored after a rehash): a session starts only while it is still theirs. */
@@ -34,7 +34,8 @@ async function verifyCredentials ({ db, passwords }: Pick<Domain, 'db' | 'passwo
  * without counting against the email. The count clears only when the whole login
  * completes, so `hadFailures` tells the caller whether there is one to clear.
  */
-export async function logIn (domain: Pick<Domain, 'db' | 'passwords'>, email: string, password: string, throttle: LoginThrottlePolicy): Promise<(Checked & { hadFailures: boolean }) | undefined> {
+export async function logIn (domain: Domain, email: string, password: string): Promise<(Checked & { hadFailures: boolean }) | undefined> {
+  const throttle = domain.loginThrottle
   const hadFailures = await assertLoginAllowed(domain.db, email, throttle)
   const checked = await verifyCredentials(domain, email, password)
   if (checked === undefined) await recordLoginFailure(domain.db, email, throttle)

@@ -6,7 +6,7 @@ import type { Database } from '../db/connect.ts'
 import { factors, mfaTokens, recoveryCodes, users } from '../db/schema.ts'
 import { commitWithEvents, type Change } from '../events/outbox.ts'
 import { logIn } from '../identity/credentials.ts'
-import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, type LoginThrottlePolicy } from '../identity/login-throttle.ts'
+import { assertLoginAllowed, clearLoginFailures, recordLoginFailure } from '../identity/login-throttle.ts'
 import { hashOfToken, newSecretToken } from '../identity/secret-tokens.ts'
 import type { ProvedLogin, SessionAuthentication } from '../identity/sessions.ts'
 import { publicColumns, userEventData } from '../users/users.ts'
@@ -41,9 +41,9 @@ async function secondFactorKinds (db: Database, userId: string): Promise<SecondF
  * with one gets an `mfa_token` instead (MfaRequiredError), and their failure count stays
  * until the login completes. Undefined for a wrong email or password.
  */
-export async function logInWithPassword (domain: CredentialsDomain, email: string, password: string, throttle: LoginThrottlePolicy): Promise<Authenticated | undefined> {
+export async function logInWithPassword (domain: CredentialsDomain, email: string, password: string): Promise<Authenticated | undefined> {
   const { db, now, mfa } = domain
-  const outcome = await logIn(domain, email, password, throttle)
+  const outcome = await logIn(domain, email, password)
   if (outcome === undefined) return undefined
   const kinds = await secondFactorKinds(db, outcome.principal.id)
   if (kinds.length > 0) {
@@ -138,8 +138,8 @@ async function proveStep (domain: CredentialsDomain, tx: Database, userId: strin
  * step leaves the token valid and counts as a failed login of the account, under the
  * same delay as the password step.
  */
-export async function completeSecondFactor (domain: CredentialsDomain, actor: Actor, mfaToken: string, step: SecondStep, throttle: LoginThrottlePolicy): Promise<Authenticated> {
-  const { db, now } = domain
+export async function completeSecondFactor (domain: CredentialsDomain, actor: Actor, mfaToken: string, step: SecondStep): Promise<Authenticated> {
+  const { db, now, loginThrottle: throttle } = domain
   const pending = await pendingLogin(domain, mfaToken)
   if (pending.status !== 'active') throw new AccountDisabledError()
   const challenge = 'credential' in step ? await consumeChallenge(domain, step.credential, 'second_factor', pending.id).catch(() => undefined) : undefined
@@ -181,8 +181,8 @@ export function passkeyOptions (domain: CredentialsDomain): Promise<PublicKeyCre
  * login (two factors: the device and the PIN or biometric that unlocked it). A failed
  * one of a known credential counts against its account.
  */
-export async function logInWithPasskey (domain: CredentialsDomain, response: AuthenticationResponseJSON, throttle: LoginThrottlePolicy): Promise<Authenticated> {
-  const { db } = domain
+export async function logInWithPasskey (domain: CredentialsDomain, response: AuthenticationResponseJSON): Promise<Authenticated> {
+  const { db, loginThrottle: throttle } = domain
   const challenge = await consumeChallenge(domain, response, 'passkey', null).catch(() => {
     throw new SecondFactorRefusedError('The challenge is unknown, used or expired: ask for new options.')
   })

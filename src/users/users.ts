@@ -11,6 +11,9 @@ import type { Domain } from '../common/domain.ts'
 import type { Role, Status } from './roles.ts'
 import { commitWithEvents, type Change } from '../events/outbox.ts'
 import { endUserSessions } from '../identity/sessions.ts'
+import { enqueueDeliveries } from '../events/delivery/queue.ts'
+import { emailChangedMail } from '../events/mail/messages.ts'
+import { assertLoginAllowed, recordLoginFailure } from '../identity/login-throttle.ts'
 import type { Scope } from '../clients/scopes.ts'
 
 /** What the API shows of a user, plus the version its ETag derives from. Never the hash. */
@@ -166,11 +169,24 @@ export async function replacePasswordHash (db: Database, id: string, checked: st
   await db.update(users).set({ passwordHash: replacement }).where(and(eq(users.id, id), eq(users.passwordHash, checked)))
 }
 
-/** A user changing their own password proves they know the current one. */
-async function assertCurrentPassword ({ db, passwords }: Domain, userId: string, currentPassword: string | undefined): Promise<void> {
-  const [found] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId))
-  if (currentPassword === undefined || found?.passwordHash == null || !await passwords.verify(found.passwordHash, currentPassword)) {
-    throw new NotAllowedError('Changing your own password needs your current one in current_password.')
+const NEEDS_CURRENT_PASSWORD = 'Changing your own password or email needs your current password in current_password.'
+
+/**
+ * A user changing their own password or email proves they know the current password: a
+ * stolen access token alone must not be able to take the account over. A wrong guess
+ * counts as a failed login of the account, under the same delay, so guessing here is no
+ * cheaper than at the token endpoint.
+ */
+async function assertCurrentPassword ({ db, passwords, loginThrottle }: Domain, userId: string, changes: UserChanges): Promise<void> {
+  const [found] = await db.select({ email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId))
+  if (found === undefined) throw new UserNotFoundError(userId)
+  const changesEmail = changes.email !== undefined && normalizeEmail(changes.email) !== found.email
+  if (changes.password === undefined && !changesEmail) return
+  if (changes.current_password === undefined) throw new NotAllowedError(NEEDS_CURRENT_PASSWORD)
+  await assertLoginAllowed(db, found.email, loginThrottle)
+  if (found.passwordHash == null || !await passwords.verify(found.passwordHash, changes.current_password)) {
+    await recordLoginFailure(db, found.email, loginThrottle)
+    throw new NotAllowedError(NEEDS_CURRENT_PASSWORD)
   }
 }
 
@@ -248,7 +264,7 @@ function removesAnAdmin (changes: UserChanges): boolean {
 /**
  * Who may make these changes to user `id`: the user themself or an admin; only an admin
  * sets a role or a status (asking for the current one changes nothing, so anyone may);
- * a user setting their own password proves the current one.
+ * a user setting their own password or email proves the current password.
  */
 async function assertMayUpdate (domain: Domain, actor: Actor, id: string, changes: UserChanges, scope: Scope): Promise<void> {
   assertSelfOrPrivileged(actor, id, scope)
@@ -258,7 +274,7 @@ async function assertMayUpdate (domain: Domain, actor: Actor, id: string, change
   assertMaySetStatus(actor, 'active', changes.status, scope)
   // What a provider links a user by is the provider's to set, as a role is an admin's.
   if (changes.externalId !== undefined && !isPrivileged(actor, scope)) throw new NotAllowedError('Only admins and identity providers may set an externalId.')
-  if (isSelf(actor, id) && changes.password !== undefined) await assertCurrentPassword(domain, id, changes.current_password)
+  if (isSelf(actor, id) && (changes.password !== undefined || changes.email !== undefined)) await assertCurrentPassword(domain, id, changes)
 }
 
 /**
@@ -308,6 +324,8 @@ async function updateWithin (tx: Database, id: string, changes: UserChanges, pas
     : passwordHash === undefined ? [] : await endUserSessions(tx, id, keepSession)
   // A login half done (password right, second factor pending) must not finish after either.
   if (changes.status === 'disabled' || passwordHash !== undefined) await tx.delete(mfaTokens).where(eq(mfaTokens.userId, id))
+  // Whoever changed it, the old address hears of it: the owner of a token thief's victim account learns in time.
+  if (updated!.email !== before.email) await enqueueDeliveries(tx, [{ channel: 'mail', destination: before.email, payload: emailChangedMail(before.email, updated!.email) }])
   return { result: updated!, changes: [...changesOf(before, updated!, passwordHash !== undefined), ...endedSessions] }
 }
 

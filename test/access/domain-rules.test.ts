@@ -29,7 +29,7 @@ forEachDatabase(t, async (t, database) => {
   t.teardown(() => connection.close())
   await connection.migrate()
   const access = recordingPort()
-  const domain: Domain = { db: connection.db, access, passwords: passwordHasher({ memoryKib: 1024, iterations: 1 }) }
+  const domain: Domain = { db: connection.db, access, passwords: passwordHasher({ memoryKib: 1024, iterations: 1 }), loginThrottle: { maxFailures: 5, now: Date.now } }
   const anonymous: Actor = { kind: 'anonymous', requestId: undefined }
 
   const signUp = async (): Promise<UserRecord> => createUser(domain, anonymous, newUser() as never)

@@ -81,7 +81,7 @@ forEachDatabase(t, async (t, database) => {
     t.equal(common.status, 422, 'a common password')
     t.match(common.body.errors, [{ pointer: '/password', detail: /common or breached/ }])
     // The address changes after the mail: the token proved control of the old one only.
-    t.equal((await userApi.patch(`/v1/users/${user.id}`, { email: `moved.${user.email}` })).status, 200)
+    t.equal((await userApi.patch(`/v1/users/${user.id}`, { email: `moved.${user.email}`, current_password: 'correct horse battery' })).status, 200)
     assertInvalidToken(t, await api.post('/v1/auth/password-reset/confirm', { token, password: 'a brand new passphrase' }), 'a token for an address the user no longer has')
 
     const { user: other } = await signUp()
@@ -119,14 +119,38 @@ forEachDatabase(t, async (t, database) => {
     assertInvalidToken(t, await api.post('/v1/auth/email-verification/confirm', { token }), 'the same token again')
     assertInvalidToken(t, await api.post('/v1/auth/password-reset/confirm', { token: tokenIn(await nthMailTo(smtp, user.email, 1)), password: 'a brand new passphrase' }), 'a verification token used for a reset')
 
-    t.equal((await userApi.patch(`/v1/users/${user.id}`, { email: `new.${user.email}` })).body.email_verified, false, 'a new address is not verified')
+    t.equal((await userApi.patch(`/v1/users/${user.id}`, { email: `new.${user.email}`, current_password: 'correct horse battery' })).body.email_verified, false, 'a new address is not verified')
+  })
+
+  t.test('changing one\'s own email needs current_password, counts wrong guesses, and tells the old address', async (t) => {
+    const { user, api: userApi } = await signUp()
+    const path = `/v1/users/${user.id}`
+    const moved = `moved.${user.email}`
+    const without = await userApi.patch(path, { email: moved })
+    t.equal(without.status, 403, 'a stolen access token alone cannot move the account')
+    t.match(without.body.detail, /current_password/)
+    t.equal((await userApi.patch(path, { email: user.email })).status, 200, 'the address it already has needs nothing')
+    for (let guess = 1; guess <= 2; guess += 1) t.equal((await userApi.patch(path, { email: moved, current_password: `guess ${guess}` })).status, 403, `wrong guess ${guess}: 403`)
+    const delayed = await userApi.patch(path, { email: moved, current_password: 'correct horse battery' })
+    t.equal(delayed.status, 429, 'past LOGIN_MAX_FAILURES guesses, even the right password waits, as at the token endpoint')
+    t.match(delayed.body, { type: '/problems/login-delayed' })
+    t.equal((await api.post('/v1/auth/token', { email: user.email, password: 'correct horse battery' })).status, 429, 'the guesses counted against the account\'s logins')
+    t.equal((await admin.get(path)).body.email, user.email, 'nothing changed')
+
+    await app.db.execute(sql`delete from login_failures`)
+    t.equal((await userApi.patch(path, { email: moved, current_password: 'correct horse battery' })).status, 200, 'with the current password: changed')
+    const notice = await nthMailTo(smtp, user.email, 1)
+    t.match(notice.subject, /email address of your account was changed/)
+    t.match(notice.text, moved, 'the old address is told where the account went')
+    t.equal((await admin.patch(path, { email: `again.${user.email}` })).status, 200, 'an admin needs no password')
+    t.match((await nthMailTo(smtp, moved, 1)).subject, /was changed/, 'and the address before that hears of it too')
   })
 
   t.test('a verification token mailed to an old address does not verify the new one', async (t) => {
     const { user, api: userApi } = await signUp()
     t.equal((await userApi.post(`/v1/users/${user.id}/email-verification`, undefined)).status, 202)
     const token = tokenIn(await nthMailTo(smtp, user.email, 1))
-    t.equal((await userApi.patch(`/v1/users/${user.id}`, { email: `changed.${user.email}` })).status, 200)
+    t.equal((await userApi.patch(`/v1/users/${user.id}`, { email: `changed.${user.email}`, current_password: 'correct horse battery' })).status, 200)
     assertInvalidToken(t, await api.post('/v1/auth/email-verification/confirm', { token }), 'the old address\'s token')
     t.equal((await userApi.get('/v1/users/me')).body.email_verified, false)
     await app.db.execute(sql`update account_tokens set expires_at = now() - interval '1 second'`)

@@ -87,7 +87,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * RFC 8414 metadata: the issuer and its endpoints
      *
-     * Absolute URLs on `PUBLIC_URL` (else the origin of a URL `JWT_ISSUER`, else the origin the request was made to). When `JWT_ISSUER` is a URL with a path, the metadata is also where RFC 8414 §3.1 puts it for that issuer: `/.well-known/oauth-authorization-server` followed by the path.
+     * Absolute URLs on `PUBLIC_URL` (else the origin of a URL `JWT_ISSUER`; outside production, else `http://localhost:PORT`), never on the `Host` or `X-Forwarded-Host` a request names. When `JWT_ISSUER` is a URL with a path, the metadata is also where RFC 8414 §3.1 puts it for that issuer: `/.well-known/oauth-authorization-server` followed by the path.
      */
     public getAuthorizationServerMetadata<ThrowOnError extends boolean = true>(options?: Options<GetAuthorizationServerMetadataData, ThrowOnError>) {
         return (options?.client ?? this.client).get<GetAuthorizationServerMetadataResponses, unknown, ThrowOnError>({ url: '/.well-known/oauth-authorization-server', ...options });
@@ -353,7 +353,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Change some of a user's members (role: admins only)
      *
-     * A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id; users changing their own send `current_password` too (else 403), and every other session of the user ends. `status` (admins only): `disabled` ends every session of the user at once; `active` lets them log in again (their old sessions stay ended). The last active admin cannot be demoted or disabled (409). A new password on the list of common or breached passwords, or only white space, is a 422. With `If-Match`, a stale version is a 412.
+     * A JSON merge patch (`application/json` or `application/merge-patch+json`): members present change, the rest stay. A new `password` is hashed with argon2id, and every other session of the user ends. Users changing their own `password` or `email` send `current_password` too: without it, or with a wrong one, 403 and nothing changes; a wrong one counts as a failed login of the account, so past `LOGIN_MAX_FAILURES` guesses it is a 429 `login-delayed` like a login. A changed `email` (whoever changes it) is told to the old address by mail. `status` (admins only): `disabled` ends every session of the user at once; `active` lets them log in again (their old sessions stay ended). The last active admin cannot be demoted or disabled (409). A new password on the list of common or breached passwords, or only white space, is a 422. With `If-Match`, a stale version is a 412.
      */
     public updateUser<ThrowOnError extends boolean = true>(options: Options<UpdateUserData, ThrowOnError>) {
         return (options.client ?? this.client).patch<UpdateUserResponses, UpdateUserErrors, ThrowOnError>({
@@ -374,7 +374,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Replace a user's email, name and (admins only) role
      *
-     * Sets `email` and `name` (and `role`, admins only; sending the current role is allowed). With `If-Match`, the write happens only if the user is still at that version, else 412.
+     * Sets `email` and `name` (and `role`, admins only; sending the current role is allowed). Users changing their own email send `current_password` too (as for PATCH). With `If-Match`, the write happens only if the user is still at that version, else 412.
      */
     public replaceUser<ThrowOnError extends boolean = true>(options: Options<ReplaceUserData, ThrowOnError>) {
         return (options.client ?? this.client).put<ReplaceUserResponses, ReplaceUserErrors, ThrowOnError>({

@@ -1618,6 +1618,25 @@ export type UserCreateWritable = {
     role?: 'user' | 'admin';
 };
 
+export type UserReplaceWritable = {
+    /**
+     * Unique, compared case-insensitively, returned lower-cased.
+     */
+    email: string;
+    /**
+     * 1–100 characters after trimming, with something visible and no control characters
+     */
+    name: string;
+    /**
+     * Only an admin may set it; self-registration gets `user`.
+     */
+    role?: 'user' | 'admin';
+    /**
+     * Required when users change their own password or email: the password they have now (a wrong one counts as a failed login).
+     */
+    current_password?: string;
+};
+
 /**
  * JSON merge patch (RFC 7396): members present are changed, the others are kept.
  */
@@ -1635,7 +1654,7 @@ export type UserPatchWritable = {
      */
     password?: string;
     /**
-     * Required with `password` when users change their own: the password they have now.
+     * Required when users change their own password or email: the password they have now (a wrong one counts as a failed login).
      */
     current_password?: string;
     /**
@@ -2674,7 +2693,7 @@ export type UpdateUserResponses = {
 export type UpdateUserResponse = UpdateUserResponses[keyof UpdateUserResponses];
 
 export type ReplaceUserData = {
-    body: UserReplace;
+    body: UserReplaceWritable;
     path: {
         /**
          * a UUID, in lower case

@@ -21,6 +21,19 @@ export function passwordResetMail (to: string, token: string, ttlSeconds: number
   }
 }
 
+/** Nothing secret in it, so it is queued as it is: it tells the old address where the account went. */
+export function emailChangedMail (to: string, newAddress: string): MailMessage {
+  return {
+    to,
+    subject: 'The email address of your account was changed',
+    text: [
+      `The email address of the account that had this address is now ${newAddress}.`,
+      '',
+      'If you did not change it, someone else may be using your account: password resets now go to the new address, so ask your administrator to restore yours and end its sessions.'
+    ].join('\n')
+  }
+}
+
 export function emailVerificationMail (to: string, token: string, ttlSeconds: number): MailMessage {
   return {
     to,
