@@ -19,7 +19,7 @@ const emailVerificationRoutes: FastifyPluginAsyncTypebox = async function emailV
       tags,
       operationId: 'requestEmailVerification',
       summary: 'Mail a verification token to the user\'s current address',
-      description: 'For the user themself or an admin. The token is valid for 24 hours, and only while the user keeps this address.',
+      description: 'For the user themself or an admin. The token is valid for 24 hours, and only while the user keeps this address. An address gets at most 3 verification mails an hour: a fourth request is a 429 with `Retry-After`.',
       security: bearerOrClient('users:write'),
       params: UserIdParams,
       response: { ...mailAccepted, ...problemResponses(400, 401, 403, 404, 500, 503) }

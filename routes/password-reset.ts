@@ -18,7 +18,7 @@ const passwordResetRoutes: FastifyPluginAsyncTypebox = async function passwordRe
       tags,
       operationId: 'requestPasswordReset',
       summary: 'Mail a password-reset token',
-      description: 'Always a 202, for unknown emails too and in the same time, so the answer tells nobody whether an account exists. An active account with this email gets a mail with a token valid for 30 minutes.',
+      description: 'Always a 202, for unknown emails too and in the same time, so the answer tells nobody whether an account exists. An active account with this email gets a mail with a token valid for 30 minutes, at most 3 such mails an hour: further requests answer the same 202 and send nothing.',
       security: [],
       body: refTo(PasswordResetRequest),
       response: { ...mailAccepted, ...problemResponses(400, 413, 415, 422, 500, 503) }

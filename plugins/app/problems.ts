@@ -4,7 +4,7 @@ import Router, { type HTTPMethod } from 'find-my-way'
 import { isDatabaseUnavailable } from '../../src/db/errors.ts'
 import { asOAuthProblem, isOAuthError, oauthErrorDocument } from '../../src/http/oauth-errors.ts'
 import { ClientNameTakenError, ClientNotFoundError, ClientWithoutSecretsError, CredentialNotFoundError, InvalidClientError, InvalidScopeError } from '../../src/clients/errors.ts'
-import { AccountDisabledError, CapacityExceededError, CredentialsChangedError, DomainError, EmailTakenError, ExternalIdTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, InvalidFieldError, InsufficientScopeError, StepUpRequiredError } from '../../src/common/errors.ts'
+import { AccountDisabledError, CapacityExceededError, CredentialsChangedError, MailLimitReachedError, DomainError, EmailTakenError, ExternalIdTakenError, InvalidAccountTokenError, InvalidRefreshTokenError, LastActiveAdminError, LoginDelayedError, MailUnavailableError, NotAllowedError, SessionNotFoundError, UnknownPrincipalError, UserNotFoundError, VersionMismatchError, InvalidFieldError, InsufficientScopeError, StepUpRequiredError } from '../../src/common/errors.ts'
 import { insufficientScopeProblem, invalidTokenProblem, missingCredentialsProblem, pathOf, problemDocument, ProblemError, stepUpProblem, type FieldError, type ProblemKind } from '../../src/http/problem-error.ts'
 import { FactorNotFoundError, InvalidCodeError, MfaRequiredError, SecondFactorRefusedError } from '../../src/mfa/errors.ts'
 import { FixedGroupsError, GroupNotFoundError, ScimRequestError } from '../../src/scim/errors.ts'
@@ -90,6 +90,7 @@ function problemForDomainError (error: DomainError): ProblemError | undefined {
   if (error instanceof LastActiveAdminError) return new ProblemError('last-active-admin', error.message)
   if (error instanceof InvalidAccountTokenError) return new ProblemError('invalid-account-token', error.message)
   if (error instanceof MailUnavailableError) return new ProblemError('mail-unavailable', error.message)
+  if (error instanceof MailLimitReachedError) return new ProblemError('too-many-requests', error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) } })
   if (error instanceof ClientNotFoundError || error instanceof CredentialNotFoundError) return new ProblemError('not-found', error.message)
   if (error instanceof InvalidClientError) {
     return new ProblemError('invalid-client', error.message, error.triedBasic ? { headers: { 'www-authenticate': 'Basic realm="users-service"' } } : {})

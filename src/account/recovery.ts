@@ -5,7 +5,7 @@ import type { Database } from '../db/connect.ts'
 import type { CredentialsDomain, Domain } from '../common/domain.ts'
 import { accountTokens, mfaTokens, users } from '../db/schema.ts'
 import { enqueueDeliveries } from '../events/delivery/queue.ts'
-import { InvalidAccountTokenError, UserNotFoundError } from '../common/errors.ts'
+import { InvalidAccountTokenError, MailLimitReachedError, UserNotFoundError } from '../common/errors.ts'
 import { clearLoginFailures } from '../identity/login-throttle.ts'
 import { emailVerificationMail, passwordResetMail } from '../events/mail/messages.ts'
 import { sealMail } from '../events/mail/sealed.ts'
@@ -16,6 +16,8 @@ import { publicColumns, userEventData } from '../users/users.ts'
 
 const PASSWORD_RESET_TTL_SECONDS = 30 * 60
 const EMAIL_VERIFICATION_TTL_SECONDS = 24 * 60 * 60
+// Mails of one kind an address gets in an hour: enough for a person, too few to flood a victim's inbox with.
+const MAILS_PER_ADDRESS_AND_HOUR = 3
 
 type Purpose = typeof accountTokens.purpose.enumValues[number]
 
@@ -23,19 +25,30 @@ function expiresIn (seconds: number) {
   return sql`now() + make_interval(secs => ${seconds})`
 }
 
+/** Requests for one address and purpose take turns, on every replica: each counts what the one before it sent. */
+function mailTurn (tx: Database, purpose: Purpose, address: string) {
+  return tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`mail:${purpose}:${address}`}, 0))`)
+}
+
 /**
- * Records a reset token and its mail for an active account with this email, and does
- * nothing for any other email. One statement either way, so the answer and its timing
- * tell nobody whether the account exists.
+ * Records a reset token and its mail for an active account with this email that got
+ * fewer than three reset mails this hour, and does nothing for any other email. The same
+ * two statements either way, so the answer and its timing tell nobody whether the account
+ * exists, or how many mails it got.
  */
 export async function requestPasswordReset ({ db, secrets }: CredentialsDomain, email: string): Promise<void> {
   const address = email.toLowerCase()
   const token = newSecretToken()
   const mail = sealMail(secrets, passwordResetMail(address, token, PASSWORD_RESET_TTL_SECONDS))
-  await db.execute(sql`
+  await db.transaction(async (tx) => {
+    await mailTurn(tx, 'password_reset', address)
+    await tx.execute(sql`
     with target as (
       -- Locked like every path that writes rows of a user: a deletion racing this waits, or finds the token to cascade to.
-      select id, email from users where lower(email) = ${address} and status = 'active' for share
+      select id, email from users where lower(email) = ${address} and status = 'active'
+        and (select count(*) from account_tokens where user_id = users.id and purpose = 'password_reset' and email = users.email
+          and created_at > now() - interval '1 hour') < ${MAILS_PER_ADDRESS_AND_HOUR}
+      for share
     ), issued as (
       insert into account_tokens (token_hash, user_id, purpose, email, expires_at)
       select ${hashOfToken(token)}, id, 'password_reset', email, ${expiresIn(PASSWORD_RESET_TTL_SECONDS)} from target
@@ -43,6 +56,7 @@ export async function requestPasswordReset ({ db, secrets }: CredentialsDomain, 
     )
     insert into deliveries (channel, destination, payload)
     select 'mail', ${address}, ${JSON.stringify(mail)}::jsonb from issued`)
+  })
 }
 
 /** Mails a verification token to the user's current address, for the user themself, an admin or a client with users:write. */
@@ -53,6 +67,11 @@ export async function requestEmailVerification ({ db, secrets }: CredentialsDoma
     // Locked: a deletion racing this waits for it (and cascades to its token), or has removed the user: a 404, not a foreign-key error.
     const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId)).for('share')
     if (user === undefined) throw new UserNotFoundError(userId)
+    await mailTurn(tx, 'email_verification', user.email)
+    const [sent] = await tx.select({ count: sql<number>`count(*)::int`, retryAfter: sql<number>`ceil(extract(epoch from min(${accountTokens.createdAt}) + interval '1 hour' - now()))::int` })
+      .from(accountTokens)
+      .where(and(eq(accountTokens.userId, userId), eq(accountTokens.purpose, 'email_verification'), eq(accountTokens.email, user.email), gt(accountTokens.createdAt, sql`now() - interval '1 hour'`)))
+    if (sent!.count >= MAILS_PER_ADDRESS_AND_HOUR) throw new MailLimitReachedError(Math.max(1, sent!.retryAfter))
     await tx.insert(accountTokens).values({
       tokenHash: hashOfToken(token),
       userId,

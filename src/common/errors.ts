@@ -87,6 +87,16 @@ export class CredentialsChangedError extends DomainError {
   }
 }
 
+/** An address got as many mails of this kind as it may in an hour. */
+export class MailLimitReachedError extends DomainError {
+  override name = 'MailLimitReachedError'
+  readonly retryAfterSeconds: number
+  constructor (retryAfterSeconds: number) {
+    super('This address was sent as many verification mails as it may get in an hour; try again later.')
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
 export class SessionNotFoundError extends DomainError {
   override name = 'SessionNotFoundError'
   readonly sessionId: string

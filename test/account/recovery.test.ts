@@ -1,5 +1,6 @@
-import { sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import t, { type Test } from 'tap'
+import { accountTokens } from '../../src/db/schema.ts'
 import { buildTestApp, type Api, type TestApp } from '../helpers/app.ts'
 import { forEachDatabase } from '../helpers/databases.ts'
 import { until } from '../helpers/wait.ts'
@@ -144,6 +145,28 @@ forEachDatabase(t, async (t, database) => {
     t.match(notice.text, moved, 'the old address is told where the account went')
     t.equal((await admin.patch(path, { email: `again.${user.email}` })).status, 200, 'an admin needs no password')
     t.match((await nthMailTo(smtp, moved, 1)).subject, /was changed/, 'and the address before that hears of it too')
+  })
+
+  t.test('mail per address is bounded: 3 reset and 3 verification mails an hour', async (t) => {
+    const { user, api: userApi } = await signUp()
+    const tokensOf = async (purpose: string) => (await app.db.select({ tokenHash: accountTokens.tokenHash }).from(accountTokens)
+      .where(and(eq(accountTokens.userId, user.id), eq(accountTokens.purpose, purpose as 'password_reset')))).length
+    for (let request = 1; request <= 5; request += 1) {
+      t.equal((await api.post('/v1/auth/password-reset', { email: user.email })).status, 202, `reset request ${request}: the same 202`)
+    }
+    t.equal(await tokensOf('password_reset'), 3, 'three reset mails, the rest sent nothing')
+    const path = `/v1/users/${user.id}/email-verification`
+    for (let request = 1; request <= 3; request += 1) t.equal((await userApi.post(path, undefined)).status, 202, `verification request ${request}: 202`)
+    const refused = await userApi.post(path, undefined)
+    t.equal(refused.status, 429, 'a fourth verification request: 429')
+    t.match(refused.body, { type: '/problems/too-many-requests' })
+    const retryAfter = Number(refused.headers['retry-after'])
+    t.ok(retryAfter >= 1 && retryAfter <= 3600, `Retry-After ${retryAfter} s: when the oldest of the three leaves the hour`)
+    t.equal(await tokensOf('email_verification'), 3, 'and no fourth token')
+    await app.db.execute(sql`update account_tokens set created_at = created_at - interval '61 minutes' where user_id = ${user.id}`)
+    t.equal((await userApi.post(path, undefined)).status, 202, 'an hour later, verification mails go out again')
+    t.equal((await api.post('/v1/auth/password-reset', { email: user.email })).status, 202)
+    t.equal(await tokensOf('password_reset'), 4, 'and reset mails too')
   })
 
   t.test('a verification token mailed to an old address does not verify the new one', async (t) => {

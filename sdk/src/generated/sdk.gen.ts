@@ -203,7 +203,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Mail a password-reset token
      *
-     * Always a 202, for unknown emails too and in the same time, so the answer tells nobody whether an account exists. An active account with this email gets a mail with a token valid for 30 minutes.
+     * Always a 202, for unknown emails too and in the same time, so the answer tells nobody whether an account exists. An active account with this email gets a mail with a token valid for 30 minutes, at most 3 such mails an hour: further requests answer the same 202 and send nothing.
      */
     public requestPasswordReset<ThrowOnError extends boolean = true>(options: Options<RequestPasswordResetData, ThrowOnError>) {
         return (options.client ?? this.client).post<RequestPasswordResetResponses, RequestPasswordResetErrors, ThrowOnError>({
@@ -235,7 +235,7 @@ export class UsersApi extends HeyApiClient {
     /**
      * Mail a verification token to the user's current address
      *
-     * For the user themself or an admin. The token is valid for 24 hours, and only while the user keeps this address.
+     * For the user themself or an admin. The token is valid for 24 hours, and only while the user keeps this address. An address gets at most 3 verification mails an hour: a fourth request is a 429 with `Retry-After`.
      */
     public requestEmailVerification<ThrowOnError extends boolean = true>(options: Options<RequestEmailVerificationData, ThrowOnError>) {
         return (options.client ?? this.client).post<RequestEmailVerificationResponses, RequestEmailVerificationErrors, ThrowOnError>({
