@@ -72,10 +72,6 @@ function rateLimitPolicies ({ max, windowMs, authMax }: NonNullable<Config['rate
   ]
 }
 
-// Embedded PGlite runs initdb in WebAssembly on first start: seconds, and more on a busy machine,
-// than Fastify's 10 s default allows a plugin; a server's connection pool needs no more than that.
-const EMBEDDED_DATABASE_START_MS = 60_000
-
 /** The whole service, ready for `inject` or `listen`; it never listens by itself. */
 export function buildApp (config: Config, options: BuildOptions = {}): FastifyInstance {
   const app = Fastify({
@@ -95,7 +91,11 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
       keepAliveTimeoutMs: 72_000
     }),
     routerOptions: { maxParamLength: 200 },
-    ...(config.database.url === undefined ? { pluginTimeout: EMBEDDED_DATABASE_START_MS } : {}),
+    // Start-up waits for what it needs however long it takes (PGlite's initdb on a starved
+    // CPU, a long migration, another replica's migration lock), saying in the log what it
+    // waits for; Fastify's 10 s per plugin crash-looped a pod with a small CPU limit.
+    // Kubernetes' startup probe is what bounds it.
+    pluginTimeout: 0,
     // What Node's parser refuses, and URLs Fastify cannot decode, answer as problems too.
     clientErrorHandler,
     frameworkErrors
@@ -136,9 +136,9 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   const dataKeys = () => (loadedRing ??= loadKeyRing(config.dataKeys))
   const now = options.clock ?? Date.now
   app.register(domain, { secrets: dataKeys, passwords: passwordHasher(config.passwordHashing), loginThrottle: { maxFailures: config.loginMaxFailures, now }, mfa: config.mfa, now })
+  app.register(webhooks, { receivers: config.webhooks, ...options.webhooks })
   app.register(bootstrapAdmin, { admin: config.bootstrapAdmin })
   app.register(mail, { ...config.mail, secrets: dataKeys, ...options.mail })
-  app.register(webhooks, { receivers: config.webhooks, ...options.webhooks })
   app.register(housekeeping, { eventsRetentionDays: config.eventsRetentionDays, intervalMs: options.housekeepingIntervalMs, now })
   app.register(idempotency, {
     secrets: async () => (await signingKeys()).all.map((key) => key.derivedSecret),

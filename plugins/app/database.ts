@@ -16,9 +16,13 @@ export interface DatabasePluginOptions {
 
 /** Connects to PostgreSQL or PGlite, applies migrations, and closes the connection with the app. */
 async function databasePlugin (app: FastifyInstance, { settings }: DatabasePluginOptions): Promise<void> {
+  const driver = settings.url === undefined ? 'pglite' : 'postgres'
+  app.log.info({ driver }, 'waiting for the database to open')
   const connection = await connectDatabase(settings)
   try {
+    app.log.info({ driver }, 'waiting for migrations (and for any other replica migrating)')
     await connection.migrate()
+    app.log.info({ driver }, 'database ready')
   } catch (error) {
     await connection.close()
     throw error

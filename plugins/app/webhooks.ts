@@ -30,8 +30,10 @@ async function webhooksPlugin (app: FastifyInstance, { receivers, retry, pollInt
   const { urls, secret } = receivers
   const loops: Loop[] = []
   let stopListening: (() => Promise<void>) | undefined
+  // Before anything else of this start-up writes events (the bootstrap admin, registered
+  // after this plugin): a new receiver's cursor starts below them, so it gets them too.
+  for (const url of urls) await ensureWebhookCursor(app.db, url)
   app.addHook('onReady', async () => {
-    for (const url of urls) await ensureWebhookCursor(app.db, url)
     const worker = startDeliveryWorker({
       db: app.db,
       channel: 'webhook',

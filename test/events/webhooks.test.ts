@@ -88,6 +88,32 @@ forEachDatabase(t, async (t, database) => {
     t.match(logs, /"msg":"delivery failed"/, 'failures are logged')
   })
 
+  t.test('a stop during slow deliveries: what was delivered is never sent again, what was held goes out at once', async (t) => {
+    const receiver = await startWebhookReceiver()
+    t.teardown(() => receiver.close())
+    const settings = await database.create(t, { persistent: true })
+    const env = { WEBHOOK_URLS: receiver.url, WEBHOOK_SECRET: SECRET }
+    // A receiver slower than anything: were the stop to wait for it, or the next replica
+    // for the lease (twice the timeout), the test would time out.
+    const slow = { webhooks: { ...quick.webhooks, timeoutMs: 10 * 60_000 } }
+    let answered = 0
+    receiver.behave(() => ++answered <= 3 ? 204 : 'hang')
+    const first = await buildTestApp(t, settings, env, slow)
+    for (let index = 0; index < 4; index += 1) await first.signUp()
+    await until(async () => receiver.requests.length, (count) => count > 4, DEADLINE_MS)
+    // What SIGTERM does; with sends hanging for ten minutes it must not wait for them.
+    await first.app.close()
+
+    receiver.behave(() => 204)
+    const second = await buildTestApp(t, settings, env, quick)
+    const expected = await feedAbout(second, new Set((await second.admin.get('/v1/users?limit=100')).body.data.map((user: { id: string }) => user.id)))
+    t.ok(expected.some((event) => event.type === 'users.user.created' && event.subject === first.adminId), 'the bootstrap admin\'s creation is in the feed')
+    const delivered = await until(async () => firstDeliveries(receiver.delivered), (done) => expected.every((event) => done.some((sent) => sent.id === event.id)), DEADLINE_MS)
+    t.ok(expected.every((event) => delivered.some((sent) => sent.id === event.id)), 'every event reached the receiver, the bootstrap admin\'s too')
+    const answeredIds = receiver.delivered.map((webhook) => eventOf(webhook).id)
+    t.equal(answeredIds.length, new Set(answeredIds).size, 'and none that was delivered was sent again')
+  })
+
   t.test('/metrics shows what waits for a receiver that keeps failing', async (t) => {
     const receiver = await startWebhookReceiver()
     t.teardown(() => receiver.close())

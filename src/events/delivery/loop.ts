@@ -5,18 +5,21 @@ export interface LoopLog {
 export interface Loop {
   /** Runs a round now rather than at the next poll. */
   wake (): void
-  /** Finishes the round in progress and stops. */
+  /** Tells the round in progress to stop (its signal aborts), waits for it, and stops. */
   stop (): Promise<void>
 }
 
 /**
  * Runs `round` again and again: at once while it reports more work, else after
  * `pollIntervalMs` or a wake(). A failing round (the database away) is logged and
- * retried at the next poll: what it was working on is still in the database.
+ * retried at the next poll: what it was working on is still in the database. The
+ * round's signal aborts at stop(): a long round (sends to a slow receiver) starts
+ * nothing more and lets go of what it holds.
  */
-export function startLoop (name: string, round: () => Promise<boolean>, pollIntervalMs: number, log: LoopLog): Loop {
+export function startLoop (name: string, round: (stopping: AbortSignal) => Promise<boolean>, pollIntervalMs: number, log: LoopLog): Loop {
   // An object, not local flags: the loop reads them after awaits in which wake() or stop() may have set them.
   const state = { stopped: false, woken: false }
+  const stopping = new AbortController()
   let wakeUp: (() => void) | undefined
   let timer: NodeJS.Timeout | undefined
 
@@ -34,11 +37,11 @@ export function startLoop (name: string, round: () => Promise<boolean>, pollInte
       state.woken = false
       let more = false
       try {
-        more = await round()
+        more = await round(stopping.signal)
       } catch (error) {
         log.warn({ loop: name, reason: error instanceof Error ? error.message : String(error) }, 'background round failed; retrying')
       }
-      if (!more) await pause()
+      if (!more && !state.stopped) await pause()
       clearTimeout(timer)
       wakeUp = undefined
     }
@@ -52,6 +55,7 @@ export function startLoop (name: string, round: () => Promise<boolean>, pollInte
     },
     async stop () {
       state.stopped = true
+      stopping.abort()
       wakeUp?.()
       await running
     }

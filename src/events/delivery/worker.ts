@@ -14,8 +14,8 @@ export interface RetryPolicy {
 export interface WorkerOptions {
   db: Database
   channel: Channel
-  /** Sends one delivery; throwing (or rejecting) means it was not delivered. */
-  send (delivery: ClaimedDelivery): Promise<void>
+  /** Sends one delivery; throwing (or rejecting) means it was not delivered. `signal` aborts when the worker stops. */
+  send (delivery: ClaimedDelivery, signal: AbortSignal): Promise<void>
   retry: RetryPolicy
   /** How often to look for due work without being woken: retries, restarts, other replicas. */
   pollIntervalMs: number
@@ -56,44 +56,49 @@ function byOrderingKey (claimed: ClaimedDelivery[]): ClaimedDelivery[][] {
  * Sends the due deliveries of one channel until stopped; survives database outages by
  * waiting them out. Each round claims a batch and sends it: different keys at once, one
  * key's deliveries one after another, the rest of a key's list released (unsent) as soon
- * as one of them fails or the lease would run out before the next could time out.
- * The delivered rows go in one statement at the end of the round: a crash before it
- * sends them again, which at-least-once allows.
+ * as one of them fails, the lease would run out before the next could time out, or the
+ * worker stops. Each delivered row is deleted as soon as its receiver said so.
  */
 export function startDeliveryWorker (options: WorkerOptions): Loop {
   const { db, channel, retry, log } = options
   // A send begun in the first half of the lease ends within it: the lease is at least twice a send's longest.
   const sendTimeMs = options.leaseMs / 2
 
-  /** Resolves to whether it was delivered; a failure is recorded with its retry. */
-  async function attempt (delivery: ClaimedDelivery): Promise<boolean> {
+  /**
+   * Resolves to whether it was delivered, recorded at once: a stop, or a crash, right after
+   * never sends it again. A failure is recorded with its retry; a send cut short by a stop
+   * is released as if never tried, for whichever replica claims it next.
+   */
+  async function attempt (delivery: ClaimedDelivery, stopping: AbortSignal): Promise<boolean> {
     try {
-      await options.send(delivery)
+      await options.send(delivery, stopping)
     } catch (error) {
+      if (stopping.aborted) {
+        await releaseDeliveries(db, [delivery.id])
+        return false
+      }
       const giveUp = Date.now() - delivery.createdAt.getTime() >= retry.giveUpAfterMs
       log.warn({ channel, delivery: delivery.id, attempts: delivery.attempts, giveUp, reason: describe(error) }, 'delivery failed')
       await failDelivery(db, delivery.id, describe(error), giveUp ? { giveUp } : { retryInMs: retryDelayMs(delivery.attempts, retry) })
       options.onOutcome?.(giveUp ? 'given_up' : 'failed')
       return false
     }
+    await completeDeliveries(db, [delivery.id])
     options.onOutcome?.('delivered')
     return true
   }
 
   // After any delivery, more may be due at once: the next of the same user, the rest of a batch.
-  return startLoop(`${channel} deliveries`, async () => {
+  return startLoop(`${channel} deliveries`, async (stopping) => {
     const sendBy = Date.now() + sendTimeMs
     const claimed = await claimDeliveries(db, channel, options.batchSize, options.leaseMs)
-    const delivered: number[] = []
     const inTurn = pLimit(CONCURRENT_SENDS)
     await Promise.all(byOrderingKey(claimed).map((list) => inTurn(async () => {
       for (const [index, delivery] of list.entries()) {
-        if (Date.now() >= sendBy) return releaseDeliveries(db, list.slice(index).map(({ id }) => id))
-        if (!await attempt(delivery)) return releaseDeliveries(db, list.slice(index + 1).map(({ id }) => id))
-        delivered.push(delivery.id)
+        if (stopping.aborted || Date.now() >= sendBy) return releaseDeliveries(db, list.slice(index).map(({ id }) => id))
+        if (!await attempt(delivery, stopping)) return releaseDeliveries(db, list.slice(index + 1).map(({ id }) => id))
       }
     })))
-    await completeDeliveries(db, delivered)
     return claimed.length > 0
   }, options.pollIntervalMs, log)
 }

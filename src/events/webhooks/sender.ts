@@ -23,8 +23,8 @@ function signature (secret: string, id: string, timestamp: number, body: string)
  * POSTs a CloudEvent in structured mode to its receiver. A 2xx delivers it; anything
  * else throws with the status only: a receiver's answer body is never read into a log.
  */
-export function webhookSender ({ secret, timeoutMs }: WebhookSenderOptions): (delivery: ClaimedDelivery) => Promise<void> {
-  return async (delivery) => {
+export function webhookSender ({ secret, timeoutMs }: WebhookSenderOptions): (delivery: ClaimedDelivery, stopping: AbortSignal) => Promise<void> {
+  return async (delivery, stopping) => {
     const event = delivery.payload as { id: string }
     const body = JSON.stringify(event)
     const timestamp = Math.floor(Date.now() / 1000)
@@ -39,7 +39,7 @@ export function webhookSender ({ secret, timeoutMs }: WebhookSenderOptions): (de
       body,
       // A redirect is an answer, not a delivery: following it could send the event elsewhere.
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs)
+      signal: AbortSignal.any([stopping, AbortSignal.timeout(timeoutMs)])
     })
     await response.body?.cancel()
     if (!response.ok) throw new Error(`the receiver answered ${response.status}`)
