@@ -17,13 +17,25 @@ interface ValidationIssue {
   keyword: string
   message?: string
   params: Record<string, unknown>
-  parentSchema?: { description?: string }
+  parentSchema?: { description?: string, format?: string }
 }
 
 const FORMAT_DETAILS: Record<string, string> = {
   email: 'must be a valid email address',
   uuid: 'must be a UUID',
   'date-time': 'must be an RFC 3339 date-time'
+}
+
+/**
+ * A pattern says what a value must look like: its format when it has one (an id's
+ * description says what the id is for, not its form: "must be Only events about this
+ * user."), else its description, as the phrase it is.
+ */
+function patternDetail (schema: ValidationIssue['parentSchema']): string {
+  const byFormat = schema?.format === undefined ? undefined : FORMAT_DETAILS[schema.format]
+  if (byFormat !== undefined) return byFormat
+  if (schema?.description === undefined) return 'has an invalid format'
+  return `must be ${schema.description.charAt(0).toLowerCase()}${schema.description.slice(1).replace(/\.$/, '')}`
 }
 
 function detailFor (issue: ValidationIssue): string {
@@ -33,7 +45,7 @@ function detailFor (issue: ValidationIssue): string {
     case 'format': return FORMAT_DETAILS[String(issue.params.format)] ?? `must match format ${String(issue.params.format)}`
     case 'enum': return `must be one of: ${(issue.params.allowedValues as unknown[]).join(', ')}`
     case 'minProperties': return 'must contain at least one member'
-    case 'pattern': return issue.parentSchema?.description === undefined ? 'has an invalid format' : `must be ${issue.parentSchema.description}`
+    case 'pattern': return patternDetail(issue.parentSchema)
     default: return issue.message ?? 'is invalid'
   }
 }

@@ -35,6 +35,9 @@ function shareHeaders (document: Document): Document {
 }
 
 // OpenAPI 3.1 describes calls the service makes as `webhooks`: here, each change event.
+// Where Swagger UI is served.
+const DOCS = '/docs'
+
 const WEBHOOKS = {
   userChange: {
     post: {
@@ -93,7 +96,17 @@ async function openapiPlugin (app: FastifyInstance): Promise<void> {
       buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`)
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  // @fastify/swagger-ui 6 redirects its index.html to the prefix by a pattern anchored
+  // at the URL's end, so with a query string it redirected to itself, forever.
+  app.addHook('onRoute', (route) => {
+    if (route.url === `${DOCS}/static/index.html`) {
+      route.handler = (request, reply) => {
+        const query = request.url.indexOf('?')
+        return reply.redirect(`${DOCS}/${query === -1 ? '' : request.url.slice(query)}`)
+      }
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: DOCS })
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
 }
 

@@ -32,6 +32,9 @@ forEachDatabase(t, async (t, database) => {
     t.match(raw, /^From: users-service@localhost$/m, 'from the default MAIL_FROM')
     t.match(raw, /^Subject: Reset your password$/m)
     t.match(raw, /^[A-Za-z0-9_-]{43}$/m, 'the token, verbatim')
+    // The README's recipe greps for that line: no transfer encoding may break or escape it.
+    t.match(raw, /^Content-Transfer-Encoding: 7bit$/m, 'the body as written')
+    t.notMatch(raw, /=$/m, 'no quoted-printable soft line breaks')
   })
 
   t.test('a mail server that is down when the mail is asked for gets it once it is back', async (t) => {

@@ -56,6 +56,14 @@ forEachDatabase(t, async (t, database) => {
     t.equal((await admin.delete(`/v1/users/${user.id}/sessions/${String(user.id).toUpperCase()}`)).status, 400, 'session ids too')
   })
 
+  t.test('a malformed value is told what form it must have, never what the member is for', async (t) => {
+    const subject = await admin.get('/v1/events?subject=nope')
+    t.equal(subject.status, 400)
+    t.same(subject.body.errors, [{ pointer: 'subject', detail: 'must be a UUID' }], 'an id: its format (not "must be Only events about this user.")')
+    const name = await api.post('/v1/users', newUser({ name: '\u0007' }))
+    t.match(name.body.errors, [{ pointer: '/name', detail: /^must be 1–100 characters after trimming/ }], 'a name: the phrase that describes it')
+  })
+
   t.test('query parameters the operation does not define, and integers not written in decimal, are a 400', async (t) => {
     for (const [query, pointer] of [['role[]=admin', 'role[]'], ['admin=true', 'admin'], ['limit=0x10', 'limit'], ['limit=1e1', 'limit'], ['limit=%2016', 'limit'], ['limit=', 'limit'], ['limit=16.0', 'limit']] as const) {
       const response = await admin.get(`/v1/users?${query}`)
@@ -168,11 +176,18 @@ t.test('Node\'s own refusals are problems with a request id', async (t) => {
   t.ok(badUrl.headers['x-request-id'], 'with a request id')
 })
 
-t.test('a missing file under /docs/static is a 404, not a 405', async (t) => {
+t.test('a missing file under /docs/static is a 404, not a 405; index.html leads to /docs/', async (t) => {
   const { app } = await buildTestApp(t, await pglite.create(t))
   const response = await app.inject('/docs/static/no-such-file.js')
   t.equal(response.statusCode, 404)
   t.equal(response.json().type, '/problems/not-found')
+  // Its index.html leads to /docs/, with a query string too (it used to redirect to itself).
+  for (const [url, location] of [['/docs/static/index.html', '/docs/'], ['/docs/static/index.html?x=1', '/docs/?x=1']]) {
+    const redirect = await app.inject(url!)
+    t.equal(redirect.statusCode, 302, `${url}: a redirect`)
+    t.equal(redirect.headers.location, location, `${url}: to ${location}`)
+    t.equal((await app.inject(location!)).statusCode, 200, `${location}: Swagger UI`)
+  }
 })
 
 t.test('METRICS_TOKEN keeps /metrics to scrapers that bear it', async (t) => {
