@@ -117,7 +117,10 @@ const usersRoutes: FastifyPluginAsyncTypebox = async function usersRoutes (app) 
 
   // PUT replaces email, name (and role); PATCH merges any subset. Both are the same write.
   async function write (request: FastifyRequest, reply: FastifyReply, id: string, changes: UserChangesBody): Promise<FastifyReply> {
-    return sendUser(request, reply, await updateUser(app.domain, actorOf(request), id, changes, versionsFromIfMatch(request.headers['if-match'])))
+    const updated = await updateUser(app.domain, actorOf(request), id, changes, versionsFromIfMatch(request.headers['if-match']))
+    // A new email queued a notice to the old one: out now rather than at the next poll.
+    if (changes.email !== undefined) app.mail.wake()
+    return sendUser(request, reply, updated)
   }
   const writeResponses = { 200: jsonResponse(User, 'The updated user', etagHeader), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503) }
 

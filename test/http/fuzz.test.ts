@@ -1,6 +1,7 @@
 import fc from 'fast-check'
+import { importJWK, SignJWT } from 'jose'
 import t from 'tap'
-import { buildTestApp, tokenFor } from '../helpers/app.ts'
+import { buildTestApp, TEST_SIGNING_KEYS, tokenFor } from '../helpers/app.ts'
 import { type Components, hostileText, invalidValue, type Schema, validValue } from '../helpers/arbitraries.ts'
 import { testDatabases } from '../helpers/databases.ts'
 import { SpecValidator } from '../helpers/spec-validator.ts'
@@ -18,7 +19,8 @@ interface Parameter { in: 'path' | 'query' | 'header', name: string, schema: Sch
 interface Operation { operationId: string, parameters?: Parameter[], requestBody?: { content: Record<string, { schema: Schema }> } }
 interface Document { paths: Record<string, Record<string, Operation>>, components: { schemas: Components } }
 
-type Credentials = 'none' | 'user' | 'admin' | 'garbage'
+// 'malformed-claims': signed by the service's own key, with a sub and sid no query could take.
+type Credentials = 'none' | 'user' | 'admin' | 'garbage' | 'malformed-claims'
 
 interface FuzzRequest {
   operationId: string
@@ -26,7 +28,14 @@ interface FuzzRequest {
   url: string
   credentials: Credentials
   headers: Record<string, string>
-  body?: { contentType: string, text: string }
+  body?: { contentType: string, text: string, bytes?: Buffer }
+}
+
+/** The JSON with a malformed UTF-8 sequence at the start of its first string (or as a member name). */
+function withInvalidUtf8 (text: string): Buffer {
+  const at = text.indexOf('"') + 1
+  const invalid = Buffer.from([0xc3, 0x28])
+  return at === 0 ? Buffer.concat([Buffer.from('{"'), invalid, Buffer.from('":1}')]) : Buffer.concat([Buffer.from(text.slice(0, at)), invalid, Buffer.from(text.slice(at))])
 }
 
 function bodyArbitrary (schema: Schema, components: Components, method: string): fc.Arbitrary<FuzzRequest['body']> {
@@ -35,7 +44,9 @@ function bodyArbitrary (schema: Schema, components: Components, method: string):
     { weight: 4, arbitrary: fc.tuple(json, validValue(schema, components)).map(([contentType, value]) => ({ contentType, text: JSON.stringify(value) })) },
     { weight: 4, arbitrary: fc.tuple(json, invalidValue(schema, components)).map(([contentType, value]) => ({ contentType, text: JSON.stringify(value) })) },
     { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map((text) => ({ contentType: 'application/json', text: `{${text}` })) },
-    { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map((text) => ({ contentType: 'text/plain', text })) }
+    { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map((text) => ({ contentType: 'text/plain', text })) },
+    // Bytes that are not UTF-8 inside otherwise good JSON: a 400, never stored as U+FFFD.
+    { weight: 1, arbitrary: fc.tuple(json, validValue(schema, components)).map(([contentType, value]) => ({ contentType, text: '', bytes: withInvalidUtf8(JSON.stringify(value)) })) }
   )
 }
 
@@ -72,7 +83,7 @@ function requestArbitrary (document: Document, knownIds: string[]): fc.Arbitrary
       path: fc.tuple(id, id).map(([value, other]) => template.replace('{id}', encodeURIComponent(value)).replace('{session_id}', encodeURIComponent(other))),
       query: fc.tuple(...query),
       extra: unknownParameter,
-      credentials: fc.constantFrom<Credentials>('none', 'user', 'admin', 'garbage'),
+      credentials: fc.constantFrom<Credentials>('none', 'user', 'admin', 'garbage', 'malformed-claims'),
       ifMatch: fc.option(tag, { nil: undefined }),
       ifNoneMatch: fc.option(tag, { nil: undefined }),
       idempotencyKey: fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
@@ -90,12 +101,19 @@ function requestArbitrary (document: Document, knownIds: string[]): fc.Arbitrary
   })
 }
 
+/** The token re-signed by the service's own key with a sub and sid that are not UUIDs. */
+async function withMalformedClaims (token: string): Promise<string> {
+  const ours = (JSON.parse(TEST_SIGNING_KEYS) as { keys: Array<Record<string, string>> }).keys[0]!
+  const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>)
+  return new SignJWT({ ...payload, sub: "1' or '1'='1", sid: 'not-a-uuid' }).setProtectedHeader(header as { alg: string }).sign(await importJWK(ours, ours.alg))
+}
+
 t.test(`${numRuns} generated requests (seed ${seed}): no 5xx, every answer as documented`, async (t) => {
   const pglite = testDatabases.find((database) => database.name === 'pglite')!
   const { app, adminId, signUp } = await buildTestApp(t, await pglite.create(t))
   const { user, token: userToken } = await signUp()
   const adminToken = await tokenFor(app, adminId, 'admin')
-  const tokens: Record<Credentials, string | undefined> = { none: undefined, user: userToken, admin: adminToken, garbage: 'not.a.token' }
+  const tokens: Record<Credentials, string | undefined> = { none: undefined, user: userToken, admin: adminToken, garbage: 'not.a.token', 'malformed-claims': await withMalformedClaims(adminToken) }
   const document = app.swagger() as unknown as Document
   const validator = new SpecValidator(document as never)
   const statuses = new Map<string, number>()
@@ -110,7 +128,7 @@ t.test(`${numRuns} generated requests (seed ${seed}): no 5xx, every answer as do
         ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
         ...(request.body === undefined ? {} : { 'content-type': request.body.contentType })
       },
-      ...(request.body === undefined ? {} : { payload: request.body.text })
+      ...(request.body === undefined ? {} : { payload: request.body.bytes ?? request.body.text })
     })
     const key = `${request.operationId} ${response.statusCode}`
     statuses.set(key, (statuses.get(key) ?? 0) + 1)

@@ -3,12 +3,14 @@ import t, { type Test } from 'tap'
 import { accountTokens } from '../../src/db/schema.ts'
 import { hashOfToken, newSecretToken } from '../../src/identity/secret-tokens.ts'
 import { buildTestApp, newUser, type ApiResponse } from '../helpers/app.ts'
-import { forEachDatabase } from '../helpers/databases.ts'
+import { testDatabases } from '../helpers/databases.ts'
 
 // Enough rounds to have caught each race as it was found (4 to 15 of 15 rounds lost).
 const ROUNDS = 15
+// Races need a pool of connections: PGlite has one, and runs one statement at a time.
+const database = testDatabases.find((candidate) => candidate.name === 'postgres')!
 
-forEachDatabase(t, async (t, database) => {
+t.test('on PostgreSQL', { skip: database.unavailable }, async (t) => {
   const testApp = await buildTestApp(t, await database.create(t))
   const api = await testApp.api.overHttp()
   const admin = await testApp.admin.overHttp()
@@ -66,11 +68,12 @@ forEachDatabase(t, async (t, database) => {
     }
   })
 
-  t.test('a self-deletion racing the user\'s own login, refresh or verification request: no 500, and the user is gone', async (t) => {
+  t.test('a self-deletion racing the user\'s own login, refresh, verification or reset request: no 500, and the user is gone', async (t) => {
     const racers: Array<[string, (account: Awaited<ReturnType<typeof newAccount>>) => Promise<ApiResponse>, number[]]> = [
       ['login', ({ user, password }) => logIn(user.email, password), [200, 401]],
       ['refresh', ({ refreshToken }) => api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken }), [200, 401]],
-      ['verification request', ({ user, own }) => own.post(`/v1/users/${user.id}/email-verification`, undefined), [202, 401, 404]]
+      ['verification request', ({ user, own }) => own.post(`/v1/users/${user.id}/email-verification`, undefined), [202, 401, 404]],
+      ['reset request', ({ user }) => api.post('/v1/auth/password-reset', { email: user.email }), [202]]
     ]
     for (const [what, racer, expected] of racers) {
       for (let round = 0; round < ROUNDS; round += 1) {
