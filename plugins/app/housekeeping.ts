@@ -3,6 +3,7 @@ import { deleteSpentAccountTokens } from '../../src/account/recovery.ts'
 import { deleteExpiredAssertions } from '../../src/clients/authentication.ts'
 import type { Database } from '../../src/db/connect.ts'
 import { startLoop, type Loop } from '../../src/events/delivery/loop.ts'
+import { forgetOldMailsSent } from '../../src/events/mail/bounds.ts'
 import { deleteEventsBefore } from '../../src/events/outbox.ts'
 import { forgetStaleLoginFailures } from '../../src/identity/login-throttle.ts'
 import { deleteUnconfirmedFactors } from '../../src/mfa/factors.ts'
@@ -26,7 +27,7 @@ type Task = (db: Database) => Promise<number>
  * are idempotent, so replicas running at once only share the work): events past
  * EVENTS_RETENTION_DAYS, spent mail tokens, forgotten failed-login counts, the jtis of
  * client assertions past their exp, TOTP enrolments never confirmed, expired mfa_tokens and
- * WebAuthn challenges.
+ * WebAuthn challenges, and the count of mails an address was sent once the hour is over.
  */
 export default async function housekeeping (app: FastifyInstance, { eventsRetentionDays, intervalMs = 15 * 60_000, now = Date.now }: HousekeepingOptions): Promise<void> {
   const tasks: Task[] = [
@@ -36,7 +37,8 @@ export default async function housekeeping (app: FastifyInstance, { eventsRetent
     (db) => deleteEventsBefore(db, new Date(Date.now() - eventsRetentionDays * DAY_MS), BATCH),
     (db) => deleteSpentAccountTokens(db, BATCH),
     (db) => forgetStaleLoginFailures(db, Date.now(), BATCH),
-    (db) => deleteExpiredAssertions(db, BATCH)
+    (db) => deleteExpiredAssertions(db, BATCH),
+    (db) => forgetOldMailsSent(db, BATCH)
   ]
   let loop: Loop | undefined
   app.addHook('onReady', async () => {

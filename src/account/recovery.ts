@@ -8,16 +8,16 @@ import { enqueueDeliveries } from '../events/delivery/queue.ts'
 import { InvalidAccountTokenError, MailLimitReachedError, UserNotFoundError } from '../common/errors.ts'
 import { clearLoginFailures } from '../identity/login-throttle.ts'
 import { emailVerificationMail, passwordResetMail } from '../events/mail/messages.ts'
+import { mailWait, recordMailSent } from '../events/mail/bounds.ts'
 import { sealMail } from '../events/mail/sealed.ts'
 import { hashOfToken, newSecretToken } from '../identity/secret-tokens.ts'
 import { commitWithEvents } from '../events/outbox.ts'
+import { retryingConflicts } from '../db/errors.ts'
 import { endUserSessions } from '../identity/sessions.ts'
 import { publicColumns, userEventData } from '../users/users.ts'
 
 const PASSWORD_RESET_TTL_SECONDS = 30 * 60
 const EMAIL_VERIFICATION_TTL_SECONDS = 24 * 60 * 60
-// Mails of one kind an address gets in an hour: enough for a person, too few to flood a victim's inbox with.
-const MAILS_PER_ADDRESS_AND_HOUR = 3
 
 type Purpose = typeof accountTokens.purpose.enumValues[number]
 
@@ -25,53 +25,45 @@ function expiresIn (seconds: number) {
   return sql`now() + make_interval(secs => ${seconds})`
 }
 
-/** Requests for one address and purpose take turns, on every replica: each counts what the one before it sent. */
-function mailTurn (tx: Database, purpose: Purpose, address: string) {
-  return tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`mail:${purpose}:${address}`}, 0))`)
-}
-
 /**
- * Records a reset token and its mail for an active account with this email that got
- * fewer than three reset mails this hour, and does nothing for any other email. The same
- * two statements either way, so the answer and its timing tell nobody whether the account
- * exists, or how many mails it got.
+ * Records a reset token and its mail for an active account with this email, while the
+ * address got fewer than three reset mails this hour, and does nothing for any other
+ * email. The same statements either way, so the answer and its timing tell nobody whether
+ * the account exists, or how many mails it got.
  */
 export async function requestPasswordReset ({ db, secrets }: CredentialsDomain, email: string): Promise<void> {
   const address = email.toLowerCase()
   const token = newSecretToken()
   const mail = sealMail(secrets, passwordResetMail(address, token, PASSWORD_RESET_TTL_SECONDS))
-  await db.transaction(async (tx) => {
-    await mailTurn(tx, 'password_reset', address)
+  await retryingConflicts(() => db.transaction(async (tx) => {
+    const mayMail = await mailWait(tx, address, 'password_reset') === undefined
     await tx.execute(sql`
     with target as (
       -- Locked like every path that writes rows of a user: a deletion racing this waits, or finds the token to cascade to.
-      select id, email from users where lower(email) = ${address} and status = 'active'
-        and (select count(*) from account_tokens where user_id = users.id and purpose = 'password_reset' and email = users.email
-          and created_at > now() - interval '1 hour') < ${MAILS_PER_ADDRESS_AND_HOUR}
-      for share
+      select id, email from users where lower(email) = ${address} and status = 'active' and ${mayMail}::boolean for share
     ), issued as (
       insert into account_tokens (token_hash, user_id, purpose, email, expires_at)
       select ${hashOfToken(token)}, id, 'password_reset', email, ${expiresIn(PASSWORD_RESET_TTL_SECONDS)} from target
       returning user_id
+    ), counted as (
+      insert into mails_sent (address, purpose) select ${address}, 'password_reset' from issued
     )
     insert into deliveries (channel, destination, payload)
     select 'mail', ${address}, ${JSON.stringify(mail)}::jsonb from issued`)
-  })
+  }))
 }
 
 /** Mails a verification token to the user's current address, for the user themself, an admin or a client with users:write. */
 export async function requestEmailVerification ({ db, secrets }: CredentialsDomain, actor: Actor, userId: string): Promise<void> {
   assertSelfOrPrivileged(actor, userId, 'users:write')
   const token = newSecretToken()
-  await db.transaction(async (tx) => {
+  await retryingConflicts(() => db.transaction(async (tx) => {
     // Locked: a deletion racing this waits for it (and cascades to its token), or has removed the user: a 404, not a foreign-key error.
     const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId)).for('share')
     if (user === undefined) throw new UserNotFoundError(userId)
-    await mailTurn(tx, 'email_verification', user.email)
-    const [sent] = await tx.select({ count: sql<number>`count(*)::int`, retryAfter: sql<number>`ceil(extract(epoch from min(${accountTokens.createdAt}) + interval '1 hour' - now()))::int` })
-      .from(accountTokens)
-      .where(and(eq(accountTokens.userId, userId), eq(accountTokens.purpose, 'email_verification'), eq(accountTokens.email, user.email), gt(accountTokens.createdAt, sql`now() - interval '1 hour'`)))
-    if (sent!.count >= MAILS_PER_ADDRESS_AND_HOUR) throw new MailLimitReachedError(Math.max(1, sent!.retryAfter))
+    const wait = await mailWait(tx, user.email, 'email_verification')
+    if (wait !== undefined) throw new MailLimitReachedError(wait)
+    await recordMailSent(tx, user.email, 'email_verification')
     await tx.insert(accountTokens).values({
       tokenHash: hashOfToken(token),
       userId,
@@ -80,11 +72,16 @@ export async function requestEmailVerification ({ db, secrets }: CredentialsDoma
       expiresAt: expiresIn(EMAIL_VERIFICATION_TTL_SECONDS)
     })
     await enqueueDeliveries(tx, [{ channel: 'mail', destination: user.email, payload: sealMail(secrets, emailVerificationMail(user.email, token, EMAIL_VERIFICATION_TTL_SECONDS)) }])
-  })
+  }))
 }
 
 function isUsable (token: string, purpose: Purpose) {
   return and(eq(accountTokens.tokenHash, hashOfToken(token)), eq(accountTokens.purpose, purpose), isNull(accountTokens.usedAt), gt(accountTokens.expiresAt, sql`now()`))
+}
+
+/** The user's row first, the order a deletion takes its locks in (it cascades to the tokens): the two never deadlock. */
+async function lockUser (tx: Database, userId: string): Promise<void> {
+  await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('no key update')
 }
 
 /** Uses the token up; throws unless it was unused, unexpired and of this purpose. */
@@ -112,6 +109,7 @@ export async function confirmPasswordReset ({ db, access, passwords }: Domain, a
   if (usable === undefined) throw new InvalidAccountTokenError()
   const passwordHash = await passwords.hash(newPassword)
   const userId = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
+    await lockUser(tx, usable.userId)
     const consumed = await consumeToken(tx, token, 'password_reset')
     const [updated] = await tx.update(users)
       .set({ passwordHash, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
@@ -131,7 +129,10 @@ export async function confirmPasswordReset ({ db, access, passwords }: Domain, a
 
 /** Marks the address verified, if the user still has the one the token was mailed to. */
 export async function confirmEmailVerification ({ db }: Domain, actor: Actor, token: string): Promise<void> {
+  const [usable] = await db.select({ userId: accountTokens.userId }).from(accountTokens).where(isUsable(token, 'email_verification'))
+  if (usable === undefined) throw new InvalidAccountTokenError()
   await commitWithEvents(db, changeContextOf(actor), async (tx) => {
+    await lockUser(tx, usable.userId)
     const consumed = await consumeToken(tx, token, 'email_verification')
     const [verified] = await tx.update(users)
       .set({ emailVerified: true, version: sql`${users.version} + 1`, updatedAt: sql`now()` })

@@ -4,7 +4,6 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type { TransactionSql } from 'postgres'
 import { migrationsFolder } from '../runtime/project-root.ts'
 import { deadlines, transactionWithDeadline } from './deadline.ts'
-import { isTransactionConflict } from './errors.ts'
 import { observePromise, queryObservers, type QueryObservers } from './observe.ts'
 import { preparingStatements } from './prepared-statements.ts'
 import * as schema from './schema.ts'
@@ -91,11 +90,7 @@ async function connectPostgres ({ url, poolMax, connectTimeoutMs = 5000, stateme
   client.begin = ((...args: unknown[]) => {
     // begin(fn) or begin(options, fn); the transaction's statements go through a client of its own.
     const fn = args.pop() as (scope: TransactionSql) => unknown
-    const run = () => transactionWithDeadline(begin, [...args, (scope: TransactionSql) => fn(preparingStatements(scope))], limit)
-    // A deadlock or serialization failure rolled everything back: one more try, then the
-    // error (a 503 with Retry-After, see errors.ts). The transactions of the domain write
-    // only through their transaction, so running one again repeats nothing else.
-    return run().catch((error: unknown) => isTransactionConflict(error) ? run() : Promise.reject(error))
+    return transactionWithDeadline(begin, [...args, (scope: TransactionSql) => fn(preparingStatements(scope))], limit)
   }) as typeof client.begin
   const db = drizzle({ client, schema })
 

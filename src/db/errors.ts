@@ -15,7 +15,7 @@ const UNAVAILABLE_SQLSTATES = new Set(['57014', '53300', '57P01', '57P02', '57P0
 const CONFLICT_SQLSTATES = new Set(['40001', '40P01'])
 
 /** Whether an error (or its cause) is a serialization failure or a deadlock: the transaction is worth one retry. */
-export function isTransactionConflict (error: unknown): boolean {
+function isTransactionConflict (error: unknown): boolean {
   for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; current = (current as Error).cause, depth += 1) {
     const code = codeOf(current)
     if (code !== undefined && CONFLICT_SQLSTATES.has(code)) return true
@@ -55,4 +55,19 @@ function constraintOf (error: Error): string | undefined {
   const { constraint_name: constraintName, constraint } = error as { constraint_name?: unknown, constraint?: unknown }
   const name = constraintName ?? constraint
   return typeof name === 'string' ? name : undefined
+}
+
+/**
+ * Runs a transaction once more when it lost a race (a deadlock or a serialization failure
+ * rolled it back); a second loss is the caller's error, a 503 with Retry-After. Only for a
+ * transaction that writes nothing but through itself and reads no input it cannot read
+ * twice (an import's streamed body, say).
+ */
+export async function retryingConflicts<T> (run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    if (!isTransactionConflict(error)) throw error
+    return run()
+  }
 }

@@ -118,6 +118,24 @@ export const accountTokens = pgTable('account_tokens', {
   index('account_tokens_expires_at_idx').on(table.expiresAt)
 ])
 
+export const mailPurpose = pgEnum('mail_purpose', ['password_reset', 'email_verification', 'email_changed'])
+
+/**
+ * The mails an address was sent in the last hour, by purpose: what bounds mail per
+ * address. Kept apart from the users and their tokens, so that deleting an account (and
+ * signing up again with the victim's address) does not reset the count. Rows older than
+ * the hour are deleted by housekeeping.
+ */
+export const mailsSent = pgTable('mails_sent', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  address: text('address').notNull(),
+  purpose: mailPurpose('purpose').notNull(),
+  sentAt: timestamp('sent_at', { withTimezone: true, precision: 3 }).notNull().defaultNow()
+}, (table) => [
+  index('mails_sent_address_purpose_sent_at_idx').on(table.address, table.purpose, table.sentAt),
+  index('mails_sent_sent_at_idx').on(table.sentAt)
+])
+
 /**
  * Consecutive failed logins per email (known or not, so the table tells nothing), in the
  * database so that every replica counts the same failures.

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray, lt, max, sql } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import type { Database } from '../db/connect.ts'
+import { retryingConflicts } from '../db/errors.ts'
 import { events } from '../db/schema.ts'
 import type { ActorType, EventType } from './types.ts'
 
@@ -48,7 +49,13 @@ export interface Recorded<T> {
  * statement the server lost), it would run outside the transaction: the patched driver
  * does not (patches/README.md, 3).
  */
-export async function commitWithEvents<T> (db: Database, context: ChangeContext, change: (tx: Database) => Promise<Recorded<T>>): Promise<T> {
+export function commitWithEvents<T> (db: Database, context: ChangeContext, change: (tx: Database) => Promise<Recorded<T>>, { repeatable = true }: { repeatable?: boolean } = {}): Promise<T> {
+  // A change that lost a race is run again once (see retryingConflicts), unless it reads
+  // what it cannot read twice (`repeatable: false`).
+  return repeatable ? retryingConflicts(() => commitOnce(db, context, change)) : commitOnce(db, context, change)
+}
+
+async function commitOnce<T> (db: Database, context: ChangeContext, change: (tx: Database) => Promise<Recorded<T>>): Promise<T> {
   let recording: Promise<{ failed: unknown } | undefined> | undefined
   const result = await db.transaction(async (tx) => {
     const { result, changes } = await change(tx)

@@ -34,6 +34,7 @@ export function clientErrorHandler (error: Error & { code?: string }, socket: So
 export function endWithProblem (socket: Socket, problem: ProblemError, instance: string): void {
   const requestId = randomUUID()
   const body = JSON.stringify(problemDocument(problem, instance, requestId))
+  // Destroyed once written: a socket given up by Node's HTTP parser (CONNECT's) has no timeout left to close it.
   socket.end([
     `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}`,
     'Content-Type: application/problem+json; charset=utf-8',
@@ -43,7 +44,7 @@ export function endWithProblem (socket: Socket, problem: ProblemError, instance:
     'Connection: close',
     '',
     body
-  ].join('\r\n'))
+  ].join('\r\n'), () => socket.destroy())
 }
 
 /** A CONNECT request (a tunnel through a proxy, which this service is not): Node hands over the socket, not a response. */

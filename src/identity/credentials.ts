@@ -2,7 +2,7 @@ import type { Principal } from '../access/actor.ts'
 import type { Domain } from '../common/domain.ts'
 import { AccountDisabledError } from '../common/errors.ts'
 import { assertLoginAllowed, recordLoginFailure } from './login-throttle.ts'
-import { findCredentials, replacePasswordHash } from '../users/users.ts'
+import { currentPasswordHash, findCredentials, replacePasswordHash } from '../users/users.ts'
 
 /** Whose password was right, and the hash it was checked against (the one stored after a rehash): a session starts only while it is still theirs. */
 interface Checked {
@@ -24,8 +24,11 @@ async function verifyCredentials ({ db, passwords }: Pick<Domain, 'db' | 'passwo
   // A hash brought by an import (or of older parameters) becomes this service's own at the first login it lets in.
   if (passwords.isCurrent(found.passwordHash)) return { principal: { id: found.id, role: found.role }, passwordHash: found.passwordHash }
   const replacement = await passwords.rehash(password)
-  await replacePasswordHash(db, found.id, found.passwordHash, replacement)
-  return { principal: { id: found.id, role: found.role }, passwordHash: replacement }
+  if (await replacePasswordHash(db, found.id, found.passwordHash, replacement)) return { principal: { id: found.id, role: found.role }, passwordHash: replacement }
+  // Another login of the same user rehashed first, or the password changed: the hash now
+  // stands only if this password is its password.
+  const current = await currentPasswordHash(db, found.id)
+  return current != null && await passwords.verify(current, password) ? { principal: { id: found.id, role: found.role }, passwordHash: current } : undefined
 }
 
 /**

@@ -4,6 +4,7 @@ import { changeContextOf, type Actor, type Assurance, type Principal } from '../
 import { assertSelfOrPrivileged } from '../access/rules.ts'
 import type { Scope } from '../clients/scopes.ts'
 import type { Database } from '../db/connect.ts'
+import { retryingConflicts } from '../db/errors.ts'
 import { preparedPerDatabase } from '../db/per-database.ts'
 import { refreshTokens, sessions, users } from '../db/schema.ts'
 import type { Domain } from '../common/domain.ts'
@@ -124,7 +125,7 @@ export async function revokeSession ({ db, access }: Domain, actor: Actor, sessi
 export async function rotateRefreshToken (domain: Domain, actor: Actor, refreshToken: string): Promise<SessionGrant> {
   const { db } = domain
   const tokenHash = hashOfToken(refreshToken)
-  const outcome = await db.transaction(async (tx) => {
+  const outcome = await retryingConflicts(() => db.transaction(async (tx) => {
     // The user's row first, as every path that ends or starts sessions locks it: a refresh
     // racing a deletion or a password change waits for it (or it for the refresh), rather
     // than deadlock on the session and token rows the deletion cascades to.
@@ -151,7 +152,7 @@ export async function rotateRefreshToken (domain: Domain, actor: Actor, refreshT
       principal: { id: live.userId, role: live.role },
       authentication: { amr: live.amr, acr: live.acr === 'aal2' ? 'aal2' as const : 'aal1' as const, authTime: live.authTime }
     }
-  })
+  }))
   if (outcome === null) throw new InvalidRefreshTokenError()
   if (outcome !== undefined) return outcome
   const [used] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash))

@@ -1,7 +1,7 @@
 import { and, count, eq, gt, isNotNull, isNull, lt, inArray, or, sql } from 'drizzle-orm'
 import { changeContextOf, type Actor } from '../access/actor.ts'
 import type { CredentialsDomain } from '../common/domain.ts'
-import { AccountDisabledError } from '../common/errors.ts'
+import { AccountDisabledError, CredentialsChangedError } from '../common/errors.ts'
 import type { Database } from '../db/connect.ts'
 import { factors, mfaTokens, recoveryCodes, users } from '../db/schema.ts'
 import { commitWithEvents, type Change } from '../events/outbox.ts'
@@ -48,7 +48,15 @@ export async function logInWithPassword (domain: CredentialsDomain, email: strin
   const kinds = await secondFactorKinds(db, outcome.principal.id)
   if (kinds.length > 0) {
     const mfaToken = newSecretToken()
-    await db.insert(mfaTokens).values({ tokenHash: hashOfToken(mfaToken), userId: outcome.principal.id, expiresAt: new Date(now() + mfa.tokenTtlSeconds * 1000) })
+    await db.transaction(async (tx) => {
+      // Under the user's row lock, like a session: a password change, reset, disable or
+      // deletion that committed since the password was checked refuses this half-login;
+      // one that commits after it finds the token and deletes it.
+      const [current] = await tx.select({ passwordHash: users.passwordHash }).from(users)
+        .where(and(eq(users.id, outcome.principal.id), eq(users.status, 'active'))).for('share')
+      if (current?.passwordHash !== outcome.passwordHash) throw new CredentialsChangedError()
+      await tx.insert(mfaTokens).values({ tokenHash: hashOfToken(mfaToken), userId: outcome.principal.id, expiresAt: new Date(now() + mfa.tokenTtlSeconds * 1000) })
+    })
     throw new MfaRequiredError(mfaToken, kinds)
   }
   if (outcome.hadFailures) await clearLoginFailures(db, email)
@@ -147,8 +155,11 @@ export async function completeSecondFactor (domain: CredentialsDomain, actor: Ac
   const usable = and(eq(mfaTokens.tokenHash, tokenHash), gt(mfaTokens.expiresAt, new Date(now())))
   const proved = await commitWithEvents(db, changeContextOf(actor), async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`second-step:${pending.id}`}, 0))`)
+    // The user's row before the token's: a password change or reset deletes the user's
+    // mfa_tokens under this lock, so a token still here was issued for the current password.
+    const [owner] = await tx.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, pending.id)).for('share')
     const [held] = await tx.select({ userId: mfaTokens.userId }).from(mfaTokens).where(usable)
-    if (held === undefined) throw new SecondFactorRefusedError('The mfa_token is used or expired: log in with the password again.')
+    if (owner === undefined || held === undefined) throw new SecondFactorRefusedError('The mfa_token is used or expired: log in with the password again.')
     await assertLoginAllowed(tx, pending.email, throttle)
     const provedStep = await proveStep(domain, tx, pending.id, step, challenge)
     if (provedStep === undefined) {
@@ -156,9 +167,7 @@ export async function completeSecondFactor (domain: CredentialsDomain, actor: Ac
       return { result: undefined, changes: [] }
     }
     await tx.delete(mfaTokens).where(eq(mfaTokens.tokenHash, tokenHash))
-    // A password change or reset deletes the user's mfa_tokens: the password of the first step is this one.
-    const [current] = await tx.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, pending.id))
-    return { result: { method: provedStep.method, passwordHash: current?.passwordHash ?? undefined }, changes: provedStep.changes }
+    return { result: { method: provedStep.method, passwordHash: owner.passwordHash ?? undefined }, changes: provedStep.changes }
   })
   if (proved === undefined) throw new SecondFactorRefusedError('The code or credential is wrong, or was used already.')
   await clearLoginFailures(db, pending.email)

@@ -90,10 +90,11 @@ export async function importUsers ({ db }: Domain, actor: Actor, lines: AsyncIte
   // One transaction: a request refused half-way (too many users, too large a body) imports
   // nothing. The events are recorded at its end, so the outbox's commit-order lock is held
   // only for that insert and the commit, not while the body arrives.
+  // Not repeatable: the lines are a stream, read once.
   return commitWithEvents(db, changeContextOf(actor), async (tx) => {
     const { summary, changes } = await importWithin(tx, actor, lines)
     return { result: summary, changes }
-  })
+  }, { repeatable: false })
 }
 
 async function importWithin (tx: Database, actor: Actor, lines: AsyncIterable<ImportLine>): Promise<{ summary: ImportSummary, changes: Change[] }> {

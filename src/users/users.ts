@@ -12,6 +12,7 @@ import type { Role, Status } from './roles.ts'
 import { commitWithEvents, type Change } from '../events/outbox.ts'
 import { endUserSessions } from '../identity/sessions.ts'
 import { enqueueDeliveries } from '../events/delivery/queue.ts'
+import { mailWait, recordMailSent } from '../events/mail/bounds.ts'
 import { emailChangedMail } from '../events/mail/messages.ts'
 import { assertLoginAllowed, recordLoginFailure } from '../identity/login-throttle.ts'
 import type { Scope } from '../clients/scopes.ts'
@@ -163,10 +164,17 @@ export async function findCredentials (db: Database, email: string): Promise<Cre
 /**
  * Replaces a password hash by another of the same password (a rehash at login), only if it
  * is still the one checked: a password changed meanwhile stays changed. Not a change of the
- * user: no version, no event.
+ * user: no version, no event. Resolves to whether it replaced it.
  */
-export async function replacePasswordHash (db: Database, id: string, checked: string, replacement: string): Promise<void> {
-  await db.update(users).set({ passwordHash: replacement }).where(and(eq(users.id, id), eq(users.passwordHash, checked)))
+export async function replacePasswordHash (db: Database, id: string, checked: string, replacement: string): Promise<boolean> {
+  const replaced = await db.update(users).set({ passwordHash: replacement }).where(and(eq(users.id, id), eq(users.passwordHash, checked))).returning({ id: users.id })
+  return replaced.length > 0
+}
+
+/** The user's password hash now. */
+export async function currentPasswordHash (db: Database, id: string): Promise<string | null | undefined> {
+  const [found] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, id))
+  return found?.passwordHash
 }
 
 const NEEDS_CURRENT_PASSWORD = 'Changing your own password or email needs your current password in current_password.'
@@ -177,17 +185,18 @@ const NEEDS_CURRENT_PASSWORD = 'Changing your own password or email needs your c
  * counts as a failed login of the account, under the same delay, so guessing here is no
  * cheaper than at the token endpoint.
  */
-async function assertCurrentPassword ({ db, passwords, loginThrottle }: Domain, userId: string, changes: UserChanges): Promise<void> {
+async function assertCurrentPassword ({ db, passwords, loginThrottle }: Domain, userId: string, changes: UserChanges): Promise<string | undefined> {
   const [found] = await db.select({ email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId))
   if (found === undefined) throw new UserNotFoundError(userId)
   const changesEmail = changes.email !== undefined && normalizeEmail(changes.email) !== found.email
-  if (changes.password === undefined && !changesEmail) return
+  if (changes.password === undefined && !changesEmail) return undefined
   if (changes.current_password === undefined) throw new NotAllowedError(NEEDS_CURRENT_PASSWORD)
   await assertLoginAllowed(db, found.email, loginThrottle)
   if (found.passwordHash == null || !await passwords.verify(found.passwordHash, changes.current_password)) {
     await recordLoginFailure(db, found.email, loginThrottle)
     throw new NotAllowedError(NEEDS_CURRENT_PASSWORD)
   }
+  return found.passwordHash
 }
 
 /**
@@ -264,9 +273,10 @@ function removesAnAdmin (changes: UserChanges): boolean {
 /**
  * Who may make these changes to user `id`: the user themself or an admin; only an admin
  * sets a role or a status (asking for the current one changes nothing, so anyone may);
- * a user setting their own password or email proves the current password.
+ * a user setting their own password or email proves the current password. Resolves to the
+ * hash that password was checked against, for the write to check it is still the user's.
  */
-async function assertMayUpdate (domain: Domain, actor: Actor, id: string, changes: UserChanges, scope: Scope): Promise<void> {
+async function assertMayUpdate (domain: Domain, actor: Actor, id: string, changes: UserChanges, scope: Scope): Promise<string | undefined> {
   assertSelfOrPrivileged(actor, id, scope)
   // Past the first rule only admins reach other users, and a person acting is active: their own values are known.
   const own = actor.kind === 'user' ? actor.role : 'user'
@@ -274,7 +284,15 @@ async function assertMayUpdate (domain: Domain, actor: Actor, id: string, change
   assertMaySetStatus(actor, 'active', changes.status, scope)
   // What a provider links a user by is the provider's to set, as a role is an admin's.
   if (changes.externalId !== undefined && !isPrivileged(actor, scope)) throw new NotAllowedError('Only admins and identity providers may set an externalId.')
-  if (isSelf(actor, id) && (changes.password !== undefined || changes.email !== undefined)) await assertCurrentPassword(domain, id, changes)
+  return isSelf(actor, id) && (changes.password !== undefined || changes.email !== undefined) ? assertCurrentPassword(domain, id, changes) : undefined
+}
+
+/** How a write is made: the new hash, the versions it is conditional on, the session to keep, the hash `current_password` was checked against. */
+interface UserWrite {
+  passwordHash?: string | undefined
+  expected?: ExpectedVersions
+  keepSession?: string | undefined
+  checkedHash?: string | undefined
 }
 
 /**
@@ -285,24 +303,25 @@ async function assertMayUpdate (domain: Domain, actor: Actor, id: string, change
  */
 export async function updateUser (domain: Domain, actor: Actor, id: string, changes: UserChanges, expected?: ExpectedVersions, { scope }: Authority = REST_WRITE): Promise<UserRecord> {
   const { db, access, passwords } = domain
-  await assertMayUpdate(domain, actor, id, changes, scope)
+  const checkedHash = await assertMayUpdate(domain, actor, id, changes, scope)
   const keepSession = isSelf(actor, id) && actor.kind === 'user' ? actor.sessionId : undefined
   const passwordHash = changes.password === undefined ? undefined : await passwords.hash(changes.password)
   try {
-    return await applyUpdate(db, actor, id, changes, passwordHash, expected, keepSession)
+    return await commitWithEvents(db, changeContextOf(actor), (tx) => updateWithin(tx, id, changes, { passwordHash, expected, keepSession, checkedHash }))
   } finally {
     // Even when the write failed: what this replica remembers may predate a concurrent change.
     access.userChanged(id)
   }
 }
 
-function applyUpdate (db: Database, actor: Actor, id: string, changes: UserChanges, passwordHash: string | undefined, expected: ExpectedVersions, keepSession: string | undefined): Promise<UserRecord> {
-  return commitWithEvents(db, changeContextOf(actor), (tx) => updateWithin(tx, id, changes, passwordHash, expected, keepSession))
-}
-
-async function updateWithin (tx: Database, id: string, changes: UserChanges, passwordHash: string | undefined, expected: ExpectedVersions, keepSession: string | undefined): Promise<{ result: UserRecord, changes: Change[] }> {
+async function updateWithin (tx: Database, id: string, changes: UserChanges, { passwordHash, expected, keepSession, checkedHash }: UserWrite): Promise<{ result: UserRecord, changes: Change[] }> {
   if (removesAnAdmin(changes)) await assertAdminRemains(tx, id)
   const before = await lockForWrite(tx, id, expected)
+  // The password proved before the lock must still be the user's: a change or reset in between made it stale.
+  if (checkedHash !== undefined) {
+    const [current] = await tx.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, id))
+    if (current?.passwordHash !== checkedHash) throw new NotAllowedError(NEEDS_CURRENT_PASSWORD)
+  }
   const email = changes.email === undefined ? undefined : normalizeEmail(changes.email)
   const [updated] = await rejectingDuplicates(tx.update(users).set({
     email,
@@ -324,9 +343,19 @@ async function updateWithin (tx: Database, id: string, changes: UserChanges, pas
     : passwordHash === undefined ? [] : await endUserSessions(tx, id, keepSession)
   // A login half done (password right, second factor pending) must not finish after either.
   if (changes.status === 'disabled' || passwordHash !== undefined) await tx.delete(mfaTokens).where(eq(mfaTokens.userId, id))
-  // Whoever changed it, the old address hears of it: the owner of a token thief's victim account learns in time.
-  if (updated!.email !== before.email) await enqueueDeliveries(tx, [{ channel: 'mail', destination: before.email, payload: emailChangedMail(before.email, updated!.email) }])
+  if (updated!.email !== before.email) await noticeEmailChange(tx, before.email, updated!.email)
   return { result: updated!, changes: [...changesOf(before, updated!, passwordHash !== undefined), ...endedSessions] }
+}
+
+/**
+ * Whoever changed it, the old address hears of it: the owner of an account a token thief
+ * moved learns in time. Bounded like every mail to an address (changing an email back and
+ * forth must not flood the old one): past the bound, the change goes through unannounced.
+ */
+async function noticeEmailChange (tx: Database, oldAddress: string, newAddress: string): Promise<void> {
+  if (await mailWait(tx, oldAddress, 'email_changed') !== undefined) return
+  await recordMailSent(tx, oldAddress, 'email_changed')
+  await enqueueDeliveries(tx, [{ channel: 'mail', destination: oldAddress, payload: emailChangedMail(oldAddress, newAddress) }])
 }
 
 /**
@@ -341,7 +370,7 @@ export async function setRoles (domain: Domain, actor: Actor, roles: ReadonlyArr
   try {
     await commitWithEvents(db, changeContextOf(actor), async (tx) => {
       const changes: Change[] = []
-      for (const { id, role } of ordered) changes.push(...(await updateWithin(tx, id, { role }, undefined, undefined, undefined)).changes)
+      for (const { id, role } of ordered) changes.push(...(await updateWithin(tx, id, { role }, {})).changes)
       return { result: undefined, changes }
     })
   } finally {

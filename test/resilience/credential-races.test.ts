@@ -4,6 +4,7 @@ import { accountTokens } from '../../src/db/schema.ts'
 import { hashOfToken, newSecretToken } from '../../src/identity/secret-tokens.ts'
 import { buildTestApp, newUser, type ApiResponse } from '../helpers/app.ts'
 import { testDatabases } from '../helpers/databases.ts'
+import { enrolTotp, logInWithCode } from '../helpers/mfa.ts'
 
 // Enough rounds to have caught each race as it was found (4 to 15 of 15 rounds lost).
 const ROUNDS = 15
@@ -54,6 +55,16 @@ t.test('on PostgreSQL', { skip: database.unavailable }, async (t) => {
       await testApp.app.db.insert(accountTokens).values({ tokenHash: hashOfToken(token), userId: user.id, purpose: 'password_reset', email: user.email, expiresAt: sql`now() + interval '30 minutes'` })
       const [login, reset] = await race(() => logIn(user.email, password), () => api.post('/v1/auth/password-reset/confirm', { token, password: `${password} reset` }))
       t.equal(reset.status, 204, `round ${round}: the reset went through`)
+      await assertEndedIfStarted(t, login, `round ${round}`)
+    }
+  })
+
+  t.test('a login with a second factor racing a password change keeps no session with the old password', async (t) => {
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const { user, password, own } = await newAccount()
+      const { recoveryCodes } = await enrolTotp(own, user.id, Date.now())
+      const [login, change] = await race(() => logInWithCode(api, user.email, password, recoveryCodes[0]!), () => own.patch(`/v1/users/${user.id}`, { password: `${password} changed`, current_password: password }))
+      t.equal(change.status, 200, `round ${round}: the change went through`)
       await assertEndedIfStarted(t, login, `round ${round}`)
     }
   })

@@ -33,6 +33,19 @@ export function retryDelayMs (attempts: number, { firstRetryMs, longestRetryMs }
   return Math.max(firstRetryMs, Math.round(ceiling * random()))
 }
 
+/**
+ * The send, or an AbortError once the worker stops: a sender that cannot be cut short (an
+ * SMTP conversation) must not hold the stop past the grace period; its row is released.
+ */
+function untilAborted (send: Promise<void>, stopping: AbortSignal): Promise<void> {
+  if (stopping.aborted) return Promise.reject(stopping.reason)
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(stopping.reason)
+    stopping.addEventListener('abort', abort, { once: true })
+    send.then(resolve, reject).finally(() => stopping.removeEventListener('abort', abort))
+  })
+}
+
 // Sends in flight at once per worker: a receiver sees a bounded number of connections.
 const CONCURRENT_SENDS = 32
 
@@ -71,7 +84,7 @@ export function startDeliveryWorker (options: WorkerOptions): Loop {
    */
   async function attempt (delivery: ClaimedDelivery, stopping: AbortSignal): Promise<boolean> {
     try {
-      await options.send(delivery, stopping)
+      await untilAborted(options.send(delivery, stopping), stopping)
     } catch (error) {
       if (stopping.aborted) {
         await releaseDeliveries(db, [delivery.id])
@@ -93,12 +106,17 @@ export function startDeliveryWorker (options: WorkerOptions): Loop {
     const sendBy = Date.now() + sendTimeMs
     const claimed = await claimDeliveries(db, channel, options.batchSize, options.leaseMs)
     const inTurn = pLimit(CONCURRENT_SENDS)
-    await Promise.all(byOrderingKey(claimed).map((list) => inTurn(async () => {
+    // Settled, not all: a list whose bookkeeping failed (the database away) must not end
+    // the round, and so a stop, while other lists are still sending.
+    const lists = await Promise.allSettled(byOrderingKey(claimed).map((list) => inTurn(async () => {
       for (const [index, delivery] of list.entries()) {
         if (stopping.aborted || Date.now() >= sendBy) return releaseDeliveries(db, list.slice(index).map(({ id }) => id))
         if (!await attempt(delivery, stopping)) return releaseDeliveries(db, list.slice(index + 1).map(({ id }) => id))
       }
     })))
+    const failed = lists.find((list) => list.status === 'rejected')
+    // What it held waits for its lease; the loop logs the round as failed and carries on.
+    if (failed !== undefined) throw failed.reason
     return claimed.length > 0
   }, options.pollIntervalMs, log)
 }
