@@ -22,8 +22,9 @@ async function compareExport (server: RunningServer, token: string, sent: Map<st
   let equal = 0
   let rest = ''
   const decoder = new TextDecoder()
-  for await (const chunk of response.body) {
-    const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n')
+  const reader = response.body.getReader()
+  for (let read = await reader.read(); read.done !== true; read = await reader.read()) {
+    const lines = (rest + decoder.decode(read.value, { stream: true })).split('\n')
     rest = lines.pop()!
     for (const line of lines.filter(Boolean)) {
       const user = JSON.parse(line) as ExportedUser

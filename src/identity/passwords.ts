@@ -55,6 +55,27 @@ export interface Passwords {
   dummy (): Promise<string>
 }
 
+// A failed check is padded to the slowest foreign verification of the last quarter hour
+// (at most 2 s): the time of a wrong password, or of an unknown email, does not tell an
+// imported account still on its old, dearer hash from any other.
+const PAD_WINDOW_MS = 15 * 60_000
+const LONGEST_PAD_MS = 2_000
+
+function failurePadding () {
+  let slowest = { ms: 0, at: 0 }
+  return {
+    observe (ms: number): void {
+      const now = Date.now()
+      if (ms >= slowest.ms || now - slowest.at > PAD_WINDOW_MS) slowest = { ms: Math.min(ms, LONGEST_PAD_MS), at: now }
+    },
+    async pad (startedAt: number): Promise<void> {
+      const target = Date.now() - slowest.at <= PAD_WINDOW_MS ? slowest.ms : 0
+      const wait = target - (performance.now() - startedAt)
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    }
+  }
+}
+
 function foreignOf (passwordHash: string): ForeignHash | undefined {
   try {
     return parseForeignHash(passwordHash)
@@ -68,6 +89,7 @@ export function passwordHasher ({ memoryKib, iterations }: PasswordHashing): Pas
   const options = { algorithm: ARGON2ID_ALGORITHM, memoryCost: memoryKib, timeCost: iterations, parallelism: 1 } as const
   const currentPrefix = `$argon2id$v=19$m=${memoryKib},t=${iterations},p=1$`
   let dummy: Promise<string> | undefined
+  const padding = failurePadding()
   const passwords: Passwords = {
     hash (password) {
       assertAcceptablePassword(password)
@@ -82,15 +104,21 @@ export function passwordHasher ({ memoryKib, iterations }: PasswordHashing): Pas
       })
       return dummy
     },
-    // A hash of another kind also costs an argon2id verification, run beside it: a wrong
-    // password costs at least what it costs against this service's own hashes, so the
-    // time does not tell a migrated account.
-    verify: (passwordHash, password) => logins(async () => {
-      if (passwordHash.startsWith(currentPrefix)) return verify(passwordHash, password)
-      const foreign = foreignOf(passwordHash)
-      const [matches] = await Promise.all([foreign === undefined ? false : verifyForeignHash(foreign, password), verify(await passwords.dummy(), password)])
+    // A hash of another kind also costs an argon2id verification, run beside it, and a
+    // failure waits (outside the queue) as long as the slowest foreign one lately: a wrong
+    // password costs the same against any kind of hash, and as an unknown email.
+    async verify (passwordHash, password) {
+      const startedAt = performance.now()
+      const matches = await logins(async () => {
+        if (passwordHash.startsWith(currentPrefix)) return verify(passwordHash, password)
+        const foreign = foreignOf(passwordHash)
+        const [matches] = await Promise.all([foreign === undefined ? false : verifyForeignHash(foreign, password), verify(await passwords.dummy(), password)])
+        if (foreign !== undefined) padding.observe(performance.now() - startedAt)
+        return matches
+      })
+      if (!matches) await padding.pad(startedAt)
       return matches
-    })
+    }
   }
   return passwords
 }
