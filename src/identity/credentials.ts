@@ -11,15 +11,15 @@ interface Checked {
 }
 
 /**
- * The user these credentials belong to, or undefined. An unknown email, or a user without
+ * The user these credentials belong to, or when their failed check began. An unknown email, or a user without
  * a password, costs the same argon2 verification as a wrong password, so timing does not tell them apart.
  * A disabled user is told so only after giving the right password.
  */
-async function verifyCredentials ({ db, passwords }: Pick<Domain, 'db' | 'passwords'>, email: string, password: string): Promise<Checked | undefined> {
+async function verifyCredentials ({ db, passwords }: Pick<Domain, 'db' | 'passwords'>, email: string, password: string): Promise<Checked | { failedAt: number }> {
   const found = await findCredentials(db, email)
   // A user without a password yet costs the same too, and the dummy's own password is no way in.
-  const matches = await passwords.verify(found?.passwordHash ?? await passwords.dummy(), password)
-  if (found?.passwordHash == null || !matches) return undefined
+  const { matches, startedAt } = await passwords.verify(found?.passwordHash ?? await passwords.dummy(), password)
+  if (found?.passwordHash == null || !matches) return { failedAt: startedAt }
   if (found.status !== 'active') throw new AccountDisabledError()
   // A hash brought by an import (or of older parameters) becomes this service's own at the first login it lets in.
   if (passwords.isCurrent(found.passwordHash)) return { principal: { id: found.id, role: found.role }, passwordHash: found.passwordHash }
@@ -28,7 +28,8 @@ async function verifyCredentials ({ db, passwords }: Pick<Domain, 'db' | 'passwo
   // Another login of the same user rehashed first, or the password changed: the hash now
   // stands only if this password is its password.
   const current = await currentPasswordHash(db, found.id)
-  return current != null && await passwords.verify(current, password) ? { principal: { id: found.id, role: found.role }, passwordHash: current } : undefined
+  const again = current == null ? undefined : await passwords.verify(current, password)
+  return again?.matches === true ? { principal: { id: found.id, role: found.role }, passwordHash: current! } : { failedAt: again?.startedAt ?? startedAt }
 }
 
 /**
@@ -41,6 +42,10 @@ export async function logIn (domain: Domain, email: string, password: string): P
   const throttle = domain.loginThrottle
   const hadFailures = await assertLoginAllowed(domain.db, email, throttle)
   const checked = await verifyCredentials(domain, email, password)
-  if (checked === undefined) await recordLoginFailure(domain.db, email, throttle)
-  return checked === undefined ? undefined : { ...checked, hadFailures }
+  if ('failedAt' in checked) {
+    await recordLoginFailure(domain.db, email, throttle)
+    await domain.passwords.padFailure(checked.failedAt)
+    return undefined
+  }
+  return { ...checked, hadFailures }
 }

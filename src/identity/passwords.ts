@@ -49,8 +49,15 @@ export interface Passwords {
   rehash (password: string): Promise<string>
   /** Whether the hash is of this service's kind and parameters; any other is replaced at the next successful login. */
   isCurrent (passwordHash: string): boolean
-  /** Whether the password matches the hash, whichever kind it is. */
-  verify (passwordHash: string, password: string): Promise<boolean>
+  /** Whether the password matches the hash, whichever kind it is, and when the check began (for padFailure). */
+  verify (passwordHash: string, password: string): Promise<{ matches: boolean, startedAt: number }>
+  /**
+   * Waits, after a failed check whose failure is already counted, as long as the slowest
+   * foreign verification lately took: a wrong password costs the same against any kind of
+   * hash, and as an unknown email. Counting first keeps parallel guesses from outrunning
+   * the failed-login delay during the wait.
+   */
+  padFailure (startedAt: number): Promise<void>
   /** A hash of nobody's password, to spend on logins that have none to check (unknown emails). */
   dummy (): Promise<string>
 }
@@ -61,15 +68,21 @@ export interface Passwords {
 const PAD_WINDOW_MS = 15 * 60_000
 const LONGEST_PAD_MS = 2_000
 
+const PAD_BUCKET_MS = 60_000
+
+/** The slowest foreign verification of each minute of the window: a sliding maximum. */
 function failurePadding () {
-  let slowest = { ms: 0, at: 0 }
+  const buckets = new Map<number, number>()
   return {
     observe (ms: number): void {
-      const now = Date.now()
-      if (ms >= slowest.ms || now - slowest.at > PAD_WINDOW_MS) slowest = { ms: Math.min(ms, LONGEST_PAD_MS), at: now }
+      const minute = Math.floor(Date.now() / PAD_BUCKET_MS)
+      buckets.set(minute, Math.max(buckets.get(minute) ?? 0, Math.min(ms, LONGEST_PAD_MS)))
+      for (const old of buckets.keys()) if (old <= minute - PAD_WINDOW_MS / PAD_BUCKET_MS) buckets.delete(old)
     },
     async pad (startedAt: number): Promise<void> {
-      const target = Date.now() - slowest.at <= PAD_WINDOW_MS ? slowest.ms : 0
+      const oldest = Math.floor(Date.now() / PAD_BUCKET_MS) - PAD_WINDOW_MS / PAD_BUCKET_MS
+      let target = 0
+      for (const [minute, ms] of buckets) if (minute > oldest) target = Math.max(target, ms)
       const wait = target - (performance.now() - startedAt)
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
     }
@@ -104,21 +117,17 @@ export function passwordHasher ({ memoryKib, iterations }: PasswordHashing): Pas
       })
       return dummy
     },
-    // A hash of another kind also costs an argon2id verification, run beside it, and a
-    // failure waits (outside the queue) as long as the slowest foreign one lately: a wrong
-    // password costs the same against any kind of hash, and as an unknown email.
-    async verify (passwordHash, password) {
+    // A hash of another kind also costs an argon2id verification, run beside it. The clock
+    // starts inside the queue: a wait for a turn is no part of what a hash costs.
+    verify: (passwordHash, password) => logins(async () => {
       const startedAt = performance.now()
-      const matches = await logins(async () => {
-        if (passwordHash.startsWith(currentPrefix)) return verify(passwordHash, password)
-        const foreign = foreignOf(passwordHash)
-        const [matches] = await Promise.all([foreign === undefined ? false : verifyForeignHash(foreign, password), verify(await passwords.dummy(), password)])
-        if (foreign !== undefined) padding.observe(performance.now() - startedAt)
-        return matches
-      })
-      if (!matches) await padding.pad(startedAt)
-      return matches
-    }
+      if (passwordHash.startsWith(currentPrefix)) return { matches: await verify(passwordHash, password), startedAt }
+      const foreign = foreignOf(passwordHash)
+      const [matches] = await Promise.all([foreign === undefined ? false : verifyForeignHash(foreign, password), verify(await passwords.dummy(), password)])
+      if (foreign !== undefined) padding.observe(performance.now() - startedAt)
+      return { matches, startedAt }
+    }),
+    padFailure: (startedAt) => padding.pad(startedAt)
   }
   return passwords
 }

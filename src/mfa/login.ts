@@ -52,9 +52,10 @@ export async function logInWithPassword (domain: CredentialsDomain, email: strin
       // Under the user's row lock, like a session: a password change, reset, disable or
       // deletion that committed since the password was checked refuses this half-login;
       // one that commits after it finds the token and deletes it.
-      const [current] = await tx.select({ passwordHash: users.passwordHash }).from(users)
-        .where(and(eq(users.id, outcome.principal.id), eq(users.status, 'active'))).for('share')
+      const [current] = await tx.select({ passwordHash: users.passwordHash, status: users.status }).from(users)
+        .where(eq(users.id, outcome.principal.id)).for('share')
       if (current?.passwordHash !== outcome.passwordHash) throw new CredentialsChangedError()
+      if (current.status !== 'active') throw new AccountDisabledError()
       await tx.insert(mfaTokens).values({ tokenHash: hashOfToken(mfaToken), userId: outcome.principal.id, expiresAt: new Date(now() + mfa.tokenTtlSeconds * 1000) })
     })
     throw new MfaRequiredError(mfaToken, kinds)

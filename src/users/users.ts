@@ -192,8 +192,10 @@ async function assertCurrentPassword ({ db, passwords, loginThrottle }: Domain, 
   if (changes.password === undefined && !changesEmail) return undefined
   if (changes.current_password === undefined) throw new NotAllowedError(NEEDS_CURRENT_PASSWORD)
   await assertLoginAllowed(db, found.email, loginThrottle)
-  if (found.passwordHash == null || !await passwords.verify(found.passwordHash, changes.current_password)) {
+  const { matches, startedAt } = await passwords.verify(found.passwordHash ?? await passwords.dummy(), changes.current_password)
+  if (found.passwordHash == null || !matches) {
     await recordLoginFailure(db, found.email, loginThrottle)
+    await passwords.padFailure(startedAt)
     throw new NotAllowedError(NEEDS_CURRENT_PASSWORD)
   }
   return found.passwordHash
@@ -293,6 +295,8 @@ interface UserWrite {
   expected?: ExpectedVersions
   keepSession?: string | undefined
   checkedHash?: string | undefined
+  /** The user writes their own record: a change of email must come with a checked password. */
+  self?: boolean
 }
 
 /**
@@ -307,16 +311,18 @@ export async function updateUser (domain: Domain, actor: Actor, id: string, chan
   const keepSession = isSelf(actor, id) && actor.kind === 'user' ? actor.sessionId : undefined
   const passwordHash = changes.password === undefined ? undefined : await passwords.hash(changes.password)
   try {
-    return await commitWithEvents(db, changeContextOf(actor), (tx) => updateWithin(tx, id, changes, { passwordHash, expected, keepSession, checkedHash }))
+    return await commitWithEvents(db, changeContextOf(actor), (tx) => updateWithin(tx, id, changes, { passwordHash, expected, keepSession, checkedHash, self: isSelf(actor, id) }))
   } finally {
     // Even when the write failed: what this replica remembers may predate a concurrent change.
     access.userChanged(id)
   }
 }
 
-async function updateWithin (tx: Database, id: string, changes: UserChanges, { passwordHash, expected, keepSession, checkedHash }: UserWrite): Promise<{ result: UserRecord, changes: Change[] }> {
+async function updateWithin (tx: Database, id: string, changes: UserChanges, { passwordHash, expected, keepSession, checkedHash, self = false }: UserWrite): Promise<{ result: UserRecord, changes: Change[] }> {
   if (removesAnAdmin(changes)) await assertAdminRemains(tx, id)
   const before = await lockForWrite(tx, id, expected)
+  // Decided before the lock that no password was needed (the address looked unchanged): the locked row says otherwise.
+  if (self && checkedHash === undefined && changes.email !== undefined && normalizeEmail(changes.email) !== before.email) throw new NotAllowedError(NEEDS_CURRENT_PASSWORD)
   // The password proved before the lock must still be the user's: a change or reset in between made it stale.
   if (checkedHash !== undefined) {
     const [current] = await tx.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, id))

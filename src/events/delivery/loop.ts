@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events'
+
 export interface LoopLog {
   warn (details: Record<string, unknown>, message: string): void
 }
@@ -20,6 +22,8 @@ export function startLoop (name: string, round: (stopping: AbortSignal) => Promi
   // An object, not local flags: the loop reads them after awaits in which wake() or stop() may have set them.
   const state = { stopped: false, woken: false }
   const stopping = new AbortController()
+  // Every send in flight listens to it (32 at once, see worker.ts): no leak, as Node would otherwise warn past 10.
+  setMaxListeners(64, stopping.signal)
   let wakeUp: (() => void) | undefined
   let timer: NodeJS.Timeout | undefined
 

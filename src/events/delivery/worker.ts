@@ -33,17 +33,27 @@ export function retryDelayMs (attempts: number, { firstRetryMs, longestRetryMs }
   return Math.max(firstRetryMs, Math.round(ceiling * random()))
 }
 
+// How long a stop waits for a send that did not heed the abort (an SMTP conversation) to settle.
+const SETTLE_AFTER_STOP_MS = 1_000
+
 /**
- * The send, or an AbortError once the worker stops: a sender that cannot be cut short (an
- * SMTP conversation) must not hold the stop past the grace period; its row is released.
+ * How a send ended: delivered, failed, or still running a moment after the stop (a sender
+ * that cannot be cut short must not hold the stop past the grace period). Such a send keeps
+ * its row leased: released, another replica could send it again while it still runs.
  */
-function untilAborted (send: Promise<void>, stopping: AbortSignal): Promise<void> {
-  if (stopping.aborted) return Promise.reject(stopping.reason)
-  return new Promise((resolve, reject) => {
-    const abort = () => reject(stopping.reason)
-    stopping.addEventListener('abort', abort, { once: true })
-    send.then(resolve, reject).finally(() => stopping.removeEventListener('abort', abort))
-  })
+async function outcomeOf (send: Promise<void>, stopping: AbortSignal): Promise<{ delivered: true } | { error: unknown } | { running: true }> {
+  const settled = send.then(() => ({ delivered: true as const }), (error: unknown) => ({ error }))
+  const settleWindow = () => new Promise<{ running: true }>((resolve) => setTimeout(() => resolve({ running: true }), SETTLE_AFTER_STOP_MS).unref())
+  if (stopping.aborted) return Promise.race([settled, settleWindow()])
+  let onAbort = () => {}
+  const stopped = new Promise<void>((resolve) => { onAbort = resolve })
+  stopping.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await Promise.race([settled, stopped.then(settleWindow)])
+  } finally {
+    // The signal lives as long as the worker: a listener per send would pile up on it.
+    stopping.removeEventListener('abort', onAbort)
+  }
 }
 
 // Sends in flight at once per worker: a receiver sees a bounded number of connections.
@@ -83,9 +93,10 @@ export function startDeliveryWorker (options: WorkerOptions): Loop {
    * is released as if never tried, for whichever replica claims it next.
    */
   async function attempt (delivery: ClaimedDelivery, stopping: AbortSignal): Promise<boolean> {
-    try {
-      await untilAborted(options.send(delivery, stopping), stopping)
-    } catch (error) {
+    const outcome = await outcomeOf(options.send(delivery, stopping), stopping)
+    if ('running' in outcome) return false
+    if ('error' in outcome) {
+      const { error } = outcome
       if (stopping.aborted) {
         await releaseDeliveries(db, [delivery.id])
         return false
