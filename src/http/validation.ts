@@ -38,11 +38,12 @@ function decimalIntegersOnly (validate: Validate, schema: unknown): Validate {
 }
 
 function buildPartAwareValidator (externalSchemas: Parameters<BuildCompilerFromPool>[0]) {
-  const forBody = buildCompiler(externalSchemas, { customOptions: { ...common, coerceTypes: false } })
-  const forParameters = buildCompiler(externalSchemas, { customOptions: { ...common, coerceTypes: 'array' } })
+  // Each ajv instance takes in every shared schema: set up when the first schema compiles, like the schemas themselves.
+  let forBody: ReturnType<typeof buildCompiler> | undefined
+  let forParameters: ReturnType<typeof buildCompiler> | undefined
   const compile = (route: RouteDefinition) => route.httpPart === 'body'
-    ? forBody(route)
-    : decimalIntegersOnly(forParameters(route) as Validate, route.schema)
+    ? (forBody ??= buildCompiler(externalSchemas, { customOptions: { ...common, coerceTypes: false } }))(route)
+    : decimalIntegersOnly((forParameters ??= buildCompiler(externalSchemas, { customOptions: { ...common, coerceTypes: 'array' } }))(route) as Validate, route.schema)
   return rememberCompiled('validator', externalSchemas, compile, (route) => [route.httpPart === 'body', route.schema])
 }
 

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type AuthenticatorTransport, type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON
+import type {
+  AuthenticationResponseJSON, AuthenticatorTransport, PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON
 } from '@simplewebauthn/server'
 import { and, eq, gt, inArray, isNull, lt } from 'drizzle-orm'
 import type { CredentialsDomain } from '../common/domain.ts'
@@ -11,6 +10,11 @@ import { webauthnChallenges } from '../db/schema.ts'
 import { InvalidCodeError } from './errors.ts'
 
 export type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON }
+
+// Imported on first use: with its X.509 and ASN.1 dependencies it was ~5 % of a cold start,
+// for ceremonies that most replicas serve rarely.
+let loaded: Promise<typeof import('@simplewebauthn/server')> | undefined
+const webauthn = () => (loaded ??= import('@simplewebauthn/server'))
 
 const CHALLENGE_TTL_MS = 5 * 60_000
 const CHALLENGE_BYTES = 32
@@ -65,7 +69,7 @@ export async function consumeChallenge ({ db, now }: CredentialsDomain, response
 /** Options to create a credential for this user, one they do not have yet, discoverable where the authenticator can. */
 export async function registrationOptions (domain: CredentialsDomain, user: { id: string, email: string, name: string }, existing: StoredCredential[]): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const { rpId, rpName } = domain.mfa.webauthn
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthn()).generateRegistrationOptions({
     rpName,
     rpID: rpId,
     userName: user.email,
@@ -87,7 +91,7 @@ export async function registrationOptions (domain: CredentialsDomain, user: { id
 export async function verifyRegistration (domain: CredentialsDomain, userId: string, response: RegistrationResponseJSON): Promise<StoredCredential> {
   const challenge = await consumeChallenge(domain, response, 'registration', userId)
   const { rpId, origins } = domain.mfa.webauthn
-  const verification = await verifyRegistrationResponse({
+  const verification = await (await webauthn()).verifyRegistrationResponse({
     response,
     expectedChallenge: challenge,
     expectedOrigin: origins,
@@ -107,7 +111,7 @@ export async function verifyRegistration (domain: CredentialsDomain, userId: str
  * one of this RP with user verification (a passkey login, `userId` null).
  */
 export async function authenticationOptions (domain: CredentialsDomain, purpose: Exclude<Purpose, 'registration'>, userId: string | null, allowed: StoredCredential[]): Promise<PublicKeyCredentialRequestOptionsJSON> {
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthn()).generateAuthenticationOptions({
     rpID: domain.mfa.webauthn.rpId,
     allowCredentials: allowed.map((credential) => ({ id: credential.credentialId, transports: transportsOf(credential) })),
     challenge: randomBytes(CHALLENGE_BYTES),
@@ -126,7 +130,7 @@ export async function authenticationOptions (domain: CredentialsDomain, purpose:
 export async function verifyAuthentication (domain: CredentialsDomain, response: AuthenticationResponseJSON, challenge: string, credential: StoredCredential, requireUserVerification: boolean): Promise<{ signCount: number } | undefined> {
   const { rpId, origins } = domain.mfa.webauthn
   try {
-    const verification = await verifyAuthenticationResponse({
+    const verification = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
       expectedOrigin: origins,
