@@ -1,7 +1,8 @@
 /**
  * The peer: the same endpoints as a competent team ships them in Express 5 with its usual
- * middleware (helmet, pino-http, express-rate-limit, jose, ajv) over the same patched
- * postgres.js and pool size. Same semantics where they cost something: EdDSA tokens
+ * middleware (pino-http, express-rate-limit, jose, ajv) over the same patched
+ * postgres.js and pool size, and the same security headers (a JSON API's short set, as
+ * users-service sends on its JSON answers). Same semantics where they cost something: EdDSA tokens
  * checked against the JWKS for typ/iss/aud/exp, the token's session checked live and the
  * caller's current role read from it, bodies validated. Same caching design as
  * users-service where it has one: a token's verdict is remembered until it expires, and
@@ -17,12 +18,12 @@ import formats from 'ajv-formats'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { rateLimit } from 'express-rate-limit'
 import { createLocalJWKSet, jwtVerify } from 'jose'
-import helmet from 'helmet'
 import { LRUCache } from 'lru-cache'
 import { destination } from 'pino'
 import { pinoHttp } from 'pino-http'
 import postgres from 'postgres'
 import { uuidv7 } from 'uuidv7'
+import { API_SECURITY_HEADERS } from '../../plugins/app/security-headers.ts'
 
 const addFormats = formats as unknown as typeof formats.default
 const sql = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_MAX ?? 10), onnotice: () => {} })
@@ -81,7 +82,7 @@ async function authenticate (request: Authenticated, response: Response, next: N
 const app = express()
 app.disable('x-powered-by')
 app.set('etag', false)
-app.use(helmet())
+app.use((_request, response, next) => { response.set(API_SECURITY_HEADERS); next() })
 // One line per request with what users-service logs (not every header of the request and response).
 app.use(pinoHttp({
   level: process.env.LOG_LEVEL ?? 'info',

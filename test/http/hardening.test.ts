@@ -9,8 +9,10 @@ t.test('security headers on API responses and problems, nothing that names the s
   for (const url of ['/health/live', '/v1/users/me', '/nowhere']) {
     const response = await app.inject(url)
     t.equal(response.headers['x-content-type-options'], 'nosniff', `${url}: nosniff`)
-    t.match(response.headers['content-security-policy'], /default-src 'self'/, `${url}: CSP`)
-    t.equal(response.headers['x-frame-options'], 'SAMEORIGIN', `${url}: framing`)
+    t.equal(response.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'", `${url}: a JSON answer loads nothing and is never framed`)
+    t.equal(response.headers['x-frame-options'], 'DENY', `${url}: framing`)
+    t.equal(response.headers['cache-control'], 'no-store', `${url}: not kept by caches`)
+    t.notOk(response.headers['cross-origin-opener-policy'], `${url}: none of the headers for HTML documents`)
     t.notOk(response.headers['x-powered-by'], `${url}: no X-Powered-By`)
     t.notOk(response.headers['strict-transport-security'], `${url}: HSTS is left to the TLS terminator`)
   }
@@ -20,6 +22,9 @@ t.test('Swagger UI works under the CSP: every script and style it loads is same-
   const { app } = await buildTestApp(t, await pglite.create(t))
   const page = await app.inject('/docs/')
   t.equal(page.statusCode, 200)
+  t.equal(page.headers['x-frame-options'], 'SAMEORIGIN', 'helmet\'s headers for documents')
+  t.equal(page.headers['cross-origin-opener-policy'], 'same-origin')
+  t.notOk(page.headers['cache-control'] === 'no-store', 'the static page may be cached')
   const csp = String(page.headers['content-security-policy'])
   t.match(csp, /script-src 'self'(;| )/)
   t.notMatch(csp, /upgrade-insecure-requests/, 'plain HTTP on localhost keeps working')
