@@ -23,7 +23,8 @@ import { type RunningServer, type ServerSpec, startServer } from './lib/servers.
 import { renderReport } from './report.ts'
 import { benchCredentials } from './lib/tokens.ts'
 import { listingCases } from './scenarios/listing.ts'
-import { clientCredentialsGrant } from './scenarios/client-credentials.ts'
+import { clientCredentialsGrant, introspection, keyClientGrant } from './scenarios/client-credentials.ts'
+import { enrolAuthenticators, measureLogins, seededPeople } from './scenarios/logins.ts'
 import { refreshRotation } from './scenarios/refresh.ts'
 import { webhookThroughput } from './scenarios/webhooks.ts'
 import { renames, signUps } from './scenarios/writes.ts'
@@ -49,6 +50,9 @@ interface Row { scenario: string, server: string, result: LoadResult }
 const SOAK_WARMUP_SECONDS = 30
 const LISTING_ROUNDS = 3
 const CONTENDER_ROUNDS = 3
+// Two MFA logins each before the next time step: enough for ten seconds of them.
+const LOGIN_PEOPLE = 500
+const LOGIN_CONCURRENCY = 10
 
 async function withServer<T> (spec: ServerSpec, use: (server: RunningServer) => Promise<T>): Promise<T> {
   const server = await startServer(spec)
@@ -142,6 +146,10 @@ try {
       await recordV2('POST /v1/auth/token refresh rotation', server, '/v1/auth/token', await refreshRotation(postgresServer.url, seeded.userIds, load))
       // Machine clients: getting a token, and the hot path with one beside a person's, in the same process.
       await recordV2('POST /v1/auth/token client_credentials', server, '/v1/auth/token', clientCredentialsGrant(credentials.client, load))
+      // More fresh assertions than the grant can use up at 2,500 a second.
+      const assertions = await credentials.keyClient.assertions(2500 * (load.durationSeconds + load.warmupSeconds))
+      await recordV2('POST /v1/auth/token client_credentials private_key_jwt', server, '/v1/auth/token', keyClientGrant(assertions, load))
+      await recordV2('POST /v1/auth/introspect', server, '/v1/auth/introspect', introspection(credentials.introspector, credentials.token, load))
       await recordV2('GET /v1/users/{id} person token', server, hotPath, { ...load, headers: auth })
       await recordV2('GET /v1/users/{id} client token', server, hotPath, { ...load, headers: { authorization: `Bearer ${credentials.client.token}` } })
       // SCIM as a provider uses it: the lookup before every provisioning step, and a walk by cursor
@@ -162,6 +170,19 @@ try {
         }
       }
       for (const { name } of cases) v2.push({ scenario: name, server: server.name, result: median(rounds.get(name)!) })
+    })
+    // Logins: the password step alone, and the password step then a TOTP code, by other
+    // people each (a TOTP code is good once per time step), ten at a time.
+    const logins = await withServer(service, async (server) => {
+      const withPassword = await seededPeople(postgresServer.url, LOGIN_PEOPLE, 2000)
+      process.stderr.write(`users-service: ${LOGIN_PEOPLE} people enrol an authenticator app\n`)
+      const withTotp = await enrolAuthenticators(server, await seededPeople(postgresServer.url, LOGIN_PEOPLE, 2000 + LOGIN_PEOPLE))
+      await measureLogins(server, withPassword, load.warmupSeconds, LOGIN_CONCURRENCY)
+      process.stderr.write(`${server.name}: password logins\n`)
+      const password = await measureLogins(server, withPassword, load.durationSeconds, LOGIN_CONCURRENCY)
+      process.stderr.write(`${server.name}: password + TOTP logins\n`)
+      const mfa = await measureLogins(server, withTotp, load.durationSeconds, LOGIN_CONCURRENCY)
+      return { password, mfa }
     })
     // The outbox on and off, interleaved, same entry: the difference is the events alone.
     for (let round = 0; round < 2; round += 1) {
@@ -218,7 +239,7 @@ try {
       return { result, half: mean(samples.slice(0, middle)), end: mean(samples.slice(middle)), peak: Math.max(...samples) }
     })
 
-    const figures = { header, rows, v2, webhooks, transfer: transferred, stall, coldPostgres, coldPglite, soak, soakSeconds, soakWarmupSeconds: SOAK_WARMUP_SECONDS, users: seeded.userIds.length }
+    const figures = { header, rows, v2, logins, webhooks, transfer: transferred, stall, coldPostgres, coldPglite, soak, soakSeconds, soakWarmupSeconds: SOAK_WARMUP_SECONDS, users: seeded.userIds.length }
     // The figures first: a long run is not lost to a fault in the report.
     const date = new Date().toISOString()
     writeFileSync('bench/results/latest.json', `${JSON.stringify({ date, machine, load, ...figures }, null, 2)}\n`)

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { accessTokens } from '../../src/identity/access-tokens.ts'
 import { createClient } from '../../src/clients/clients.ts'
 import { connectDatabase } from '../../src/db/connect.ts'
@@ -17,6 +19,10 @@ export interface BenchCredentials {
   client: { id: string, secret: string, token: string }
   /** A token of a client holding scim, as an identity provider has. */
   scimToken: string
+  /** A client that authenticates with private_key_jwt, and `count` fresh assertions of it (each jti is spent once). */
+  keyClient: { id: string, assertions: (count: number) => Promise<string[]> }
+  /** A client holding tokens:introspect, and its secret. */
+  introspector: { id: string, secret: string }
 }
 
 /** A key set, a session of the seeded admin and an access token of it, and a machine client. */
@@ -32,7 +38,14 @@ export async function benchCredentials (databaseUrl: string, adminId: string): P
     const clientToken = await tokens.issueClient({ clientId: client.id, scopes: client.scopes })
     const provider = await createClient(benchDomain(connection.db), SYSTEM, { name: `bench-scim-${sessionId}`, scopes: ['scim'] })
     const scimToken = await tokens.issueClient({ clientId: provider.client.id, scopes: provider.client.scopes })
-    return { signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token, client: { id: client.id, secret: secret!, token: clientToken }, scimToken }
+    const key = await generateKeyPair('EdDSA', { crv: 'Ed25519' })
+    const keyClient = await createClient(benchDomain(connection.db), SYSTEM, { name: `bench-key-${sessionId}`, scopes: ['users:read'], auth_method: 'private_key_jwt', jwks: { keys: [{ kty: 'OKP', ...await exportJWK(key.publicKey), alg: 'EdDSA' }] } })
+    const keyClientId = keyClient.client.id
+    // Signed before the load starts: signing in the load generator would compete with the server for the CPU.
+    const assertions = async (count: number) => Promise.all(Array.from({ length: count }, () =>
+      new SignJWT({ jti: randomUUID() }).setProtectedHeader({ alg: 'EdDSA' }).setIssuer(keyClientId).setSubject(keyClientId).setAudience('users-service').setExpirationTime('4m').sign(key.privateKey)))
+    const introspector = await createClient(benchDomain(connection.db), SYSTEM, { name: `bench-introspect-${sessionId}`, scopes: ['tokens:introspect'] })
+    return { keyClient: { id: keyClientId, assertions }, introspector: { id: introspector.client.id, secret: introspector.secret! }, signingKeys, publicJwks: JSON.stringify({ keys: keys.all.map((key) => key.publicJwk) }), token, client: { id: client.id, secret: secret!, token: clientToken }, scimToken }
   } finally {
     await connection.close()
   }
