@@ -33,6 +33,7 @@ const MAX_JTI_LENGTH = 255
 export const ASSERTION_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256']
 
 // last_used_at says roughly when, not every use: one write a minute per secret at most.
+const LAST_USED_RESOLUTION_MS = 60_000
 const LAST_USED_RESOLUTION = sql`interval '1 minute'`
 
 interface ClientRow {
@@ -42,14 +43,34 @@ interface ClientRow {
   jwks: ClientJwks | null
 }
 
+const activeClientRow = preparedPerDatabase((db) => db.select({ id: clients.id, scopes: clients.scopes, authMethod: clients.authMethod, jwks: clients.jwks }).from(clients)
+  .where(and(eq(clients.id, sql.placeholder('clientId')), eq(clients.status, 'active')))
+  .prepare('find_active_client'))
+
+// The client and its live secrets in one statement: a request authenticated by a secret
+// (every introspection, every client_credentials grant) made three round trips before.
+const activeClientWithSecrets = preparedPerDatabase((db) => db.select({
+  id: clients.id,
+  scopes: clients.scopes,
+  authMethod: clients.authMethod,
+  jwks: clients.jwks,
+  secretId: clientSecrets.id,
+  secretHash: clientSecrets.secretHash,
+  secretLastUsedAt: clientSecrets.lastUsedAt
+}).from(clients)
+  .leftJoin(clientSecrets, and(eq(clientSecrets.clientId, clients.id), isLiveSecret()))
+  .where(and(eq(clients.id, sql.placeholder('clientId')), eq(clients.status, 'active')))
+  .prepare('find_active_client_with_secrets'))
+
+/** Only the client's own method: a secret client cannot switch to a weaker or another way in. */
+function assertOwnMethod (found: ClientRow | undefined, method: ClientAuthMethod, triedBasic: boolean): asserts found is ClientRow {
+  if (found === undefined || found.authMethod !== method) throw new InvalidClientError(triedBasic)
+}
+
 async function activeClient (db: Database, clientId: string, method: ClientAuthMethod, triedBasic: boolean): Promise<ClientRow> {
   // Anything but a canonical UUID names no client (and would not reach the database as one).
-  const [found] = isCanonicalUuid(clientId)
-    ? await db.select({ id: clients.id, scopes: clients.scopes, authMethod: clients.authMethod, jwks: clients.jwks }).from(clients)
-      .where(and(eq(clients.id, clientId), eq(clients.status, 'active')))
-    : []
-  // Only the client's own method: a secret client cannot switch to a weaker or another way in.
-  if (found === undefined || found.authMethod !== method) throw new InvalidClientError(triedBasic)
+  const [found] = isCanonicalUuid(clientId) ? await activeClientRow(db).execute({ clientId }) : []
+  assertOwnMethod(found, method, triedBasic)
   return found
 }
 
@@ -59,15 +80,19 @@ function sameHash (a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right)
 }
 
-async function checkSecret (db: Database, client: ClientRow, secret: string, triedBasic: boolean): Promise<void> {
+async function clientBySecret (db: Database, clientId: string, method: ClientAuthMethod, secret: string, triedBasic: boolean, now: Date): Promise<ClientRow> {
+  const rows = isCanonicalUuid(clientId) ? await activeClientWithSecrets(db).execute({ clientId }) : []
+  assertOwnMethod(rows[0], method, triedBasic)
   const offered = hashOfToken(secret)
-  const live = await db.select({ id: clientSecrets.id, hash: clientSecrets.secretHash }).from(clientSecrets)
-    .where(and(eq(clientSecrets.clientId, client.id), isLiveSecret()))
   // Every live secret is compared, in constant time, whichever matches.
-  const matched = live.filter((candidate) => sameHash(candidate.hash, offered))[0]
+  const matched = rows.filter((row) => row.secretHash !== null && sameHash(row.secretHash, offered))[0]
   if (matched === undefined) throw new InvalidClientError(triedBasic)
-  await db.update(clientSecrets).set({ lastUsedAt: sql`now()` })
-    .where(and(eq(clientSecrets.id, matched.id), or(isNull(clientSecrets.lastUsedAt), lt(clientSecrets.lastUsedAt, sql`now() - ${LAST_USED_RESOLUTION}`))))
+  // Written only when due, and the condition again in the statement, for another replica that wrote meanwhile.
+  if (matched.secretLastUsedAt === null || matched.secretLastUsedAt.getTime() < now.getTime() - LAST_USED_RESOLUTION_MS) {
+    await db.update(clientSecrets).set({ lastUsedAt: sql`now()` })
+      .where(and(eq(clientSecrets.id, matched.secretId!), or(isNull(clientSecrets.lastUsedAt), lt(clientSecrets.lastUsedAt, sql`now() - ${LAST_USED_RESOLUTION}`))))
+  }
+  return rows[0]
 }
 
 /** The client an assertion claims to be from, before anything about it is trusted. */
@@ -121,8 +146,7 @@ export async function authenticateClient (db: Database, credentials: ClientCrede
     await checkAssertion(db, client, credentials.assertion, credentials.audiences, now)
     return { id: client.id, scopes: client.scopes.filter(isScope) }
   }
-  const client = await activeClient(db, credentials.clientId, credentials.method, triedBasic)
-  await checkSecret(db, client, credentials.secret, triedBasic)
+  const client = await clientBySecret(db, credentials.clientId, credentials.method, credentials.secret, triedBasic, now)
   return { id: client.id, scopes: client.scopes.filter(isScope) }
 }
 

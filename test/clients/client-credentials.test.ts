@@ -54,6 +54,19 @@ forEachDatabase(t, async (t, database) => {
   const shared: TestApp = await buildTestApp(t, await database.create(t))
   const { api, admin, app } = shared
 
+  t.test('a secret\'s last use is noted, at most once a minute', async (t) => {
+    const client = await registerClient(admin, { scopes: ['users:read'] })
+    const lastUsed = async () => (await admin.get(`/v1/clients/${client.id}`)).body.secrets[0].last_used_at as string | null
+    t.equal(await lastUsed(), null, 'never used')
+    t.equal((await clientToken(api, client.id, client.secret)).status, 200)
+    const first = await lastUsed()
+    t.type(first, 'string', 'noted at the first use')
+    t.equal((await clientToken(api, client.id, client.secret)).status, 200)
+    t.equal(await lastUsed(), first, 'not written again within the minute')
+    t.equal((await clientToken(api, client.id, 'not-the-secret')).status, 401, 'a wrong secret is refused')
+    t.equal(await lastUsed(), first)
+  })
+
   t.test('client_secret_basic: a token with the client\'s scopes, verifiable from the JWKS', async (t) => {
     const client = await registerClient(admin, { scopes: ['users:read', 'events:read'] })
     const response = await clientToken(api, client.id, client.secret)
