@@ -5,6 +5,7 @@ import { assertSelfOrPrivileged } from '../access/rules.ts'
 import type { Scope } from '../clients/scopes.ts'
 import type { Database } from '../db/connect.ts'
 import { retryingConflicts } from '../db/errors.ts'
+import { rowsOf } from '../db/raw-rows.ts'
 import { preparedPerDatabase } from '../db/per-database.ts'
 import { refreshTokens, sessions, users } from '../db/schema.ts'
 import type { Domain } from '../common/domain.ts'
@@ -117,6 +118,48 @@ export async function revokeSession ({ db, access }: Domain, actor: Actor, sessi
   access.sessionEnded(sessionId)
 }
 
+interface RotationRow {
+  session_id: string
+  user_id: string
+  role: Principal['role']
+  amr: string[]
+  acr: string
+  auth_time: string | Date
+  live: boolean
+  claimed: boolean
+}
+
+/**
+ * One statement, so one round trip (BEGIN, five statements and COMMIT made seven): it
+ * locks the user's row first, as every path that ends or starts sessions does (a refresh
+ * racing a deletion or a password change waits for it, or it for the refresh, rather than
+ * deadlock on the session and token rows the deletion cascades to; the token's claim
+ * reads that lock's result, so it runs after it); claims the token only while it is
+ * unused (of two refreshes with one token, one claims it); and, for a live session of an
+ * active user, stores the next token and touches the session. A claim of a dead
+ * session's token is kept, as it was.
+ */
+function rotationStatement (tokenHash: string, nextHash: string) {
+  return sql`with owner as (
+    select ${sessions.id} as session_id, ${users.id} as user_id, ${users.role} as role, ${sessions.amr} as amr, ${sessions.acr} as acr,
+      ${sessions.authTime} as auth_time, (${sessions.revokedAt} is null and ${sessions.expiresAt} > now() and ${users.status} = 'active') as live
+    from ${refreshTokens} join ${sessions} on ${sessions.id} = ${refreshTokens.sessionId} join ${users} on ${users.id} = ${sessions.userId}
+    where ${refreshTokens.tokenHash} = ${tokenHash}
+    for share of ${users}
+  ), claimed as (
+    update ${refreshTokens} set used_at = now()
+    where token_hash = ${tokenHash} and used_at is null and exists (select 1 from owner)
+    returning session_id
+  ), rotated as (
+    insert into ${refreshTokens} (token_hash, session_id)
+    select ${nextHash}, owner.session_id from owner join claimed on claimed.session_id = owner.session_id where owner.live
+    returning session_id
+  ), touched as (
+    update ${sessions} set last_used_at = now() where id in (select session_id from rotated)
+  )
+  select owner.*, exists (select 1 from claimed) as claimed from owner`
+}
+
 /**
  * Exchanges a refresh token for a new one (rotation). A token that was already used
  * is taken as stolen (RFC 9700 §4.14): its whole session ends, the newest token too.
@@ -125,39 +168,20 @@ export async function revokeSession ({ db, access }: Domain, actor: Actor, sessi
 export async function rotateRefreshToken (domain: Domain, actor: Actor, refreshToken: string): Promise<SessionGrant> {
   const { db } = domain
   const tokenHash = hashOfToken(refreshToken)
-  const outcome = await retryingConflicts(() => db.transaction(async (tx) => {
-    // The user's row first, as every path that ends or starts sessions locks it: a refresh
-    // racing a deletion or a password change waits for it (or it for the refresh), rather
-    // than deadlock on the session and token rows the deletion cascades to.
-    const [owner] = await tx.select({ id: users.id }).from(refreshTokens)
-      .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(eq(refreshTokens.tokenHash, tokenHash))
-      .for('share', { of: users })
-    if (owner === undefined) return null
-    const [claimed] = await tx.update(refreshTokens).set({ usedAt: sql`now()` })
-      .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt)))
-      .returning({ sessionId: refreshTokens.sessionId })
-    if (claimed === undefined) return undefined
-    const [live] = await tx.select({ userId: users.id, role: users.role, amr: sessions.amr, acr: sessions.acr, authTime: sessions.authTime }).from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(and(eq(sessions.id, claimed.sessionId), isLive(), eq(users.status, 'active')))
-    if (live === undefined) return null
-    const next = newSecretToken()
-    await tx.insert(refreshTokens).values({ tokenHash: hashOfToken(next), sessionId: claimed.sessionId })
-    await tx.update(sessions).set({ lastUsedAt: sql`now()` }).where(eq(sessions.id, claimed.sessionId))
-    return {
-      sessionId: claimed.sessionId,
-      refreshToken: next,
-      principal: { id: live.userId, role: live.role },
-      authentication: { amr: live.amr, acr: live.acr === 'aal2' ? 'aal2' as const : 'aal1' as const, authTime: live.authTime }
-    }
-  }))
-  if (outcome === null) throw new InvalidRefreshTokenError()
-  if (outcome !== undefined) return outcome
-  const [used] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash))
-  if (used !== undefined) await revokeSession(domain, actor, used.sessionId)
-  throw new InvalidRefreshTokenError()
+  const next = newSecretToken()
+  const [row] = rowsOf<RotationRow>(await retryingConflicts(() => db.execute(rotationStatement(tokenHash, hashOfToken(next)))))
+  if (row === undefined) throw new InvalidRefreshTokenError()
+  if (!row.claimed) {
+    await revokeSession(domain, actor, row.session_id)
+    throw new InvalidRefreshTokenError()
+  }
+  if (!row.live) throw new InvalidRefreshTokenError()
+  return {
+    sessionId: row.session_id,
+    refreshToken: next,
+    principal: { id: row.user_id, role: row.role },
+    authentication: { amr: row.amr, acr: row.acr === 'aal2' ? 'aal2' : 'aal1', authTime: new Date(row.auth_time) }
+  }
 }
 
 /** Logout (RFC 7009): ends the session of a refresh token; an unknown token changes nothing. */
