@@ -150,8 +150,12 @@ export interface ScimUserQuery {
 export async function listScimUsers ({ db }: Domain, actor: Actor, query: ScimUserQuery): Promise<{ rows: ScimUserRow[], total: number | undefined, hasMore: boolean }> {
   assertProvisioner(actor)
   const matching: SQL | undefined = query.filter === undefined ? undefined : userFilter(query.filter)
+  const countMatching = async () => (await db.select({ total: count() }).from(users).where(matching))[0]?.total ?? 0
+  // A filtered first page is counted only when it is full: one that holds every match (the
+  // lookup by userName or externalId a provider makes before each step) has counted them.
+  const countAfter = matching !== undefined && query.after === undefined && query.startIndex === 1 && query.count > 0
   const [counted, rows] = await Promise.all([
-    query.countTotal ? db.select({ total: count() }).from(users).where(matching) : undefined,
+    query.countTotal && !countAfter ? countMatching() : undefined,
     query.count === 0
       ? []
       : db.select(scimUserColumns).from(users)
@@ -160,5 +164,6 @@ export async function listScimUsers ({ db }: Domain, actor: Actor, query: ScimUs
         .limit(query.count + 1)
         .offset(query.after === undefined ? query.startIndex - 1 : 0)
   ])
-  return { rows: rows.slice(0, query.count), total: counted === undefined ? undefined : counted[0]?.total ?? 0, hasMore: rows.length > query.count }
+  const total = !query.countTotal ? undefined : counted ?? (rows.length <= query.count ? rows.length : await countMatching())
+  return { rows: rows.slice(0, query.count), total, hasMore: rows.length > query.count }
 }

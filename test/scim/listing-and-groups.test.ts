@@ -53,6 +53,9 @@ forEachDatabase(t, async (t, database) => {
     t.match(page.body, { totalResults: 5, startIndex: 2, itemsPerPage: 2 })
     t.same(page.body.Resources.map((user: { id: string }) => user.id), made.slice(1, 3).map((user) => user.id), 'in creation order')
     t.match((await list(`filter=${filter}&count=0`)).body, { totalResults: 5, itemsPerPage: 0, Resources: [] })
+    for (const count of [4, 5, 6, 50]) {
+      t.match((await list(`filter=${filter}&count=${count}`)).body, { totalResults: 5, itemsPerPage: Math.min(count, 5) }, `a first page of ${count}: every match counted, whether the page holds them all or not`)
+    }
     t.equal((await list(`filter=${filter}&startIndex=0&count=1`)).body.startIndex, 1, 'below 1 reads as 1')
     t.equal((await list('count=500')).body.itemsPerPage <= 200, true, 'at most 200')
     const projected = await list(`filter=${filter}&count=1&attributes=userName,name.givenName`)
