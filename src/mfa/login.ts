@@ -161,17 +161,18 @@ export async function completeSecondFactor (domain: CredentialsDomain, actor: Ac
     const [owner] = await tx.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, pending.id)).for('share')
     const [held] = await tx.select({ userId: mfaTokens.userId }).from(mfaTokens).where(usable)
     if (owner === undefined || held === undefined) throw new SecondFactorRefusedError('The mfa_token is used or expired: log in with the password again.')
-    await assertLoginAllowed(tx, pending.email, throttle)
+    const hadFailures = await assertLoginAllowed(tx, pending.email, throttle)
     const provedStep = await proveStep(domain, tx, pending.id, step, challenge)
     if (provedStep === undefined) {
       await recordLoginFailure(tx, pending.email, throttle)
       return { result: undefined, changes: [] }
     }
     await tx.delete(mfaTokens).where(eq(mfaTokens.tokenHash, tokenHash))
-    return { result: { method: provedStep.method, passwordHash: owner.passwordHash ?? undefined }, changes: provedStep.changes }
+    return { result: { method: provedStep.method, passwordHash: owner.passwordHash ?? undefined, hadFailures }, changes: provedStep.changes }
   })
   if (proved === undefined) throw new SecondFactorRefusedError('The code or credential is wrong, or was used already.')
-  await clearLoginFailures(db, pending.email)
+  // As after a password alone: a count there is to clear (the check above read it) is cleared.
+  if (proved.hadFailures) await clearLoginFailures(db, pending.email)
   return { principal: { id: pending.id, role: pending.role }, passwordHash: proved.passwordHash, authentication: { amr: [AMR.password, proved.method, AMR.multiFactor], acr: 'aal2' } }
 }
 
