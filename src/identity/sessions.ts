@@ -125,24 +125,26 @@ interface RotationRow {
   amr: string[]
   acr: string
   auth_time: string | Date
-  live: boolean
   claimed: boolean
+  live: boolean
 }
 
 /**
- * One statement, so one round trip (BEGIN, five statements and COMMIT made seven): it
- * locks the user's row first, as every path that ends or starts sessions does (a refresh
- * racing a deletion or a password change waits for it, or it for the refresh, rather than
- * deadlock on the session and token rows the deletion cascades to; the token's claim
- * reads that lock's result, so it runs after it); claims the token only while it is
- * unused (of two refreshes with one token, one claims it); and, for a live session of an
- * active user, stores the next token and touches the session. A claim of a dead
- * session's token is kept, as it was.
+ * One statement, so one round trip (BEGIN, five statements and COMMIT made seven). It
+ * locks the user's row first, as every path that ends or starts sessions does: a refresh
+ * racing a deletion or a password change waits for it, or it for the refresh, rather
+ * than deadlock on the session and token rows the deletion cascades to (each step below
+ * reads the one before it, so runs after it). It claims the token only while it is
+ * unused: of two refreshes with one token, one claims it. Then it touches the session,
+ * only while live, and stores the next token only if it did: an UPDATE re-reads the
+ * newest version of the row it waited for, so a revocation that committed meanwhile (a
+ * password change, a logout) is seen, where the statement's snapshot would not see it.
+ * A claim of a dead session's token is kept, as it was.
  */
 function rotationStatement (tokenHash: string, nextHash: string) {
   return sql`with owner as (
     select ${sessions.id} as session_id, ${users.id} as user_id, ${users.role} as role, ${sessions.amr} as amr, ${sessions.acr} as acr,
-      ${sessions.authTime} as auth_time, (${sessions.revokedAt} is null and ${sessions.expiresAt} > now() and ${users.status} = 'active') as live
+      ${sessions.authTime} as auth_time, ${users.status} = 'active' as active
     from ${refreshTokens} join ${sessions} on ${sessions.id} = ${refreshTokens.sessionId} join ${users} on ${users.id} = ${sessions.userId}
     where ${refreshTokens.tokenHash} = ${tokenHash}
     for share of ${users}
@@ -150,14 +152,17 @@ function rotationStatement (tokenHash: string, nextHash: string) {
     update ${refreshTokens} set used_at = now()
     where token_hash = ${tokenHash} and used_at is null and exists (select 1 from owner)
     returning session_id
+  ), touched as (
+    update ${sessions} set last_used_at = now()
+    where id in (select session_id from claimed) and revoked_at is null and expires_at > now() and exists (select 1 from owner where owner.active)
+    returning id
   ), rotated as (
     insert into ${refreshTokens} (token_hash, session_id)
-    select ${nextHash}, owner.session_id from owner join claimed on claimed.session_id = owner.session_id where owner.live
-    returning session_id
-  ), touched as (
-    update ${sessions} set last_used_at = now() where id in (select session_id from rotated)
+    select ${nextHash}, id from touched
   )
-  select owner.*, exists (select 1 from claimed) as claimed from owner`
+  select owner.session_id, owner.user_id, owner.role, owner.amr, owner.acr, owner.auth_time,
+    exists (select 1 from claimed) as claimed, exists (select 1 from touched) as live
+  from owner`
 }
 
 /**

@@ -1,10 +1,12 @@
 import { sql } from 'drizzle-orm'
 import t, { type Test } from 'tap'
-import { accountTokens } from '../../src/db/schema.ts'
+import { accountTokens, sessions, users } from '../../src/db/schema.ts'
+import { rowsOf } from '../../src/db/raw-rows.ts'
 import { hashOfToken, newSecretToken } from '../../src/identity/secret-tokens.ts'
 import { buildTestApp, newUser, type ApiResponse } from '../helpers/app.ts'
 import { testDatabases } from '../helpers/databases.ts'
 import { enrolTotp, logInWithCode } from '../helpers/mfa.ts'
+import { until } from '../helpers/wait.ts'
 
 // Enough rounds to have caught each race as it was found (4 to 15 of 15 rounds lost).
 const ROUNDS = 15
@@ -76,6 +78,23 @@ t.test('on PostgreSQL', { skip: database.unavailable }, async (t) => {
       t.equal(disable.status, 200, `round ${round}: disabled`)
       t.ok([200, 403].includes(login.status), `round ${round}: the login ran first or was told the account is disabled (${login.status})`)
       await assertEndedIfStarted(t, login, `round ${round}`)
+    }
+  })
+
+  t.test('a refresh that waits on a revocation of its session is refused once the revocation commits', async (t) => {
+    const waitingOnLocks = async () => Number(rowsOf<{ n: number | string }>(await testApp.app.db.execute(sql`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock'`))[0]!.n)
+    // A password change or reset locks the user, then revokes; a logout revokes without the user's lock.
+    for (const lockUser of [true, false]) {
+      const what = lockUser ? 'a password change' : 'a logout'
+      const { user, refreshToken } = await newAccount()
+      let refresh: Promise<ApiResponse> | undefined
+      await testApp.app.db.transaction(async (tx) => {
+        if (lockUser) await tx.select({ id: users.id }).from(users).where(sql`${users.id} = ${user.id}`).for('update')
+        await tx.update(sessions).set({ revokedAt: sql`now()` }).where(sql`${sessions.userId} = ${user.id}`)
+        refresh = api.post('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken })
+        t.ok(await until(waitingOnLocks, (waiting) => waiting > 0, 10_000) > 0, `${what}: the refresh waits on its locks`)
+      })
+      t.equal((await refresh!).status, 401, `${what}: committed first, so the refresh is refused`)
     }
   })
 
