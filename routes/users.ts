@@ -18,6 +18,8 @@ const tags = ['users']
 function sendUser (request: FastifyRequest, reply: FastifyReply, user: UserRecord): FastifyReply {
   const etag = etagFor(user.version)
   reply.header('etag', etag)
+  // Not no-store: a client's own cache may keep it, and asks again with If-None-Match each time.
+  if (request.method === 'GET') reply.header('cache-control', 'private, no-cache')
   if (request.method === 'GET' && ifNoneMatchMatches(request.headers['if-none-match'], etag)) return reply.code(304).send()
   return reply.send(user)
 }

@@ -14,7 +14,14 @@ export type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON
 // Imported on first use: with its X.509 and ASN.1 dependencies it was ~5 % of a cold start,
 // for ceremonies that most replicas serve rarely.
 let loaded: Promise<typeof import('@simplewebauthn/server')> | undefined
-const webauthn = () => (loaded ??= import('@simplewebauthn/server'))
+function webauthn (): Promise<typeof import('@simplewebauthn/server')> {
+  // A failed import is not remembered: the next ceremony tries again.
+  loaded ??= import('@simplewebauthn/server').catch((error: unknown) => {
+    loaded = undefined
+    throw error
+  })
+  return loaded
+}
 
 const CHALLENGE_TTL_MS = 5 * 60_000
 const CHALLENGE_BYTES = 32
@@ -129,8 +136,10 @@ export async function authenticationOptions (domain: CredentialsDomain, purpose:
  */
 export async function verifyAuthentication (domain: CredentialsDomain, response: AuthenticationResponseJSON, challenge: string, credential: StoredCredential, requireUserVerification: boolean): Promise<{ signCount: number } | undefined> {
   const { rpId, origins } = domain.mfa.webauthn
+  // Outside the try: a library that fails to load is a fault to report, not a wrong credential.
+  const library = await webauthn()
   try {
-    const verification = await (await webauthn()).verifyAuthenticationResponse({
+    const verification = await library.verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
       expectedOrigin: origins,
