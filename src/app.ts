@@ -33,7 +33,7 @@ import clientsRoutes from '../routes/clients.ts'
 import factorsRoutes from '../routes/factors.ts'
 import mfaLoginRoutes from '../routes/mfa-login.ts'
 import { loadKeyRing, type KeyRing } from './secrets/key-ring.ts'
-import { apiKeyAccess, clientAccess, recordApiKeyUse } from './clients/authentication.ts'
+import { apiKeyAccess, apiKeyUseRecorder, clientAccess } from './clients/authentication.ts'
 import wellKnownRoutes from '../routes/well-known.ts'
 import { sharedSchemas } from '../schemas/index.ts'
 import type { Config, TrustProxy } from './config.ts'
@@ -120,6 +120,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   // Loaded once, on first use: a generated development key must be the same for every plugin.
   let loadedKeys: Promise<SigningKeySet> | undefined
   const signingKeys = () => (loadedKeys ??= loadSigningKeys(config.jwt))
+  const recordKeyUse = apiKeyUseRecorder()
   app.register(auth, {
     keys: signingKeys,
     issuer: config.jwt.issuer,
@@ -129,7 +130,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     readSessionAccess: (sessionId) => sessionAccess(app.db, sessionId),
     readClientAccess: (clientId) => clientAccess(app.db, clientId),
     readApiKey: (key) => apiKeyAccess(app.db, key),
-    recordApiKeyUse: (keyId) => recordApiKeyUse(app.db, keyId),
+    recordApiKeyUse: (keyId) => recordKeyUse(app.db, keyId),
     watchAccessChanges: (listener) => watchAccessChanges(app.database, listener)
   })
   let loadedRing: Promise<KeyRing> | undefined

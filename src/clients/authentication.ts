@@ -34,7 +34,9 @@ export const ASSERTION_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256']
 
 // last_used_at says roughly when, not every use: one write a minute per secret at most.
 const LAST_USED_RESOLUTION_MS = 60_000
-const LAST_USED_RESOLUTION = sql`interval '1 minute'`
+const LAST_USED_RESOLUTION = sql.raw(`interval '${LAST_USED_RESOLUTION_MS / 1000} seconds'`)
+// Keys whose last write this replica remembers; past this many it forgets them all (they are written again, at most once each).
+const MAX_REMEMBERED_KEY_USES = 10_000
 
 interface ClientRow {
   id: string
@@ -194,10 +196,22 @@ export async function apiKeyAccess (db: Database, key: string): Promise<ApiKeyAc
   return found === undefined ? undefined : { ...found, scopes: found.scopes.filter(isScope) }
 }
 
-/** Notes that an API key was used, at most once a minute. */
-export async function recordApiKeyUse (db: Database, keyId: string): Promise<void> {
-  await db.update(apiKeys).set({ lastUsedAt: sql`now()` })
-    .where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`now() - ${LAST_USED_RESOLUTION}`))))
+/**
+ * Notes that an API key was used, at most once a minute: the key itself is remembered by
+ * the principal cache, so this replica remembers when it last wrote, rather than sending
+ * every request an UPDATE that almost never matches; the statement's own condition keeps
+ * replicas from writing more than that between them.
+ */
+export function apiKeyUseRecorder (now: () => number = Date.now): (db: Database, keyId: string) => Promise<void> {
+  const written = new Map<string, number>()
+  return async (db, keyId) => {
+    const at = now()
+    if (at - (written.get(keyId) ?? -Infinity) < LAST_USED_RESOLUTION_MS) return
+    if (written.size >= MAX_REMEMBERED_KEY_USES) written.clear()
+    written.set(keyId, at)
+    await db.update(apiKeys).set({ lastUsedAt: sql`now()` })
+      .where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`now() - ${LAST_USED_RESOLUTION}`))))
+  }
 }
 
 /**
